@@ -1,0 +1,342 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mydocker.runtime contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Images: import a rootfs tarball (or a ``docker save`` / OCI archive) once into a read-only
+layer that every container of the image shares as overlay ``lowerdir``.
+
+    <root>/image/<name>.tar          the image as the Go tool keeps it (a rootfs tarball)
+    <root>/image/<name>.json         our metadata: layer id, digest, size, created, config
+    <root>/image/layers/<layer>/     the unpacked root filesystem (shared, never written)
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+
+from .state import MyDockerError, NotFound, Paths, makedirs, read_json, state_lock, validate_name, write_json
+
+
+def _sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _run(argv, what):
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        err = p.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise MyDockerError("%s: %s" % (what, err[-1] if err else "exit status %d" % p.returncode))
+    return p
+
+
+def _du(path):
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(path):
+        for fn in filenames:
+            try:
+                total += os.lstat(os.path.join(dirpath, fn)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def _archive_kind(path):
+    """'rootfs', 'docker' (docker save) or 'oci'; raises when ``path`` is not a tarball."""
+    if not os.path.isfile(path):
+        raise MyDockerError("image file %s does not exist" % path)
+    try:
+        with tarfile.open(path) as tf:
+            names = set()
+            for i, m in enumerate(tf):
+                names.add(m.name.lstrip("./"))
+                if i > 64:
+                    break
+    except (tarfile.TarError, EOFError, OSError) as e:
+        raise MyDockerError("%s is not a tar archive (%s)" % (path, e))
+    if not names:
+        raise MyDockerError("%s is an empty tar archive" % path)
+    if "index.json" in names and "oci-layout" in names:
+        return "oci"
+    if "manifest.json" in names and any(n.endswith("layer.tar") or n.startswith("blobs/") for n in names):
+        return "docker"
+    return "rootfs"
+
+
+def _apply_layer(layer_tar, dest):
+    """Extract one layer of a docker/OCI image over ``dest``, honouring whiteouts."""
+    _run(["tar", "-xpf", layer_tar, "-C", dest, "--numeric-owner"], "cannot unpack layer")
+    for dirpath, dirnames, filenames in os.walk(dest):
+        for fn in filenames:
+            if not fn.startswith(".wh."):
+                continue
+            wh = os.path.join(dirpath, fn)
+            os.unlink(wh)
+            if fn == ".wh..wh..opq":
+                continue  # opaque dir: earlier layers were applied in order already
+            target = os.path.join(dirpath, fn[len(".wh."):])
+            if os.path.isdir(target) and not os.path.islink(target):
+                shutil.rmtree(target)
+            elif os.path.lexists(target):
+                os.unlink(target)
+
+
+def _unpack_archive(path, kind, dest):
+    """Unpack ``path`` into ``dest``; returns the image config (Env, Cmd, WorkingDir)."""
+    if kind == "rootfs":
+        _run(["tar", "-xpf", path, "-C", dest, "--numeric-owner"], "%s is not a valid image tarball" % path)
+        return {}
+    work = tempfile.mkdtemp(prefix=".import-", dir=os.path.dirname(dest))
+    try:
+        _run(["tar", "-xf", path, "-C", work], "%s is not a valid image archive" % path)
+        if kind == "docker":
+            manifest = json.load(open(os.path.join(work, "manifest.json")))[0]
+            layers = [os.path.join(work, p) for p in manifest["Layers"]]
+            cfg = json.load(open(os.path.join(work, manifest["Config"])))
+        else:
+            index = json.load(open(os.path.join(work, "index.json")))
+            desc = index["manifests"][0]
+
+            def blob(d):
+                algo, hexd = d["digest"].split(":", 1)
+                return os.path.join(work, "blobs", algo, hexd)
+            manifest = json.load(open(blob(desc)))
+            if "manifests" in manifest:  # nested index
+                manifest = json.load(open(blob(manifest["manifests"][0])))
+            layers = [blob(d) for d in manifest["layers"]]
+            cfg = json.load(open(blob(manifest["config"])))
+        for layer in layers:
+            _apply_layer(layer, dest)
+        c = cfg.get("config") or cfg.get("Config") or {}
+        return {"Env": c.get("Env") or [], "Cmd": c.get("Cmd") or [],
+                "Entrypoint": c.get("Entrypoint") or [], "WorkingDir": c.get("WorkingDir") or ""}
+    except (KeyError, IndexError, ValueError, IOError) as e:
+        raise MyDockerError("%s is not a valid image archive (%s)" % (path, e))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def image_exists(root, name):
+    return os.path.exists(Paths(root).image_meta(name))
+
+
+def get_image(root, name):
+    """The image record; raises NotFound."""
+    validate_name(name, "image name")
+    paths = Paths(root)
+    rec = read_json(paths.image_meta(name))
+    if rec is None:
+        raise NotFound("image %s not found (import it with: mydocker image import FILE %s)" % (name, name))
+    rec["layerPath"] = os.path.join(paths.layers, rec["layer"])
+    if not os.path.isdir(rec["layerPath"]):
+        raise MyDockerError("image %s is damaged: layer %s is missing (import it again)" % (name, rec["layer"]))
+    return rec
+
+
+def list_images(root):
+    paths = Paths(root)
+    out = []
+    try:
+        entries = sorted(os.listdir(paths.images))
+    except OSError:
+        return out
+    for fn in entries:
+        if fn.endswith(".json") and not fn.startswith("."):
+            rec = read_json(os.path.join(paths.images, fn))
+            if rec:
+                out.append(rec)
+    return out
+
+
+def import_image(root, src, name):
+    """Import the tarball ``src`` as image ``name``. Returns (record, changed)."""
+    validate_name(name, "image name")
+    paths = Paths(root)
+    paths.ensure()
+    src = os.path.abspath(src)
+    kind = _archive_kind(src)
+    digest = _sha256_file(src)
+    old = read_json(paths.image_meta(name))
+    if old and old.get("digest") == digest and os.path.isdir(os.path.join(paths.layers, old["layer"])):
+        return old, False
+    layer = digest[:16]
+    layer_dir = os.path.join(paths.layers, layer)
+    tmp_layer = None
+    if not os.path.isdir(layer_dir):
+        tmp_layer = tempfile.mkdtemp(prefix=".tmp-", dir=paths.layers)
+        try:
+            os.chmod(tmp_layer, 0o755)
+            config = _unpack_archive(src, kind, tmp_layer)
+        except BaseException:
+            shutil.rmtree(tmp_layer, ignore_errors=True)
+            raise
+    else:
+        config = (read_json(os.path.join(layer_dir + ".json")) or {}).get("config", {})
+    tar_path = paths.image_tar(name)
+    tmp_tar = tar_path + ".tmp%d" % os.getpid()
+    try:
+        if kind == "rootfs":
+            try:
+                os.link(src, tmp_tar)
+            except OSError:
+                shutil.copyfile(src, tmp_tar)
+        with state_lock(paths):
+            if tmp_layer is not None:
+                if os.path.isdir(layer_dir):  # imported concurrently
+                    shutil.rmtree(tmp_layer, ignore_errors=True)
+                else:
+                    os.rename(tmp_layer, layer_dir)
+                    write_json(layer_dir + ".json", {"config": config, "digest": digest})
+                tmp_layer = None
+            if kind == "rootfs":
+                os.rename(tmp_tar, tar_path)
+            rec = {"name": name, "id": digest[:12], "digest": "sha256:" + digest, "layer": layer,
+                   "created": time.strftime("%Y-%m-%d %H:%M:%S"), "size": _du(layer_dir),
+                   "source": src, "format": kind, "config": config}
+            write_json(paths.image_meta(name), rec)
+            if old and old.get("layer") != layer:
+                _gc_layer(paths, old["layer"])
+    finally:
+        if tmp_layer is not None:
+            shutil.rmtree(tmp_layer, ignore_errors=True)
+        if os.path.exists(tmp_tar):
+            os.unlink(tmp_tar)
+    return rec, True
+
+
+def _layer_users(paths, layer):
+    users = []
+    for rec in list_images(paths.root):
+        if rec.get("layer") == layer:
+            users.append("image " + rec["name"])
+    try:
+        cids = os.listdir(paths.containers)
+    except OSError:
+        cids = []
+    for cid in cids:
+        c = read_json(paths.container_config(cid)) or {}
+        if c.get("layer") == layer:
+            users.append("container " + c.get("name", cid))
+    return users
+
+
+def _gc_layer(paths, layer):
+    """Remove a layer nobody uses any more (caller holds the state lock)."""
+    if _layer_users(paths, layer):
+        return False
+    d = os.path.join(paths.layers, layer)
+    if os.path.isdir(d):
+        trash = tempfile.mkdtemp(prefix=".rm-", dir=paths.layers)
+        os.rename(d, os.path.join(trash, "l"))
+        shutil.rmtree(trash, ignore_errors=True)
+    if os.path.exists(d + ".json"):
+        os.unlink(d + ".json")
+    return True
+
+
+def remove_image(root, name, force=False):
+    """Remove image ``name``. Refuses while a container uses it, unless ``force``."""
+    validate_name(name, "image name")
+    paths = Paths(root)
+    with state_lock(paths):
+        rec = read_json(paths.image_meta(name))
+        if rec is None:
+            raise NotFound("image %s not found" % name)
+        users = []
+        try:
+            cids = os.listdir(paths.containers)
+        except OSError:
+            cids = []
+        for cid in sorted(cids):
+            c = read_json(paths.container_config(cid)) or {}
+            if c.get("image") == name:
+                users.append(c.get("name", cid))
+        if users and not force:
+            raise MyDockerError("image %s is used by container(s) %s: remove them first or use -f"
+                                % (name, ", ".join(users)))
+        os.unlink(paths.image_meta(name))
+        if os.path.exists(paths.image_tar(name)):
+            os.unlink(paths.image_tar(name))
+        _gc_layer(paths, rec["layer"])
+    return rec
+
+
+def tar_directory(src_dir, output):
+    """Write a tar of ``src_dir`` (a merged root) to ``output`` atomically."""
+    output = os.path.abspath(output)
+    d = os.path.dirname(output)
+    if not os.path.isdir(d):
+        raise MyDockerError("output directory %s does not exist" % d)
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(output) + ".", dir=d)
+    os.close(fd)
+    try:
+        _run(["tar", "-cf", tmp, "--numeric-owner", "-C", src_dir, "."], "cannot write %s" % output)
+        os.rename(tmp, output)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return output
+
+
+def commit_directory(root, src_dir, name):
+    """Make image ``name`` from the directory ``src_dir`` (a container's merged root)."""
+    validate_name(name, "image name")
+    paths = Paths(root)
+    paths.ensure()
+    fd, tmp = tempfile.mkstemp(prefix=".commit-", suffix=".tar", dir=paths.images)
+    os.close(fd)
+    try:
+        tar_directory(src_dir, tmp)
+        rec, _ = import_image(root, tmp, name)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    rec["source"] = "commit"
+    with state_lock(paths):
+        write_json(paths.image_meta(name), rec)
+    return rec
+
+
+def make_busybox_rootfs(dest_tar, busybox=None):
+    """Build a minimal rootfs tarball from the host's static busybox (for the base image)."""
+    busybox = busybox or shutil.which("busybox") or "/bin/busybox"
+    if not os.path.exists(busybox):
+        raise MyDockerError("busybox not found: install busybox-static")
+    work = tempfile.mkdtemp(prefix="mydocker-busybox-")
+    try:
+        for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "tmp", "root",
+                  "var/www", "home"):
+            makedirs(os.path.join(work, d))
+        os.chmod(os.path.join(work, "tmp"), 0o1777)
+        shutil.copy2(busybox, os.path.join(work, "bin", "busybox"))
+        os.chmod(os.path.join(work, "bin", "busybox"), 0o755)
+        applets = subprocess.run([busybox, "--list-full"], stdout=subprocess.PIPE).stdout.decode().split()
+        for a in applets:
+            p = os.path.join(work, a)
+            if a == "bin/busybox" or os.path.lexists(p):
+                continue
+            makedirs(os.path.dirname(p))
+            os.symlink("/bin/busybox", p)
+        with open(os.path.join(work, "etc", "passwd"), "w") as f:
+            f.write("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n")
+        with open(os.path.join(work, "etc", "group"), "w") as f:
+            f.write("root:x:0:\ntty:x:5:\nnogroup:x:65534:\n")
+        for fn in ("hostname", "hosts", "resolv.conf"):
+            open(os.path.join(work, "etc", fn), "w").close()
+        _run(["tar", "-cf", dest_tar, "--numeric-owner", "--owner=0", "--group=0", "-C", work, "."],
+             "cannot write %s" % dest_tar)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return dest_tar

@@ -203,6 +203,7 @@ def create(root, image, command=None, name=None, env=None, volumes=None, workdir
     if hostname is not None and not _HOSTNAME_RE.match(hostname):
         raise MyDockerError("invalid hostname %r" % hostname)
     net_ports = []
+    netmod = None
     if network:
         from . import network as netmod
         netmod.inspect_network(paths.root, network)  # raises for an unknown network
@@ -226,7 +227,8 @@ def create(root, image, command=None, name=None, env=None, volumes=None, workdir
             "createdTime": lifecycle.now(), "status": CREATED,
             "volume": ",".join("%s:%s%s" % (v["host"], v["container"], ":ro" if v["ro"] else "")
                                for v in vols),
-            "networkName": network or "", "portmapping": [_port_str(p) for p in net_ports] or None,
+            "networkName": network or "",
+            "portmapping": [netmod.format_publish(p) for p in net_ports] if net_ports else None,
             "ip": ip or "",
             "cgroupManager": {"Path": "%s/%s" % (cgroup_parent(paths.root), cid),
                               "Resource": _go_resources(res)},
@@ -255,15 +257,6 @@ def create(root, image, command=None, name=None, env=None, volumes=None, workdir
         lifecycle.remove_files(paths, rec)
         raise
     return rec
-
-
-def _port_str(p):
-    s = "%s:%s" % (p["host_port"], p["container_port"])
-    if p.get("host_ip") and p["host_ip"] not in ("0.0.0.0", ""):
-        s = "%s:%s" % (p["host_ip"], s)
-    if p.get("proto", "tcp") != "tcp":
-        s += "/" + p["proto"]
-    return s
 
 
 def _go_resources(res):

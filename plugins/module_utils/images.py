@@ -168,7 +168,7 @@ def import_image(root, src, name):
     kind = _archive_kind(src)
     digest = _sha256_file(src)
     old = read_json(paths.image_meta(name))
-    if old and old.get("digest") == digest and os.path.isdir(os.path.join(paths.layers, old["layer"])):
+    if old and old.get("digest") == "sha256:" + digest and os.path.isdir(os.path.join(paths.layers, old["layer"])):
         return old, False
     layer = digest[:16]
     layer_dir = os.path.join(paths.layers, layer)

@@ -264,7 +264,7 @@ def remove_files(paths, rec):
     unmount_all(ov)  # never delete a host file through a mount that is still there
     cgroup_of(paths, rec).destroy()
     if rec.get("networkName"):
-        _release_network(paths, cid, rec.get("ip"), release=True)
+        _network().release_container(paths.root, cid)
     shutil.rmtree(ov, ignore_errors=True)
     with state_lock(paths):
         shutil.rmtree(paths.container_dir(cid), ignore_errors=True)

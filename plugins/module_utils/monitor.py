@@ -137,11 +137,12 @@ class Monitor(object):
                 self.pid = lifecycle.launch(self.paths, self.cid, self._stdio(), os.getpid(), console)
                 if console is not None:
                     os.close(console)
-            except MyDockerError as e:
+            except Exception as e:
+                msg = str(e) if isinstance(e, MyDockerError) else "cannot start the container: %r" % (e,)
                 if first:
-                    _write(self.notify, "error %s" % e)
+                    _write(self.notify, "error %s" % msg)
                     return
-                lifecycle.finish(self.paths, self.cid, 127, str(e))
+                lifecycle.finish(self.paths, self.cid, 127, msg)
                 break
             if first:
                 _write(self.notify, "started %d" % self.pid)

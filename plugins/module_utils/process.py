@@ -117,6 +117,7 @@ def _init(spec, stdio, console, gor, errw):
         os.close(gor)
         setup_rootfs(spec["rootfs"], spec.get("etcFiles", {}), spec.get("volumes", []))
         SYS.sethostname(spec["hostname"])
+        SYS.link_up("lo")
         wd = spec.get("workdir") or "/"
         if not os.path.isdir(wd):
             os.makedirs(wd, 0o755)
@@ -162,6 +163,7 @@ class Spawned(object):
         os.close(self._gow)
         self._gow = None
         err = _read_all(self._errr)
+        self._errr = None
         if err:
             try:
                 os.waitpid(self.pid, 0)

@@ -114,6 +114,16 @@ class Syscalls(object):
         b = self._b(name)
         return self._check(self.libc.sethostname(b, ctypes.c_size_t(len(b))), "sethostname")
 
+    def link_up(self, name):
+        """Bring a network interface of this network namespace up (SIOCGIFFLAGS/SIOCSIFFLAGS)."""
+        import fcntl
+        import socket
+        import struct
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            req = struct.pack("16sH14x", name.encode(), 0)
+            flags = struct.unpack("16sH14x", fcntl.ioctl(s.fileno(), 0x8913, req))[1]
+            fcntl.ioctl(s.fileno(), 0x8914, struct.pack("16sH14x", name.encode(), flags | 1))
+
     def capset(self, mask):
         """Set effective, permitted and inheritable capability sets to ``mask``."""
         hdr = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Install mydocker.runtime on a Debian 12 host, as root: Debian packages, a virtual environment
+# with the Python dependencies, the collection where Ansible finds it, and `mydocker` on PATH.
+# Safe to run again.
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${MYDOCKER_VENV:-/opt/mydocker/venv}"
+COLLECTIONS=/usr/share/ansible/collections
+
+if [ "$(id -u)" != 0 ]; then
+    echo "install.sh: run as root" >&2
+    exit 1
+fi
+
+need=()
+for pkg in python3 python3-venv busybox-static iptables iproute2 tar util-linux procps; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+    echo "install.sh: apt-get install ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+    /usr/bin/python3 -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REPO/requirements.txt"
+
+# The collection, where ansible (and the mydocker launcher) find it.
+mkdir -p "$COLLECTIONS/ansible_collections/mydocker"
+ln -sfn "$REPO" "$COLLECTIONS/ansible_collections/mydocker/runtime"
+
+cat > /usr/local/bin/mydocker <<LAUNCHER
+#!$VENV/bin/python
+import sys
+sys.path.insert(0, "$COLLECTIONS")
+from ansible_collections.mydocker.runtime.plugins.module_utils.cli import main
+sys.exit(main())
+LAUNCHER
+chmod 755 /usr/local/bin/mydocker
+echo "install.sh: mydocker installed ($(command -v mydocker)), venv $VENV, collection -> $REPO"

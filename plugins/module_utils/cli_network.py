@@ -60,7 +60,7 @@ def cmd_inspect(args):
         try:
             out.append(_net().inspect_network(getattr(args, "root", None), name))
         except MyDockerError as e:
-            print("Error: %s" % e, file=sys.stderr)
+            print("mydocker: %s" % e, file=sys.stderr)
             err = 1
     print(json.dumps(out, indent=4, sort_keys=False))
     return err
@@ -75,7 +75,7 @@ def cmd_remove(args):
         except MyDockerError as e:
             if len(args.names) == 1:
                 raise
-            print("Error: %s" % e, file=sys.stderr)
+            print("mydocker: %s" % e, file=sys.stderr)
             err = 1
     return err
 
@@ -92,21 +92,21 @@ def add_network_parser(subparsers):
     c.add_argument("--gateway", "-gateway", default=None,
                    help="gateway address (default: first address of the subnet)")
     c.add_argument("name", metavar="NAME")
-    c.set_defaults(func=cmd_create)
+    c.set_defaults(fn=cmd_create)
 
     for alias in ("ls", "list"):
         ls = sub.add_parser(alias, help="list networks")
         ls.add_argument("-q", "--quiet", action="store_true", help="only names")
-        ls.set_defaults(func=cmd_list)
+        ls.set_defaults(fn=cmd_list)
 
     i = sub.add_parser("inspect", help="show networks as JSON")
     i.add_argument("names", metavar="NAME", nargs="+")
-    i.set_defaults(func=cmd_inspect)
+    i.set_defaults(fn=cmd_inspect)
 
     for alias in ("rm", "remove"):
         r = sub.add_parser(alias, help="remove networks")
         r.add_argument("-f", "--force", action="store_true",
                        help="remove even when containers are attached (detaches them)")
         r.add_argument("names", metavar="NAME", nargs="+")
-        r.set_defaults(func=cmd_remove)
+        r.set_defaults(fn=cmd_remove)
     return p

@@ -212,6 +212,11 @@ def create_bridge(name, gateway, prefixlen):
             raise
 
 
+def mac_for(ip):
+    """02:42 followed by the four bytes of the IPv4 address."""
+    return "02:42:" + ":".join("%02x" % b for b in ipaddress.ip_address(str(ip)).packed)
+
+
 def connect_netns(host_name, peer_name, bridge, pid, ip, prefixlen, gateway):
     """veth ``host_name``<->``peer_name``; host end on ``bridge`` and up; the peer moved into the
     network namespace of ``pid``, renamed eth0, given ``ip/prefixlen``, up, lo up, default route
@@ -242,7 +247,9 @@ def connect_netns(host_name, peer_name, bridge, pid, ip, prefixlen, gateway):
                     if index_of(nsr, "eth0") is not None:
                         raise MyDockerError("the container already has an eth0")
                     cidx = index_of(nsr, peer_name)
-                    nsr.link("set", index=cidx, ifname="eth0")
+                    # A MAC derived from the IP (as Docker does): a container that comes back with
+                    # the same IP is reachable at once, with no stale neighbour entry to age out.
+                    nsr.link("set", index=cidx, ifname="eth0", address=mac_for(ip))
                     nsr.addr("add", index=cidx, address=str(ip), prefixlen=int(prefixlen),
                              broadcast=str(net.broadcast_address))
                     nsr.link("set", index=cidx, state="up")

@@ -121,14 +121,14 @@ def test_cli_parser(tmp_path, capsys):
     a = ap.parse_args(["network", "create", "-subnet", "10.0.0.0/24", "-driver", "bridge", "n1"])
     assert a.subnet == "10.0.0.0/24"
     a = ap.parse_args(["--root", str(tmp_path), "network", "rm", "-f", "a", "b"])
-    assert a.force and a.names == ["a", "b"] and a.func is cli_network.cmd_remove
+    assert a.force and a.names == ["a", "b"] and a.fn is cli_network.cmd_remove
     paths = Paths(str(tmp_path))
     paths.ensure()
     with open(paths.network_file("testbridge"), "w") as f:
         f.write('{"Name":"testbridge","IPRange":{"IP":"192.168.0.1","Mask":"////AA=="},"Driver":"bridge"}')
     for cmd in ("ls", "list"):
         a = ap.parse_args(["--root", str(tmp_path), "network", cmd])
-        assert a.func(a) == 0
+        assert a.fn(a) == 0
         out = capsys.readouterr().out.splitlines()
         assert out[0].split()[:3] == ["NAME", "IPRange", "Driver"]
         assert out[1].split()[:3] == ["testbridge", "192.168.0.1/24", "bridge"]

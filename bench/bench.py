@@ -15,6 +15,7 @@ from __future__ import print_function
 
 import argparse
 import hashlib
+import io
 import json
 import os
 import platform
@@ -116,10 +117,37 @@ def procs_mentioning(text):
     return found
 
 
+def become_subreaper():
+    """Adopt the orphans we cause (mydocker monitors, conmon): they become our children instead of
+    PID 1's, so we reap them ourselves and leave no <defunct> entries behind (PID 1 of a container
+    or VM is not always quick to reap). Best effort."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def reap():
+    """Collect exited adopted children. Only called while no subprocess of ours is running, so it
+    cannot steal an exit status subprocess.Popen waits for."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
+        if pid == 0:
+            return
+
+
 def quiesce(text, timeout=15.0):
     """Wait until no process mentions ``text`` (monitors, conmon, cleanup helpers of the last run)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        reap()
         if not procs_mentioning(text):
             return True
         time.sleep(0.01)
@@ -241,13 +269,29 @@ class Podman(object):
         env["CONTAINERS_STORAGE_CONF"] = self.storage_conf
         env.pop("CONTAINER_HOST", None)
         self.env = env
-        # podman's default ulimits (nofile 1048576, nproc max) are above this machine's hard limits
-        # and runc then fails with "error setting rlimits"; pass ours, which is also what a mydocker
-        # container inherits.
-        self.run_flags = ["--runtime", "runc", "--network", "none", "--pull", "never"]
-        for opt, lim in (("nofile", resource.RLIMIT_NOFILE), ("nproc", resource.RLIMIT_NPROC)):
-            soft, hard = resource.getrlimit(lim)
-            self.run_flags += ["--ulimit", "%s=%s:%s" % (opt, _lim(soft), _lim(hard))]
+        # podman's default ulimits (nofile 1048576, nproc 4194304) are above this machine's hard limits
+        # (root here lacks CAP_SYS_RESOURCE) and runc then fails with "error setting rlimits";
+        # probe_ulimits() finds values that work, starting from ours (what a mydocker container gets).
+        self.base_flags = ["--runtime", "runc", "--network", "none", "--pull", "never"]
+        self.run_flags = list(self.base_flags)
+
+    def probe_ulimits(self, image):
+        """Pick --ulimit values runc can set: our own limits first, then lower nproc values."""
+        nofile = resource.getrlimit(resource.RLIMIT_NOFILE)
+        nproc = resource.getrlimit(resource.RLIMIT_NPROC)
+        tried = []
+        for np_hard in [nproc[1], 32768, 16384, 4096, 1024]:
+            if nproc[1] != resource.RLIM_INFINITY and np_hard > nproc[1]:
+                continue
+            np_soft = np_hard if nproc[0] == resource.RLIM_INFINITY else min(nproc[0], np_hard)
+            flags = self.base_flags + ["--ulimit", "nofile=%s:%s" % (_lim(nofile[0]), _lim(nofile[1])),
+                                       "--ulimit", "nproc=%s:%s" % (_lim(np_soft), _lim(np_hard))]
+            _, rc, _, err = self.call("run", "--rm", *(flags + [self.ref(image), "true"]), check=False)
+            if rc == 0:
+                self.run_flags = flags
+                return flags, tried
+            tried.append({"flags": flags[len(self.base_flags):], "error": err.strip().splitlines()[-1:]})
+        raise BenchError("podman cannot run a container with any --ulimit values tried: %s" % tried)
 
     def cmd(self, *args):
         return ["podman", "--root", self.graphroot, "--runroot", self.runroot] + list(args)
@@ -325,23 +369,10 @@ def build_big(base, small, megabytes, file_mb=10):
             ti.size = len(blob)
             ti.mode = 0o644
             ti.mtime = int(time.time())
-            tf.addfile(ti, _BytesReader(blob))
+            tf.addfile(ti, io.BytesIO(blob))
             left -= n
             i += 1
     return big
-
-
-class _BytesReader(object):
-    def __init__(self, data):
-        self.data = memoryview(data)
-        self.pos = 0
-
-    def read(self, n=-1):
-        if n is None or n < 0:
-            n = len(self.data) - self.pos
-        chunk = self.data[self.pos:self.pos + n]
-        self.pos += len(chunk)
-        return bytes(chunk)
 
 
 # ------------------------------------------------------------------ measuring
@@ -527,6 +558,42 @@ def cleanup(base, runtimes, host_before, problems):
         problems.append("NOT removing %s: still has mounts" % base)
     else:
         shutil.rmtree(base, ignore_errors=True)
+    verify_clean(base, runtimes, host_before, problems)
+
+
+def verify_clean(base, runtimes, host_before, problems):
+    """What the README promises: no mount, cgroup, process, directory or host path of ours left."""
+    left = []
+    with open("/proc/self/mountinfo") as f:
+        left += ["mount: " + ln.split()[4] for ln in f if base in ln]
+    for rt in runtimes:
+        if isinstance(rt, MyDocker):
+            left += ["cgroup: " + os.path.join(CGROUP_ROOT, c, rt.cgroup_parent) for c in _controllers()
+                     if os.path.isdir(os.path.join(CGROUP_ROOT, c, rt.cgroup_parent))]
+    reap()
+    left += ["process: %d %s" % (p, _cmdline(p)) for p in procs_mentioning(base)]
+    left += ["child process: %d %s" % (p, _cmdline(p)) for p in _children()]
+    if os.path.exists(base):
+        left.append("directory: " + base)
+    left += ["host path: " + p for p, existed in host_before.items() if not existed and os.path.lexists(p)]
+    if left:
+        problems.append("left behind after clean-up: " + "; ".join(left))
+    else:
+        log("clean-up verified: no mount, cgroup, process, file or host path of this run is left")
+
+
+def _children():
+    me = str(os.getpid())
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    if f.read().rsplit(")", 1)[1].split()[1] == me:
+                        out.append(int(d))
+            except (IOError, OSError, IndexError):
+                pass
+    return out
 
 
 def _cmdline(pid):
@@ -559,9 +626,11 @@ def main():
     # SIGTERM / SIGHUP behave like Ctrl-C: clean up, then exit
     def _interrupt(signum, frame):
         raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)
 
+    become_subreaper()
     host_before = snapshot_host()
     base = tempfile.mkdtemp(prefix="mydocker-bench-")
     os.chmod(base, 0o755)
@@ -582,6 +651,8 @@ def main():
         for name, tar in (("busybox", small), ("busybox-big", big)):
             imp[name] = {"size_bytes": os.path.getsize(tar), "mydocker": md.import_image(tar, name),
                          "podman": pd.import_image(tar, name)}
+        flags, tried = pd.probe_ulimits("busybox")
+        log("podman run flags: %s" % " ".join(flags))
         cases = [("detach", "busybox", "detach"), ("rm", "busybox", "rm"),
                  ("detach_big", "busybox-big", "detach"), ("rm_big", "busybox-big", "rm")]
         labels = [("detach", "`run -d busybox true` (returns)"),
@@ -598,6 +669,7 @@ def main():
             "host": {"kernel": platform.release(), "cpus": os.cpu_count(), "machine": platform.machine()},
             "versions": {"mydocker": md.version(), "podman": pd.version()},
             "podman_run_flags": pd.run_flags,
+            "podman_ulimit_probe_failures": tried,
             "runs": a.runs, "warmup": a.warmup, "big_mb": a.big_mb,
             "case_labels": labels,
             "timing": {k: {rt: stats(v) for rt, v in per.items()} for k, per in samples.items()},

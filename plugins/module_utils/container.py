@@ -387,7 +387,7 @@ def exec_start(root, ref, argv, stdio=(0, 1, 2), console=None, env=None, workdir
             os.waitpid(pid, 0)
         except OSError:
             pass
-        raise MyDockerError(err)
+        raise process.report_error(err)
     return pid
 
 

@@ -187,10 +187,8 @@ def import_image(root, src, name):
     tmp_tar = tar_path + ".tmp%d" % os.getpid()
     try:
         if kind == "rootfs":
-            try:
-                os.link(src, tmp_tar)
-            except OSError:
-                shutil.copyfile(src, tmp_tar)
+            shutil.copyfile(src, tmp_tar)  # a copy: the user's file may change later
+            os.chmod(tmp_tar, 0o644)
         with state_lock(paths):
             if tmp_layer is not None:
                 if os.path.isdir(layer_dir):  # imported concurrently

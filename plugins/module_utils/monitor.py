@@ -21,7 +21,7 @@ import signal
 import time
 
 from . import lifecycle
-from .process import exit_code
+from .process import exit_code, report_error
 from .state import MyDockerError
 from .sysapi import SYS, PR_SET_CHILD_SUBREAPER
 
@@ -86,7 +86,7 @@ def start_monitor(paths, cid, stdio=None, console=None, attached=False):
         return int(line.split()[1]), f
     f.close()
     if line.startswith("error "):
-        raise MyDockerError(line[len("error "):])
+        raise report_error(line[len("error "):])
     raise MyDockerError("the container monitor died before the container started")
 
 
@@ -140,7 +140,7 @@ class Monitor(object):
             except Exception as e:
                 msg = str(e) if isinstance(e, MyDockerError) else "cannot start the container: %r" % (e,)
                 if first:
-                    _write(self.notify, "error %s" % msg)
+                    _write(self.notify, "error %d %s" % (getattr(e, "code", 1) or 1, msg))
                     return
                 lifecycle.finish(self.paths, self.cid, 127, msg)
                 break

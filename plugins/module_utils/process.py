@@ -92,8 +92,9 @@ def _close_fds(keep):
 
 
 def _report_and_exit(errw, msg, code=127):
+    """Send "<code> <message>" to the parent and exit with ``code``."""
     try:
-        os.write(errw, msg.encode("utf-8", "replace")[:4000])
+        os.write(errw, ("%d %s" % (code, msg)).encode("utf-8", "replace")[:4000])
     finally:
         os._exit(code)
 
@@ -169,7 +170,7 @@ class Spawned(object):
                 os.waitpid(self.pid, 0)
             except OSError:
                 pass
-            raise MyDockerError(err)
+            raise report_error(err)
 
     def abort(self):
         """Kill the paused init (a failure between spawn and go)."""
@@ -223,7 +224,7 @@ def spawn(spec, stdio, console=None):
     raw = _read_all(pidr)
     if not raw:
         os.close(gow)
-        raise MyDockerError(_read_all(errr) or "cannot create the container process")
+        raise report_error(_read_all(errr) or "1 cannot create the container process")
     return Spawned(int(raw), gow, errr)
 
 
@@ -274,6 +275,15 @@ def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None):
             _report_and_exit(errw, "cannot enter the container: %s" % e, 126)
     os.close(errw)
     return child, errr
+
+
+def report_error(raw):
+    """The MyDockerError for a "<code> <message>" report from a child (126/127 as a shell does)."""
+    code, _, msg = raw.partition(" ")
+    try:
+        return MyDockerError(msg, code=int(code))
+    except ValueError:
+        return MyDockerError(raw)
 
 
 def exit_code(status):

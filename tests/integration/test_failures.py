@@ -74,3 +74,11 @@ def test_failed_start_of_existing_container_keeps_it(md, tmp_path):
     finally:
         os.rename(target + ".away", target)
     md("start", "willbreak")
+
+
+def test_missing_command_exits_127_like_a_shell(md):
+    assert md("run", "--rm", "busybox", "nosuch", check=False).returncode == 127
+    assert md("run", "-d", "busybox", "nosuch", check=False).returncode == 127
+    md("run", "-d", "--name", "t127", "busybox", "sleep", "100")
+    assert md("exec", "t127", "nosuch", check=False).returncode == 127
+    assert md("exec", "t127", "/etc/hostname", check=False).returncode == 126

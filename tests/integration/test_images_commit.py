@@ -80,3 +80,13 @@ def test_commit_stopped_container(md):
     assert not os.listdir(os.path.join(md.root, "overlay2", md.inspect("done")["id"], "merged"))
     md("rm", "done")
     md("rmi", "afterimg")
+
+
+def test_import_copies_the_tarball(md, tmp_path):
+    src = tmp_path / "src.tar"
+    subprocess.run(["cp", os.path.join(md.root, "image", "busybox.tar"), str(src)], check=True)
+    md("image", "import", src, "copied")
+    stored = os.path.join(md.root, "image", "copied.tar")
+    assert os.stat(stored).st_ino != os.stat(src).st_ino
+    assert oct(os.stat(stored).st_mode & 0o777) == "0o644"
+    md("rmi", "copied")

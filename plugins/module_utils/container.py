@@ -488,4 +488,33 @@ def prune(root):
     if os.path.isdir(paths.network_dir):
         from . import network as netmod
         removed.extend(netmod.prune(paths.root, known))
+    removed.extend(_prune_engines(paths))
+    return removed
+
+
+def _prune_engines(paths):
+    """Engine copies (see monitor.engine_copy) that neither this version nor a live monitor uses."""
+    from .monitor import engine_copy
+    base = os.path.join(paths.root, ".engine")
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return []
+    current = os.path.basename(engine_copy(paths))
+    in_use = set()
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    args = f.read().decode("utf-8", "replace").split("\0")
+            except (IOError, OSError):
+                continue
+            for a in args:
+                if a.startswith(base + "/"):
+                    in_use.add(a[len(base) + 1:].split("/")[0])
+    removed = []
+    for n in names:
+        if n != current and n not in in_use:
+            shutil.rmtree(os.path.join(base, n), ignore_errors=True)
+            removed.append("engine copy .engine/%s" % n)
     return removed

@@ -3,9 +3,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The per-container monitor: the parent of the container's PID 1.
 
-It is forked (never exec'd: it needs nothing from disk once running, so it also survives an
-Ansible module's temporary files going away), detaches into its own session, starts the
-container, records its exit code and time, applies the restart policy and cleans up.
+It is forked from the caller, detaches into its own session and starts the container. While the
+container runs it is a lean interpreter (``python -S``, nothing imported: a few MiB) that only
+waits; when the container exits it re-executes itself with the engine to record the exit code
+and time, apply the restart policy (start again, then wait lean again) and clean up. The engine
+it resumes with is a private copy under ``<root>/.engine/<digest>/``, so the monitor keeps
+working after an Ansible module's temporary files are gone.
 
 Protocol on the notify pipe back to whoever started it: ``started <pid>`` or ``error <msg>``,
 later ``exited <code>`` (read by attached runs).
@@ -15,14 +18,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import gc
+import hashlib
 import os
+import shutil
 import signal
+import sys
+import tempfile
 import time
 
 from . import lifecycle
-from .process import exit_code, report_error
-from .state import MyDockerError
+from .process import report_error
+from .state import MyDockerError, makedirs
 from .sysapi import SYS, PR_SET_CHILD_SUBREAPER
 
 
@@ -60,6 +66,7 @@ def start_monitor(paths, cid, stdio=None, console=None, attached=False):
     Returns (container pid, notify fd) — the fd stays open only when ``attached``; it then
     yields ``exited <code>`` when the container is done. Raises MyDockerError on failure.
     """
+    engine = engine_copy(paths)
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -70,7 +77,7 @@ def start_monitor(paths, cid, stdio=None, console=None, attached=False):
             if console is not None:
                 keep.add(console)
             _daemonize(keep)
-            Monitor(paths, cid, stdio, console, w).run()
+            Monitor(paths, cid, stdio, console, w, engine).run()
         except BaseException:
             code = 1
         finally:
@@ -90,15 +97,118 @@ def start_monitor(paths, cid, stdio=None, console=None, attached=False):
     raise MyDockerError("the container monitor died before the container started")
 
 
+# While the container runs: wait, then resume the engine with the exit code. No imports beyond
+# builtins, so this interpreter stays small.
+WAITER = """# mydocker monitor: waits for the container's PID 1 (argv: ROOT CID PID NOTIFY BEGAN DELAY [FD...])
+import os, sys
+a = sys.argv
+pid = int(a[3])
+status = None
+while True:
+    try:
+        got, st = os.waitpid(-1, 0)
+    except InterruptedError:
+        continue
+    except ChildProcessError:
+        break
+    if got == pid:
+        status = st
+        break
+if status is None:
+    code = 255
+elif os.WIFSIGNALED(status):
+    code = 128 + os.WTERMSIG(status)
+else:
+    code = os.WEXITSTATUS(status)
+resume = os.path.join(os.path.dirname(os.path.abspath(a[0])), "resume.py")
+os.execv(sys.executable, [sys.executable, "-I", resume, a[1], a[2], str(code)] + a[4:])
+"""
+
+RESUME = """# mydocker monitor: the container exited; record it, restart or clean up (argv: ROOT CID CODE ...)
+import os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(sys.argv[0])))
+from ansible_collections.mydocker.runtime.plugins.module_utils.monitor import resume
+resume(sys.argv[1:])
+"""
+
+
+def _engine_sources():
+    """{file name: bytes} of this package's Python files, from a directory or a zip (AnsiballZ)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    if os.path.isdir(here):
+        out = {}
+        for n in sorted(os.listdir(here)):
+            if n.endswith(".py"):
+                with open(os.path.join(here, n), "rb") as f:
+                    out[n] = f.read()
+        return out
+    import zipfile
+    archive = __loader__.archive  # zipimport
+    prefix = os.path.relpath(here, archive).replace(os.sep, "/") + "/"
+    out = {}
+    with zipfile.ZipFile(archive) as z:
+        for n in z.namelist():
+            rest = n[len(prefix):]
+            if n.startswith(prefix) and rest.endswith(".py") and "/" not in rest:
+                out[rest] = z.read(n)
+    return out
+
+
+def engine_copy(paths):
+    """A private copy of the engine under the state root for monitors to resume with."""
+    sources = _engine_sources()
+    h = hashlib.sha256(WAITER.encode() + RESUME.encode())
+    for n in sorted(sources):
+        h.update(n.encode() + b"\0" + sources[n] + b"\0")
+    base = os.path.join(paths.root, ".engine")
+    dest = os.path.join(base, h.hexdigest()[:16])
+    if os.path.isdir(dest):
+        return dest
+    makedirs(base, 0o700)
+    tmp = tempfile.mkdtemp(prefix=".tmp-", dir=base)
+    try:
+        pkg = os.path.join(tmp, "ansible_collections", "mydocker", "runtime", "plugins", "module_utils")
+        os.makedirs(pkg)
+        for n, data in sources.items():
+            with open(os.path.join(pkg, n), "wb") as f:
+                f.write(data)
+        for n, data in (("wait.py", WAITER), ("resume.py", RESUME)):
+            with open(os.path.join(tmp, n), "w") as f:
+                f.write(data)
+        try:
+            os.rename(tmp, dest)
+        except OSError:
+            if not os.path.isdir(dest):  # not a concurrent twin: a real failure
+                raise
+    finally:
+        if os.path.isdir(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def resume(argv):
+    """Entry point of the re-executed monitor: ROOT CID CODE NOTIFY BEGAN DELAY [STDIO...]."""
+    from .state import Paths
+    root, cid, code, notify, began, delay = argv[:6]
+    stdio = tuple(int(x) for x in argv[6:]) or None
+    engine = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), *[".."] * 5))
+    m = Monitor(Paths(root), cid, stdio, None, None if notify == "-" else int(notify), engine)
+    try:
+        m.after(int(code), float(began), float(delay))
+    finally:
+        os._exit(0)
+
+
 class Monitor(object):
-    def __init__(self, paths, cid, stdio, console, notify):
+    def __init__(self, paths, cid, stdio, console, notify, engine):
         self.paths = paths
         self.cid = cid
         self.stdio = stdio
         self.console = console
         self.notify = notify
-        self.pid = None
+        self.engine = engine
         self._log_fd = None
+        self._null_fd = None
 
     def _stdio(self):
         if self.stdio:
@@ -106,64 +216,58 @@ class Monitor(object):
         if self._log_fd is None:
             self._log_fd = os.open(self.paths.container_log(self.cid),
                                    os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
-            null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-            self._null_fd = null
+            self._null_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         return (self._null_fd, self._log_fd, self._log_fd)
 
-    def _wait(self, pid):
-        while True:
-            try:
-                got, status = os.waitpid(-1, 0)
-            except InterruptedError:
-                continue
-            except ChildProcessError:
-                return 255
-            if got == pid:
-                return exit_code(status)
-
     def run(self):
-        SYS.prctl(PR_SET_CHILD_SUBREAPER, 1)
+        """First start (in the forked monitor)."""
+        SYS.prctl(PR_SET_CHILD_SUBREAPER, 1)  # kept across execve
         for s in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTERM):
-            signal.signal(s, signal.SIG_IGN)
-        gc.collect()
-        if hasattr(gc, "freeze"):
-            gc.freeze()  # keep pages shared with the parent: refcounts won't touch them
-        first = True
-        delay = 0.1
-        while True:
-            try:
-                # a terminal goes to the first start only; restarts write to the log
-                console, self.console = self.console, None
-                self.pid = lifecycle.launch(self.paths, self.cid, self._stdio(), os.getpid(), console)
-                if console is not None:
-                    os.close(console)
-            except Exception as e:
-                msg = str(e) if isinstance(e, MyDockerError) else "cannot start the container: %r" % (e,)
-                if first:
-                    _write(self.notify, "error %d %s" % (getattr(e, "code", 1) or 1, msg))
-                    return
-                lifecycle.finish(self.paths, self.cid, 127, msg)
-                break
+            signal.signal(s, signal.SIG_IGN)  # SIG_IGN is kept across execve too
+        self.start(first=True, delay=0.1)
+
+    def start(self, first, delay):
+        """Launch the container, then become the lean waiter. Returns only on failure."""
+        try:
+            # a terminal goes to the first start only; restarts write to the log
+            console, self.console = self.console, None
+            pid = lifecycle.launch(self.paths, self.cid, self._stdio(), os.getpid(), console)
+            if console is not None:
+                os.close(console)
+        except Exception as e:
+            msg = str(e) if isinstance(e, MyDockerError) else "cannot start the container: %r" % (e,)
             if first:
-                _write(self.notify, "started %d" % self.pid)
-                first = False
-            began = time.time()
-            code = self._wait(self.pid)
-            if time.time() - began > 10:
-                delay = 0.1
-            if not lifecycle.after_exit(self.paths, self.cid, code):
-                break
+                _write(self.notify, "error %d %s" % (getattr(e, "code", 1) or 1, msg))
+                return
+            lifecycle.finish(self.paths, self.cid, 127, msg)
+            self.done()
+            return
+        if first:
+            _write(self.notify, "started %d" % pid)
+        keep = [fd for fd in (self.notify,) + tuple(self.stdio or ()) if fd is not None]
+        for fd in keep:
+            os.set_inheritable(fd, True)
+        args = [self.paths.root, self.cid, str(pid),
+                "-" if self.notify is None else str(self.notify), repr(time.time()), repr(delay)]
+        args += [str(fd) for fd in self.stdio or ()]
+        os.execv(sys.executable, [sys.executable, "-S", "-E", "-s", os.path.join(self.engine, "wait.py")] + args)
+
+    def after(self, code, began, delay):
+        """The container exited with ``code``: record it, restart or finish."""
+        if time.time() - began > 10:
+            delay = 0.1
+        if lifecycle.after_exit(self.paths, self.cid, code):
             # restart: back off, but stop promptly if asked to
             deadline = time.time() + delay
-            delay = min(delay * 2, 10.0)
-            while time.time() < deadline:
+            while time.time() < deadline and not lifecycle.stop_requested(self.paths, self.cid):
                 time.sleep(0.05)
-                if lifecycle.stop_requested(self.paths, self.cid):
-                    break
-            if lifecycle.stop_requested(self.paths, self.cid):
-                lifecycle.finish(self.paths, self.cid, code, None)
-                break
+            if not lifecycle.stop_requested(self.paths, self.cid):
+                self.start(first=False, delay=min(delay * 2, 10.0))
+                return
+            lifecycle.finish(self.paths, self.cid, code, None)
+        self.done()
+
+    def done(self):
         rec = lifecycle.final(self.paths, self.cid)
         code = rec.get("exitCode", 255) if rec else 255
         _write(self.notify, "exited %d" % code)
-

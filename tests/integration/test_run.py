@@ -116,10 +116,26 @@ def test_monitor_survives_the_cli_and_is_parent_of_pid1(md):
     with open("/proc/%d/stat" % pid) as f:
         ppid = int(f.read().rsplit(")", 1)[1].split()[1])
     assert ppid == mon
-    with open("/proc/%d/status" % mon) as f:
-        status = f.read()
-    rss_kb = int([ln for ln in status.splitlines() if ln.startswith("VmRSS")][0].split()[1])
-    assert rss_kb < 64 * 1024  # a small process; the benchmark reports the exact cost
+    # while the container runs, the monitor is a lean interpreter (no site, no engine loaded)
+    # running the engine's private copy; the benchmark reports what it costs
+    with open("/proc/%d/cmdline" % mon, "rb") as f:
+        argv = f.read().decode().split("\0")
+    assert argv[1] == "-S" and argv[4].startswith(os.path.join(md.root, ".engine") + "/")
+    assert argv[4].endswith("/wait.py")
+    with open("/proc/%d/maps" % mon) as f:
+        assert "pyroute2" not in f.read()
+    # it still records the exit when the container ends
+    md("stop", "-t", "0", cid)
+    assert md.inspect(cid)["exitCode"] == 137 and md.inspect(cid)["monitorPid"] == ""
+
+
+def test_prune_removes_unused_engine_copies(md):
+    md("run", "busybox", "true")
+    stale = os.path.join(md.root, ".engine", "0000000000000000")
+    os.makedirs(stale)
+    assert "engine copy .engine/0000000000000000" in md("prune").out
+    assert not os.path.exists(stale)
+    assert len(os.listdir(os.path.join(md.root, ".engine"))) == 1
 
 
 def test_concurrent_runs_get_distinct_ids_and_valid_state(md):

@@ -65,6 +65,39 @@ def _status(rec):
 
 # ------------------------------------------------------------------ commands
 
+def _forward_signals(pid):
+    """Pass SIGINT, SIGTERM and SIGHUP on to ``pid`` (an attached, non-tty container or exec)."""
+    def forward(signum, frame):
+        try:
+            os.kill(pid, signum)
+        except OSError:
+            pass
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, forward)
+
+
+def _with_terminal(a, start):
+    """Start something whose pty master comes back on a console socket, and attach to it.
+
+    ``start(console_fd)`` returns a notify file (or None); returns what it returned."""
+    from . import console
+    from .process import recv_console
+    ours, theirs = console.console_socket()
+    try:
+        result = start(theirs.fileno())
+    finally:
+        theirs.close()
+    master = recv_console(ours)
+    ours.close()
+    notify = result[-1] if isinstance(result, tuple) else None
+    console.proxy(master, done_fd=notify.fileno() if notify else None, stdin=a.interactive)
+    return result
+
+
+def _stdin(a):
+    return 0 if a.interactive else os.open(os.devnull, os.O_RDONLY)
+
+
 def cmd_run(a):
     if not a.command:
         raise MyDockerError("run needs an IMAGE and a COMMAND")
@@ -76,28 +109,11 @@ def cmd_run(a):
         print(rec["id"])
         return 0
     if a.tty:
-        from . import console
-        from .process import recv_console
-        ours, theirs = console.console_socket()
-        try:
-            rec, pid, notify = C.run(a.root, a.image, a.command, detach=False, console=theirs.fileno(),
-                                     **kwargs)
-        finally:
-            theirs.close()
-        master = recv_console(ours)
-        ours.close()
-        console.proxy(master, done_fd=notify.fileno(), stdin=a.interactive)
+        rec, pid, notify = _with_terminal(
+            a, lambda fd: C.run(a.root, a.image, a.command, detach=False, console=fd, **kwargs))
         return C.wait_exit(notify)
-    stdin = 0 if a.interactive else os.open(os.devnull, os.O_RDONLY)
-    rec, pid, notify = C.run(a.root, a.image, a.command, detach=False, stdio=(stdin, 1, 2), **kwargs)
-
-    def forward(signum, frame):
-        try:
-            os.kill(pid, signum)
-        except OSError:
-            pass
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, forward)
+    rec, pid, notify = C.run(a.root, a.image, a.command, detach=False, stdio=(_stdin(a), 1, 2), **kwargs)
+    _forward_signals(pid)
     return C.wait_exit(notify)
 
 
@@ -145,28 +161,11 @@ def cmd_exec(a):
     if not a.command:
         raise MyDockerError("exec needs a CONTAINER and a COMMAND")
     if a.tty:
-        from . import console
-        from .process import recv_console
-        ours, theirs = console.console_socket()
-        try:
-            pid = C.exec_start(a.root, a.container, a.command, console=theirs.fileno(), env=a.env,
-                               workdir=a.workdir)
-        finally:
-            theirs.close()
-        master = recv_console(ours)
-        ours.close()
-        console.proxy(master, stdin=a.interactive)
+        pid = _with_terminal(a, lambda fd: C.exec_start(a.root, a.container, a.command, console=fd,
+                                                         env=a.env, workdir=a.workdir))
         return C.exec_wait(pid)
-    stdin = 0 if a.interactive else os.open(os.devnull, os.O_RDONLY)
-    pid = C.exec_start(a.root, a.container, a.command, stdio=(stdin, 1, 2), env=a.env, workdir=a.workdir)
-
-    def forward(signum, frame):
-        try:
-            os.kill(pid, signum)
-        except OSError:
-            pass
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, forward)
+    pid = C.exec_start(a.root, a.container, a.command, stdio=(_stdin(a), 1, 2), env=a.env, workdir=a.workdir)
+    _forward_signals(pid)
     return C.exec_wait(pid)
 
 

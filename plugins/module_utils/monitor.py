@@ -27,7 +27,7 @@ import tempfile
 import time
 
 from . import lifecycle
-from .process import report_error
+from .process import close_fds, report_error
 from .state import MyDockerError, makedirs
 from .sysapi import SYS, PR_SET_CHILD_SUBREAPER
 
@@ -52,12 +52,7 @@ def _daemonize(keep):
         if fd not in keep:
             os.dup2(devnull, fd)
     os.close(devnull)
-    for fd in range(3, 1024):
-        if fd not in keep:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+    close_fds(keep)
 
 
 def start_monitor(paths, cid, stdio=None, console=None, attached=False):

@@ -82,7 +82,8 @@ def recv_console(sock, timeout=10):
     return fds[0]
 
 
-def _close_fds(keep):
+def close_fds(keep):
+    """Close every fd from 3 up that is not in ``keep``."""
     for fd in range(3, 1024):
         if fd not in keep:
             try:
@@ -210,7 +211,7 @@ def spawn(spec, stdio, console=None):
             init = os.fork()
             if init == 0:
                 os.close(pidw)
-                _close_fds(set(stdio) | {gor, errw, console})
+                close_fds(set(stdio) | {gor, errw, console})
                 _init(spec, stdio, console, gor, errw)
                 os._exit(127)
             os.write(pidw, str(init).encode())
@@ -255,7 +256,7 @@ def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None):
                     slave = new_console(console)
                     stdio = (slave, slave, slave)
                 _stdio(stdio, tty)
-                _close_fds({errw})
+                close_fds({errw})
                 SYS.prctl(PR_SET_NO_NEW_PRIVS, 1)
                 SYS.drop_capabilities()
                 e = container_env(spec, tty)

@@ -42,6 +42,15 @@ RUN_FLAGS = [
 ]
 
 
+def out(text=""):
+    sys.stdout.write("%s\n" % (text,))
+
+
+def err(error):
+    """One line on stderr, the way every mydocker error looks."""
+    sys.stderr.write("mydocker: %s\n" % (error,))
+
+
 def _resources(a):
     return {"memory": a.memory, "cpus": a.cpus, "cpuset_cpus": a.cpuset, "cpu_shares": a.cpu_shares,
             "pids_limit": a.pids_limit}
@@ -51,9 +60,9 @@ def _table(rows, headers):
     rows = [[str(c) for c in r] for r in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     fmt = "  ".join("%%-%ds" % w for w in widths)
-    print((fmt % tuple(headers)).rstrip())
+    out((fmt % tuple(headers)).rstrip())
     for r in rows:
-        print((fmt % tuple(r)).rstrip())
+        out((fmt % tuple(r)).rstrip())
 
 
 def _status(rec):
@@ -105,8 +114,8 @@ def cmd_run(a):
                   resources=_resources(a), restart=a.restart, auto_remove=a.rm, tty=a.tty,
                   interactive=a.interactive, network=a.network, ip=a.ip, ports=a.publish)
     if a.detach:
-        rec, pid, _ = C.run(a.root, a.image, a.command, detach=True, **kwargs)
-        print(rec["id"])
+        rec = C.run(a.root, a.image, a.command, detach=True, **kwargs)[0]
+        out(rec["id"])
         return 0
     if a.tty:
         rec, pid, notify = _with_terminal(
@@ -121,7 +130,7 @@ def cmd_ps(a):
     rows = []
     for r in C.list_containers(a.root, all=a.all):
         if a.quiet:
-            print(r["id"])
+            out(r["id"])
             continue
         rows.append([r["id"], r["name"], r.get("ip", ""), r.get("pid", ""), _status(r), r["command"],
                      r["createdTime"], r.get("volume", "")])
@@ -161,8 +170,8 @@ def cmd_exec(a):
     if not a.command:
         raise MyDockerError("exec needs a CONTAINER and a COMMAND")
     if a.tty:
-        pid = _with_terminal(a, lambda fd: C.exec_start(a.root, a.container, a.command, console=fd,
-                                                         env=a.env, workdir=a.workdir))
+        pid = _with_terminal(
+            a, lambda fd: C.exec_start(a.root, a.container, a.command, console=fd, env=a.env, workdir=a.workdir))
         return C.exec_wait(pid)
     pid = C.exec_start(a.root, a.container, a.command, stdio=(_stdin(a), 1, 2), env=a.env, workdir=a.workdir)
     _forward_signals(pid)
@@ -174,9 +183,9 @@ def _each(a, fn):
     for ref in a.containers:
         try:
             fn(ref)
-            print(ref)
+            out(ref)
         except MyDockerError as e:
-            print("mydocker: %s" % e, file=sys.stderr)
+            err(e)
             code = 1
     return code
 
@@ -201,15 +210,12 @@ def cmd_commit(a):
     if not a.image and not a.output:
         raise MyDockerError("commit needs an IMAGE name or --output PATH.tar")
     res = C.commit(a.root, a.container, image=a.image, output=a.output)
-    print(res.get("output") or res["name"])
+    out(res.get("output") or res["name"])
     return 0
 
 
 def cmd_inspect(a):
-    out = []
-    for ref in a.containers:
-        out.append(C.inspect(a.root, ref))
-    print(json.dumps(out, indent=2))
+    out(json.dumps([C.inspect(a.root, ref) for ref in a.containers], indent=2))
     return 0
 
 
@@ -222,7 +228,7 @@ def cmd_images(a):
 
 def cmd_image_import(a):
     rec, changed = images.import_image(a.root, a.file, a.name)
-    print(rec["name"] if changed else "%s (unchanged)" % rec["name"])
+    out(rec["name"] if changed else "%s (unchanged)" % rec["name"])
     return 0
 
 
@@ -235,7 +241,7 @@ def cmd_image_busybox(a):
         rec, changed = images.import_image(a.root, tmp, a.name)
     finally:
         os.unlink(tmp)
-    print(rec["name"] if changed else "%s (unchanged)" % rec["name"])
+    out(rec["name"] if changed else "%s (unchanged)" % rec["name"])
     return 0
 
 
@@ -244,9 +250,9 @@ def cmd_rmi(a):
     for name in a.images:
         try:
             images.remove_image(a.root, name, force=a.force)
-            print(name)
+            out(name)
         except MyDockerError as e:
-            print("mydocker: %s" % e, file=sys.stderr)
+            err(e)
             code = 1
     return code
 
@@ -254,9 +260,9 @@ def cmd_rmi(a):
 def cmd_prune(a):
     removed = C.prune(a.root)
     for r in removed:
-        print("removed %s" % r)
+        out("removed %s" % r)
     if not removed:
-        print("nothing to prune")
+        out("nothing to prune")
     return 0
 
 
@@ -368,7 +374,7 @@ def main(argv=None):
     try:
         rc = args.fn(args)
     except MyDockerError as e:
-        print("mydocker: %s" % e, file=sys.stderr)
+        err(e)
         rc = e.code or 1
     except KeyboardInterrupt:
         rc = 130

@@ -20,8 +20,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import sys
 
+from .cli import err, out
 from .state import MyDockerError
 
 
@@ -33,7 +33,7 @@ def _net():
 def cmd_create(args):
     rec = _net().create_network(getattr(args, "root", None), args.name, args.subnet,
                                 gateway=args.gateway, driver=args.driver)
-    print(rec["Name"])
+    out(rec["Name"])
     return 0
 
 
@@ -41,7 +41,7 @@ def cmd_list(args):
     nets = _net().list_networks(getattr(args, "root", None))
     if getattr(args, "quiet", False):
         for n in nets:
-            print(n["Name"])
+            out(n["Name"])
         return 0
     rows = [("NAME", "IPRange", "Driver", "SUBNET", "GATEWAY")]
     for n in nets:
@@ -49,35 +49,35 @@ def cmd_list(args):
         rows.append((n["Name"], rng, n.get("Driver", "bridge"), n["Subnet"], n["Gateway"]))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        print("   ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        out("   ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     return 0
 
 
 def cmd_inspect(args):
-    out = []
-    err = 0
+    found = []
+    rc = 0
     for name in args.names:
         try:
-            out.append(_net().inspect_network(getattr(args, "root", None), name))
+            found.append(_net().inspect_network(getattr(args, "root", None), name))
         except MyDockerError as e:
-            print("mydocker: %s" % e, file=sys.stderr)
-            err = 1
-    print(json.dumps(out, indent=4, sort_keys=False))
-    return err
+            err(e)
+            rc = 1
+    out(json.dumps(found, indent=4, sort_keys=False))
+    return rc
 
 
 def cmd_remove(args):
-    err = 0
+    rc = 0
     for name in args.names:
         try:
             _net().remove_network(getattr(args, "root", None), name, force=args.force)
-            print(name)
+            out(name)
         except MyDockerError as e:
             if len(args.names) == 1:
                 raise
-            print("mydocker: %s" % e, file=sys.stderr)
-            err = 1
-    return err
+            err(e)
+            rc = 1
+    return rc
 
 
 def add_network_parser(subparsers):

@@ -62,6 +62,7 @@ def proxy(master, done_fd=None, stdin=True):
     notify pipe); after it fires the remaining output is drained. ``stdin``: forward input.
     """
     copy_winsize(0, master)
+
     def on_winch(signum, frame):
         copy_winsize(0, master)
     old = signal.signal(signal.SIGWINCH, on_winch)
@@ -75,7 +76,7 @@ def proxy(master, done_fd=None, stdin=True):
                 if done_fd is not None:
                     rl.append(done_fd)
                 try:
-                    r, _, _ = select.select(rl, [], [])
+                    r = select.select(rl, [], [])[0]
                 except InterruptedError:
                     continue
                 if master in r:
@@ -112,7 +113,7 @@ class _Null(object):
 
 def _drain(master):
     while True:
-        r, _, _ = select.select([master], [], [], 0.05)
+        r = select.select([master], [], [], 0.05)[0]
         if not r:
             return
         try:

@@ -102,7 +102,7 @@ def run(args, check=True):
 
 
 def chain_exists(table, chain):
-    rc, _, _ = run(["-t", table, "-S", chain], check=False)
+    rc = run(["-t", table, "-S", chain], check=False)[0]
     return rc == 0
 
 
@@ -113,7 +113,7 @@ def list_rules(table, chain):
 
 def chain_rules(table, chain):
     """Like list_rules, but None when the chain does not exist."""
-    rc, out, _ = run(["-t", table, "-S", chain], check=False)
+    rc, out = run(["-t", table, "-S", chain], check=False)[:2]
     if rc != 0:
         return None
     rules = []
@@ -126,7 +126,7 @@ def chain_rules(table, chain):
 
 def all_dnat_rules():
     """[(chain, spec)] of the DNAT chains of every state root (MYDOCKER-DNAT*)."""
-    rc, out, _ = run(["-t", NAT, "-S"], check=False)
+    rc, out = run(["-t", NAT, "-S"], check=False)[:2]
     rules = []
     for line in out.splitlines() if rc == 0 else []:
         if not line.startswith("-A MYDOCKER-DNAT"):
@@ -163,7 +163,7 @@ def ensure_chain(chains, table, chain):
         if jt != table or target != chain:
             continue
         spec = match + ["-m", "comment", "--comment", chains.comment("jump", chain), "-j", chain]
-        rc, _, _ = run(["-t", table, "-C", builtin] + spec, check=False)
+        rc = run(["-t", table, "-C", builtin] + spec, check=False)[0]
         if rc != 0:
             run(["-t", table, "-I", builtin, "1"] + spec)
 
@@ -251,7 +251,7 @@ def delete_rules(chains, scope, ident):
     """Delete exactly the rules of ``scope:ident``; returns them as printable strings."""
     removed = []
     for table, chain, spec in find_rules(chains, scope, ident):
-        rc, _, _ = run(["-t", table, "-D", chain] + spec, check=False)
+        rc = run(["-t", table, "-D", chain] + spec, check=False)[0]
         if rc == 0:
             removed.append("-t %s -A %s %s" % (table, chain, " ".join(shlex.quote(s) for s in spec)))
     gc_chains(chains)

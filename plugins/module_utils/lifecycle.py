@@ -108,7 +108,7 @@ def true_status(rec):
 
 
 def cgroup_of(paths, rec):
-    parent, _, cid = rec["cgroupManager"]["Path"].rpartition("/")
+    parent, dummy, cid = rec["cgroupManager"]["Path"].rpartition("/")
     return Cgroup(parent, cid)
 
 

@@ -74,7 +74,7 @@ def recv_console(sock, timeout=10):
     """The pty master sent by ``new_console`` (CLI side)."""
     sock.settimeout(timeout)
     try:
-        _, fds, _, _ = socket.recv_fds(sock, 16, 1)
+        fds = socket.recv_fds(sock, 16, 1)[1]
     except (OSError, socket.timeout) as e:
         raise MyDockerError("no terminal from the container: %s" % e)
     if not fds:
@@ -267,7 +267,7 @@ def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None):
                 signal.signal(s, lambda signum, frame, p=inner: os.kill(p, signum))
             while True:
                 try:
-                    _, status = os.waitpid(inner, 0)
+                    status = os.waitpid(inner, 0)[1]
                     break
                 except InterruptedError:
                     continue
@@ -280,7 +280,7 @@ def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None):
 
 def report_error(raw):
     """The MyDockerError for a "<code> <message>" report from a child (126/127 as a shell does)."""
-    code, _, msg = raw.partition(" ")
+    code, dummy, msg = raw.partition(" ")
     try:
         return MyDockerError(msg, code=int(code))
     except ValueError:

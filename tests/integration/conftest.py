@@ -28,12 +28,12 @@ class MyDocker(object):
     def __call__(self, *args, check=True, timeout=60, input=None, env=None):
         p = subprocess.run([sys.executable, CLI] + [str(a) for a in args], env=env or self.env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
-                           input=input)
+                           input=input, check=False)
         p.out = p.stdout.decode("utf-8", "replace")
         p.err = p.stderr.decode("utf-8", "replace")
         if check and p.returncode != 0:
-            raise AssertionError("mydocker %s failed (%d): %s%s" % (" ".join(map(str, args)), p.returncode,
-                                                                  p.out, p.err))
+            raise AssertionError("mydocker %s failed (%d): %s%s"
+                                 % (" ".join(map(str, args)), p.returncode, p.out, p.err))
         return p
 
     def inspect(self, ref):

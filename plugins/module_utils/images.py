@@ -34,7 +34,7 @@ def _sha256_file(path):
 
 
 def _run(argv, what):
-    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
     if p.returncode != 0:
         err = p.stderr.decode("utf-8", "replace").strip().splitlines()
         raise MyDockerError("%s: %s" % (what, err[-1] if err else "exit status %d" % p.returncode))
@@ -127,6 +127,43 @@ def _unpack_archive(path, kind, dest):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def archive_kind(path):
+    """Public form of ``_archive_kind``: 'rootfs', 'docker' or 'oci' (MyDockerError when ``path``
+    is not a tar archive).  Reads the archive, changes nothing."""
+    return _archive_kind(os.path.abspath(path))
+
+
+def file_digest(path):
+    """``"sha256:<hex>"`` of a file: the content digest an import of it records."""
+    return "sha256:" + _sha256_file(path)
+
+
+def layer_present(root, rec):
+    """True when the unpacked layer of the image record ``rec`` is on disk."""
+    return bool(rec and rec.get("layer")) and os.path.isdir(os.path.join(Paths(root).layers, rec["layer"]))
+
+
+def read_image(root, name):
+    """The stored image record of ``name`` (even when its layer is missing) or None."""
+    validate_name(name, "image name")
+    return read_json(Paths(root).image_meta(name))
+
+
+def image_users(root, name):
+    """Names (or IDs) of the containers whose record uses image ``name``, sorted by ID."""
+    paths = Paths(root)
+    users = []
+    try:
+        cids = os.listdir(paths.containers)
+    except OSError:
+        cids = []
+    for cid in sorted(cids):
+        c = read_json(paths.container_config(cid)) or {}
+        if c.get("image") == name:
+            users.append(c.get("name", cid))
+    return users
+
+
 def image_exists(root, name):
     return os.path.exists(Paths(root).image_meta(name))
 
@@ -159,8 +196,11 @@ def list_images(root):
     return out
 
 
-def import_image(root, src, name):
-    """Import the tarball ``src`` as image ``name``. Returns (record, changed)."""
+def import_image(root, src, name, force=False):
+    """Import the tarball ``src`` as image ``name``. Returns (record, changed).
+
+    ``force``: import again even when the image already has this content (the layer is unpacked
+    afresh and replaces the one on disk; running containers keep the files they have open)."""
     validate_name(name, "image name")
     paths = Paths(root)
     paths.ensure()
@@ -168,12 +208,15 @@ def import_image(root, src, name):
     kind = _archive_kind(src)
     digest = _sha256_file(src)
     old = read_json(paths.image_meta(name))
-    if old and old.get("digest") == "sha256:" + digest and os.path.isdir(os.path.join(paths.layers, old["layer"])):
+    if not force and old and old.get("digest") == "sha256:" + digest and \
+            os.path.isdir(os.path.join(paths.layers, old["layer"])):
         return old, False
     layer = digest[:16]
     layer_dir = os.path.join(paths.layers, layer)
     tmp_layer = None
-    if not os.path.isdir(layer_dir):
+    if force and os.path.isdir(layer_dir):
+        _refuse_replacing_used_layer(paths, name, layer)
+    if force or not os.path.isdir(layer_dir):
         tmp_layer = tempfile.mkdtemp(prefix=".tmp-", dir=paths.layers)
         try:
             os.chmod(tmp_layer, 0o755)
@@ -191,7 +234,14 @@ def import_image(root, src, name):
             os.chmod(tmp_tar, 0o644)
         with state_lock(paths):
             if tmp_layer is not None:
-                if os.path.isdir(layer_dir):  # imported concurrently
+                if os.path.isdir(layer_dir) and force:  # replace the layer on disk
+                    _refuse_replacing_used_layer(paths, name, layer)
+                    trash = tempfile.mkdtemp(prefix=".rm-", dir=paths.layers)
+                    os.rename(layer_dir, os.path.join(trash, "l"))
+                    os.rename(tmp_layer, layer_dir)
+                    write_json(layer_dir + ".json", {"config": config, "digest": digest})
+                    shutil.rmtree(trash, ignore_errors=True)
+                elif os.path.isdir(layer_dir):  # imported concurrently
                     shutil.rmtree(tmp_layer, ignore_errors=True)
                 else:
                     os.rename(tmp_layer, layer_dir)
@@ -229,6 +279,18 @@ def _layer_users(paths, layer):
     return users
 
 
+def layer_container_users(root, layer):
+    """Names of the containers whose overlay uses ``layer`` as lower directory."""
+    return [u[len("container "):] for u in _layer_users(Paths(root), layer) if u.startswith("container ")]
+
+
+def _refuse_replacing_used_layer(paths, name, layer):
+    users = layer_container_users(paths.root, layer)
+    if users:
+        raise MyDockerError("cannot import image %s again with force: its layer is used by container(s) %s "
+                            "(remove them first)" % (name, ", ".join(users)))
+
+
 def _gc_layer(paths, layer):
     """Remove a layer nobody uses any more (caller holds the state lock)."""
     if _layer_users(paths, layer):
@@ -251,15 +313,7 @@ def remove_image(root, name, force=False):
         rec = read_json(paths.image_meta(name))
         if rec is None:
             raise NotFound("image %s not found" % name)
-        users = []
-        try:
-            cids = os.listdir(paths.containers)
-        except OSError:
-            cids = []
-        for cid in sorted(cids):
-            c = read_json(paths.container_config(cid)) or {}
-            if c.get("image") == name:
-                users.append(c.get("name", cid))
+        users = image_users(paths.root, name)
         if users and not force:
             raise MyDockerError("image %s is used by container(s) %s: remove them first or use -f"
                                 % (name, ", ".join(users)))
@@ -297,7 +351,7 @@ def commit_directory(root, src_dir, name):
     os.close(fd)
     try:
         tar_directory(src_dir, tmp)
-        rec, _ = import_image(root, tmp, name)
+        rec = import_image(root, tmp, name)[0]
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -320,7 +374,7 @@ def make_busybox_rootfs(dest_tar, busybox=None):
         os.chmod(os.path.join(work, "tmp"), 0o1777)
         shutil.copy2(busybox, os.path.join(work, "bin", "busybox"))
         os.chmod(os.path.join(work, "bin", "busybox"), 0o755)
-        applets = subprocess.run([busybox, "--list-full"], stdout=subprocess.PIPE).stdout.decode().split()
+        applets = subprocess.run([busybox, "--list-full"], stdout=subprocess.PIPE, check=False).stdout.decode().split()
         for a in applets:
             p = os.path.join(work, a)
             if a == "bin/busybox" or os.path.lexists(p):

@@ -212,6 +212,51 @@ def create_bridge(name, gateway, prefixlen):
             raise
 
 
+def repair_bridge(name, gateway, prefixlen, ports=()):
+    """Bring bridge ``name`` back to what create_bridge made (created when missing, up, with
+    ``gateway/prefixlen``) and put the existing links of ``ports`` on it.  A link of that name
+    that is not a bridge is an error.  Returns what was done, one string each."""
+    done = []
+    if index_of_name(name) is None:
+        create_bridge(name, gateway, prefixlen)
+        done.append("created bridge %s" % name)
+    NetlinkError = _netlink_error()
+    with host() as ipr:
+        idx = index_of(ipr, name)
+        link = ipr.get_links(idx)[0]
+        li = link.get_attr("IFLA_LINKINFO")
+        if li is None or li.get_attr("IFLA_INFO_KIND") != "bridge":
+            raise MyDockerError("%s exists on the host but is not a bridge: delete it first" % name)
+        try:
+            want = "%s/%d" % (gateway, int(prefixlen))
+            have = ["%s/%d" % (a.get_attr("IFA_ADDRESS"), a["prefixlen"])
+                    for a in ipr.get_addr(family=socket.AF_INET, index=idx)]
+            if want not in have:
+                net = ipaddress.ip_network(want, strict=False)
+                ipr.addr("add", index=idx, address=str(gateway), prefixlen=int(prefixlen),
+                         broadcast=str(net.broadcast_address))
+                done.append("added address %s to bridge %s" % (want, name))
+            if not link["flags"] & 1:
+                ipr.link("set", index=idx, state="up")
+                done.append("set bridge %s up" % name)
+            for port in ports:
+                pidx = index_of(ipr, port)
+                if pidx is None:
+                    continue
+                if ipr.get_links(pidx)[0].get_attr("IFLA_MASTER") != idx:
+                    ipr.link("set", index=pidx, master=idx)
+                    ipr.link("set", index=pidx, state="up")
+                    done.append("attached %s to bridge %s" % (port, name))
+        except NetlinkError as e:
+            raise MyDockerError("cannot repair bridge %s: %s" % (name, e))
+    return done
+
+
+def index_of_name(name):
+    with host() as ipr:
+        return index_of(ipr, name)
+
+
 def mac_for(ip):
     """02:42 followed by the four bytes of the IPv4 address."""
     return "02:42:" + ":".join("%02x" % b for b in ipaddress.ip_address(str(ip)).packed)

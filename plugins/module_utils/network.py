@@ -168,19 +168,26 @@ def _public(net):
 # ---------------------------------------------------------------------------------------------
 # create / remove / list / inspect
 
-def _check_overlap(paths, subnet):
+def _check_overlap(paths, subnet, exclude=None):
+    """Refuse a subnet overlapping another network of the root or a host route/address.
+    ``exclude``: a network (name) being replaced: its record and its bridge do not count."""
+    skip_dev = None
     for other in _all_networks(paths):
+        if other.name == exclude:
+            skip_dev = other.bridge
+            continue
         if other.subnet.overlaps(subnet):
             raise MyDockerError("subnet %s overlaps %s of network %s" % (subnet, other.subnet, other.name))
     for what, net, dev in _netlink().host_networks():
+        if dev is not None and dev == skip_dev:
+            continue
         if net.overlaps(subnet):
             raise MyDockerError("subnet %s overlaps the host %s %s on %s" % (subnet, what, net, dev))
 
 
-def create_network(root, name, subnet, gateway=None, driver="bridge"):
-    """Create a bridge network; returns its record.  Changes nothing on any error."""
-    paths = Paths(root)
-    validate_network_name(name)
+def parse_network_args(subnet, gateway=None, driver="bridge"):
+    """Validate driver, subnet and gateway as create_network does (no I/O) ->
+    (IPv4Network, gateway IPv4Address); the gateway defaults to the subnet's first address."""
     if driver not in DRIVERS:
         raise MyDockerError("unsupported network driver %r: only %s" % (driver, ", ".join(DRIVERS)))
     if subnet is None or subnet == "":
@@ -194,6 +201,30 @@ def create_network(root, name, subnet, gateway=None, driver="bridge"):
         gw = ipam.default_gateway(net)
     else:
         gw = ipam.check_host_ip(net, gateway, "gateway")
+    return net, gw
+
+
+def check_create(root, name, subnet, gateway=None, driver="bridge", replacing=False):
+    """Everything create_network checks before it changes anything, changing nothing itself
+    (for check mode).  ``replacing``: the network ``name`` exists and will be removed first.
+    Returns (IPv4Network, gateway IPv4Address)."""
+    paths = Paths(root)
+    validate_network_name(name)
+    net, gw = parse_network_args(subnet, gateway, driver)
+    if not replacing:
+        if os.path.exists(paths.network_file(name)):
+            raise MyDockerError("network %s already exists" % name)
+        if _netlink().link_exists(name):
+            raise MyDockerError("a network interface named %s already exists on the host" % name)
+    _check_overlap(paths, net, exclude=name if replacing else None)
+    return net, gw
+
+
+def create_network(root, name, subnet, gateway=None, driver="bridge"):
+    """Create a bridge network; returns its record.  Changes nothing on any error."""
+    paths = Paths(root)
+    validate_network_name(name)
+    net, gw = parse_network_args(subnet, gateway, driver)
     paths.ensure()
     with ipam.lock(paths):
         if os.path.exists(paths.network_file(name)):
@@ -265,10 +296,10 @@ def remove_network(root, name, force=False):
         if users and not force:
             raise MyDockerError("network %s is in use by container(s) %s; stop and remove them "
                                 "first or use force" % (name, ", ".join(
-                                    n if n == c else "%s (%s)" % (n, c) for c, n, _ in users)))
+                                    u[1] if u[1] == u[0] else "%s (%s)" % (u[1], u[0]) for u in users)))
         chains = ipt.Chains(paths.root)
         nl = _netlink()
-        for cid, _, _ in users:
+        for cid in [u[0] for u in users]:
             ipt.delete_rules(chains, "ctr", cid)
             nl.delete_link(veth_name(cid))
         for link in nl.links_on(net.bridge):
@@ -614,6 +645,43 @@ def drift(root, name):
             continue  # only needed once a port is published
         if not ipt.jump_present(chains, table, builtin, match, chain):
             problems.append("jump from %s to %s missing (-t %s)" % (builtin, chain, table))
+    if info is not None:
+        for cid, cname, dummy in attached(paths, net):
+            veth = nl.link_info(veth_name(cid))
+            if veth is not None and veth["master"] != info["index"]:
+                problems.append("veth %s of container %s is not on bridge %s" % (veth_name(cid), cname, net.bridge))
     if nl.get_sysctl(IP_FORWARD) != "1":
         problems.append("net.ipv4.ip_forward is off")
     return problems
+
+
+def repair_network(root, name):
+    """Put back on the host what ``drift`` finds missing: the bridge (up, with its gateway
+    address and the veths of attached containers that still exist), the network's iptables
+    rules and our chains' jumps, ip_forward.  Returns what was done, one string each."""
+    paths = Paths(root)
+    done = []
+    with ipam.lock(paths):
+        net = _load(paths, name)
+        nl = _netlink()
+        ports = [veth_name(u[0]) for u in attached(paths, net)]
+        done.extend(nl.repair_bridge(net.bridge, net.gateway, net.subnet.prefixlen, ports))
+        localnet = "/proc/sys/net/ipv4/conf/%s/route_localnet" % net.bridge
+        if nl.get_sysctl(localnet) != "1":
+            nl.set_sysctl(localnet, "1")
+        chains = ipt.Chains(paths.root)
+        rs = ipt.RuleSet(chains)
+        for table, chain, spec in ipt.network_rules(chains, net.bridge, net.subnet):
+            if not ipt.rule_present(chains, table, chain, spec, "net", name):
+                ipt.add_rule(rs, table, chain, spec, "net", name)
+                done.append("added rule -t %s -A %s %s" % (table, chain, " ".join(spec)))
+        for table, builtin, match, chain in chains.jumps():
+            if chain == chains.dnat and not ipt.chain_exists(table, chain):
+                continue  # only needed once a port is published
+            if not ipt.jump_present(chains, table, builtin, match, chain):
+                ipt.ensure_chain(chains, table, chain)
+                done.append("added jump from %s to %s (-t %s)" % (builtin, chain, table))
+        if nl.get_sysctl(IP_FORWARD) != "1":
+            nl.set_sysctl(IP_FORWARD, "1")
+            done.append("set net.ipv4.ip_forward=1")
+    return done

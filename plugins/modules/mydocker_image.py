@@ -1,0 +1,209 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) mydocker.runtime contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: mydocker_image
+short_description: Import, commit and remove mydocker images
+version_added: 0.1.0
+description:
+  - Imports an image into the mydocker image store from a rootfs tarball (as the original my-docker
+    tool keeps images), a C(docker save) archive or an OCI image archive. The image is unpacked
+    once into a read-only layer shared by all its containers.
+  - Commits a container's root filesystem into an image of the store, or into a tar file at any
+    path.
+  - Removes images.
+  - The task is idempotent on the content of O(source) (its sha256 digest). An image whose
+    unpacked layer is missing on disk counts as drift and is imported again, from O(source) or,
+    without it, from the tarball kept in the store or the original source when their content is
+    still the image's.
+author:
+  - mydocker.runtime contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - mydocker.runtime.common
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - The diff shows the image as name, id, digest, layer, format, source and C(layerPresent).
+      - A commit's content is known only once it is made, so the C(after) of a commit shows name,
+        format, source and C(layerPresent) only.
+      - With O(output) the diff shows the tar file (C(path), C(exists)).
+  idempotent:
+    description:
+      - When run twice in a row with the same arguments, the second run reports no change.
+    support: partial
+    details:
+      - Importing from O(source) and removing are idempotent.
+      - Committing a container is not idempotent by nature (the container's files change while
+        it runs), so with O(container) the module commits only when the image (or the O(output)
+        file) does not exist yet, or when O(force=true); with O(force=true) every run commits.
+  platform:
+    platforms: posix
+options:
+  name:
+    description:
+      - Name of the image in the store (letters, digits, C(_), C(.), C(-)).
+      - With O(output), no image is stored and the name is only used in messages.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) imports the image from O(source), commits O(container) into it, or (with
+        neither) makes sure it exists and its layer is on disk.
+      - V(absent) removes the image; refused while containers use it, unless O(force=true).
+    type: str
+    choices: [present, absent]
+    default: present
+  source:
+    description:
+      - Path on the target of a rootfs tarball, a C(docker save) archive or an OCI image archive.
+      - The image is imported again only when the file's content (sha256) differs from the
+        image's, or the image's layer is missing on disk.
+      - Mutually exclusive with O(container).
+    type: path
+  force:
+    description:
+      - With O(source), import again even when the content is the same (refused while
+        containers use the image's layer).
+      - With O(container), commit even when the image (or the O(output) file) already exists.
+      - With O(state=absent), remove the image even when containers use it (their layer stays
+        until they are removed).
+    type: bool
+    default: false
+  container:
+    description:
+      - Name or ID of a container whose root filesystem (image layer plus its changes, without
+        volumes) is committed into the image O(name), or written to O(output).
+      - Mutually exclusive with O(source).
+    type: str
+  output:
+    description:
+      - With O(container), write the container's root filesystem as a tar file at this path
+        instead of storing an image. The directory must exist.
+      - The file is written only when it does not exist yet, or with O(force=true).
+    type: path
+notes:
+  - Runs on the target; root is needed.
+seealso:
+  - module: mydocker.runtime.mydocker_image_info
+  - module: mydocker.runtime.mydocker_container
+"""
+
+EXAMPLES = r"""
+- name: Import a base image from a rootfs tarball
+  mydocker.runtime.mydocker_image:
+    name: busybox
+    source: /srv/images/busybox.tar
+
+- name: Import a docker save archive
+  mydocker.runtime.mydocker_image:
+    name: alpine
+    source: /srv/images/alpine-docker-save.tar
+
+- name: Commit a container into an image (once; force=true commits again)
+  mydocker.runtime.mydocker_image:
+    name: web-snapshot
+    container: web
+
+- name: Write a container's filesystem to a tar file
+  mydocker.runtime.mydocker_image:
+    name: web-export
+    container: web
+    output: /root/web.tar
+
+- name: Remove an image
+  mydocker.runtime.mydocker_image:
+    name: alpine
+    state: absent
+
+- name: Use a state root of its own for every mydocker module of a play
+  module_defaults:
+    group/mydocker.runtime.mydocker:
+      root: /srv/mydocker
+  block:
+    - name: Import into /srv/mydocker
+      mydocker.runtime.mydocker_image:
+        name: busybox
+        source: /srv/images/busybox.tar
+"""
+
+RETURN = r"""
+image:
+  description:
+    - The image record after the task (predicted in check mode); empty when the image is absent
+      or O(output) is used.
+  returned: always
+  type: dict
+  sample:
+    name: busybox
+    id: 3f0c6f4e2a1b
+    digest: sha256:3f0c6f4e2a1b9d8c7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d
+    layer: 3f0c6f4e2a1b9d8c
+    created: "2025-03-17 15:45:14"
+    size: 2215536
+    source: /srv/images/busybox.tar
+    format: rootfs
+    config: {}
+    layerPath: /var/lib/mydocker/image/layers/3f0c6f4e2a1b9d8c
+    layerPresent: true
+actions:
+  description: What the task did (or would do in check mode), one line each.
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - "import: /srv/images/busybox.tar (new image)"
+output:
+  description: The tar file written with O(output).
+  returned: when O(output) is given
+  type: str
+  sample: /root/web.tar
+"""
+
+from ansible_collections.mydocker.runtime.plugins.module_utils.image_plan import apply, plan_image
+from ansible_collections.mydocker.runtime.plugins.module_utils.module_common import (
+    DifferenceTracker, new_module, run)
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    source=dict(type="path"),
+    force=dict(type="bool", default=False),
+    container=dict(type="str"),
+    output=dict(type="path"),
+)
+
+
+def task(module):
+    p = module.params
+    plan = plan_image(p["root"], p["name"], state=p["state"], source=p["source"], force=p["force"],
+                      container=p["container"], output=p["output"])
+    image = plan.image
+    if plan.changed and not module.check_mode:
+        image = apply(plan)
+    tracker = DifferenceTracker()
+    tracker.add(plan.diff_name, plan.before, plan.after)
+    result = dict(changed=plan.changed, actions=list(plan.actions), image=image)
+    if plan.output:
+        result["output"] = plan.output
+    if module._diff:
+        result["diff"] = tracker.diff()
+    return result
+
+
+def main():
+    run(new_module(ARGUMENT_SPEC, mutually_exclusive=[("source", "container")],
+                   required_by={"output": "container"}), task)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) mydocker.runtime contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: mydocker_image_info
+short_description: Information about mydocker images
+version_added: 0.1.0
+description:
+  - Returns the records of images of the mydocker image store, and whether each image asked
+    for exists.
+  - An image whose unpacked layer is missing on disk is returned with C(layerPresent=false)
+    (M(mydocker.runtime.mydocker_image) with O(mydocker.runtime.mydocker_image#module:state=present)
+    repairs it).
+author:
+  - mydocker.runtime contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - mydocker.runtime.common
+attributes:
+  check_mode:
+    support: full
+    details:
+      - This action does not modify state.
+  diff_mode:
+    support: N/A
+    details:
+      - This action does not modify state.
+  idempotent:
+    description:
+      - When run twice in a row with the same arguments, the second run reports no change.
+    support: full
+    details:
+      - This action does not modify state.
+  platform:
+    platforms: posix
+options:
+  name:
+    description:
+      - Names of the images to return. Without it, all images of the store are returned.
+      - Images that do not exist are left out of RV(images) and are V(false) in RV(exists).
+    type: list
+    elements: str
+notes:
+  - Runs on the target; reading the store of the default root needs root.
+seealso:
+  - module: mydocker.runtime.mydocker_image
+"""
+
+EXAMPLES = r"""
+- name: All images
+  mydocker.runtime.mydocker_image_info:
+  register: result
+
+- name: Does busybox exist?
+  mydocker.runtime.mydocker_image_info:
+    name: busybox
+  register: result
+
+- name: Show it
+  ansible.builtin.debug:
+    msg: "busybox {{ 'exists' if result.exists.busybox else 'is missing' }}"
+"""
+
+RETURN = r"""
+images:
+  description: The records of the images that exist, in the order asked for (else by name).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: busybox
+      id: 3f0c6f4e2a1b
+      digest: sha256:3f0c6f4e2a1b9d8c7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d
+      layer: 3f0c6f4e2a1b9d8c
+      created: "2025-03-17 15:45:14"
+      size: 2215536
+      source: /srv/images/busybox.tar
+      format: rootfs
+      config: {}
+      layerPath: /var/lib/mydocker/image/layers/3f0c6f4e2a1b9d8c
+      layerPresent: true
+exists:
+  description: For every image asked for (every image of the store without O(name)), whether it exists.
+  returned: always
+  type: dict
+  sample:
+    busybox: true
+    alpine: false
+"""
+
+from ansible_collections.mydocker.runtime.plugins.module_utils.image_plan import info
+from ansible_collections.mydocker.runtime.plugins.module_utils.module_common import new_module, run
+
+
+def task(module):
+    images, exists = info(module.params["root"], module.params["name"])
+    return dict(changed=False, images=images, exists=exists)
+
+
+def main():
+    run(new_module(dict(name=dict(type="list", elements="str"))), task)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) mydocker.runtime contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: mydocker_network_info
+short_description: Information about mydocker networks
+version_added: 0.1.0
+description:
+  - Returns the records of mydocker networks with their attached containers and their drift
+    (what the host lacks compared with the record, such as a bridge deleted by hand, a missing iptables
+    rule, C(ip_forward) off), and whether each network asked for exists.
+author:
+  - mydocker.runtime contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - mydocker.runtime.common
+  - mydocker.runtime.common.NETWORK
+attributes:
+  check_mode:
+    support: full
+    details:
+      - This action does not modify state.
+  diff_mode:
+    support: N/A
+    details:
+      - This action does not modify state.
+  idempotent:
+    description:
+      - When run twice in a row with the same arguments, the second run reports no change.
+    support: full
+    details:
+      - This action does not modify state.
+  platform:
+    platforms: posix
+options:
+  name:
+    description:
+      - Names of the networks to return. Without it, all networks of the state root are returned.
+      - Networks that do not exist are left out of RV(networks) and are V(false) in RV(exists).
+    type: list
+    elements: str
+notes:
+  - Runs on the target; root is needed.
+seealso:
+  - module: mydocker.runtime.mydocker_network
+"""
+
+EXAMPLES = r"""
+- name: All networks
+  mydocker.runtime.mydocker_network_info:
+  register: result
+
+- name: One network; fail when its host side drifted
+  mydocker.runtime.mydocker_network_info:
+    name: appnet
+  register: result
+  failed_when: result.networks | map(attribute='Drift') | flatten | length > 0
+"""
+
+RETURN = r"""
+networks:
+  description: The records of the networks that exist, in the order asked for (else by name).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    Name:
+      description: Name of the network (and of its bridge).
+      type: str
+    Driver:
+      description: Network driver (V(bridge)).
+      type: str
+    Subnet:
+      description: The subnet in CIDR notation.
+      type: str
+    Gateway:
+      description: The gateway address (the bridge's address).
+      type: str
+    Bridge:
+      description: Name of the bridge on the host.
+      type: str
+    IPRange:
+      description: The gateway and the base64 of the subnet mask, as the original my-docker tool keeps them.
+      type: dict
+    Containers:
+      description: Attached containers by ID, with C(Name) and C(IPAddress).
+      type: dict
+    Drift:
+      description: What the host lacks compared with the record; empty when all is in place.
+      type: list
+      elements: str
+  sample:
+    - Name: appnet
+      IPRange:
+        IP: 10.199.0.1
+        Mask: ////AA==
+      Driver: bridge
+      Subnet: 10.199.0.0/24
+      Gateway: 10.199.0.1
+      Bridge: appnet
+      Created: "2025-03-17 15:45:14"
+      Containers:
+        "6696563329":
+          Name: web
+          IPAddress: 10.199.0.2
+      Drift: []
+exists:
+  description: For every network asked for (every network without O(name)), whether it exists.
+  returned: always
+  type: dict
+  sample:
+    appnet: true
+"""
+
+from ansible_collections.mydocker.runtime.plugins.module_utils.module_common import new_module, run
+from ansible_collections.mydocker.runtime.plugins.module_utils.network_plan import info
+
+
+def task(module):
+    networks, exists = info(module.params["root"], module.params["name"])
+    return dict(changed=False, networks=networks, exists=exists)
+
+
+def main():
+    run(new_module(dict(name=dict(type="list", elements="str"))), task)
+
+
+if __name__ == "__main__":
+    main()

@@ -102,7 +102,14 @@ def index_of(ipr, name):
     return idx[0] if idx else None
 
 
+def _absent(name):
+    """True when the host's sysfs shows no link ``name``: answers without loading pyroute2."""
+    return os.path.isdir("/sys/class/net") and not os.path.lexists(os.path.join("/sys/class/net", name))
+
+
 def link_exists(name):
+    if _absent(name):
+        return False
     with host() as ipr:
         return index_of(ipr, name) is not None
 
@@ -170,6 +177,8 @@ def host_networks():
 
 def delete_link(name):
     """Delete a link by name; False when it did not exist."""
+    if _absent(name):
+        return False  # the usual case: a container's veth dies with its network namespace
     NetlinkError = _netlink_error()
     with host() as ipr:
         idx = index_of(ipr, name)

@@ -1,40 +1,58 @@
 #!/usr/bin/env bash
-# The main job: a busybox image from the host's busybox; a detached container shown by ps,
-# exec'd into, its logs, stopped and removed; then a bridge network and a web server container
-# with a published port, whose page is fetched through localhost. Cleans up after itself.
-# Uses the default state root (/var/lib/mydocker) unless MYDOCKER_ROOT is set.
+# The main job, as a playbook run: prepare this host (packages, ip_forward, state root, a busybox
+# image from the host's busybox), deploy the demo application (a network, a web server container
+# with a published port, an API container), fetch the page through 127.0.0.1 and show the
+# containers. Then: a rerun that must report changed=0, a --check --diff run of a changed port
+# that shows what would change and changes nothing, the containers as `mydocker ps` shows them,
+# and the teardown playbook, which removes everything the demo made.
+# Uses /var/lib/mydocker, 10.199.0.0/24 and port 8080 unless MYDOCKER_ROOT,
+# MYDOCKER_DEMO_SUBNET or MYDOCKER_DEMO_PORT say otherwise.
 set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${MYDOCKER_VENV:-/opt/mydocker/venv}"
 PORT="${MYDOCKER_DEMO_PORT:-8080}"
 SUBNET="${MYDOCKER_DEMO_SUBNET:-10.199.0.0/24}"
-remove_demo() {
-    mydocker rm -f demo web >/dev/null 2>&1 || true
-    mydocker network rm demonet >/dev/null 2>&1 || true
+ROOT="${MYDOCKER_ROOT:-/var/lib/mydocker}"
+cd "$REPO"
+export ANSIBLE_NOCOLOR=1
+playbook() {
+    "$VENV/bin/ansible-playbook" -i playbooks/inventory.yml \
+        -e "demo_port=$PORT" -e "demo_subnet=$SUBNET" -e "demo_root=$ROOT" "$@"
 }
-remove_demo
-WWW="$(mktemp -d)"
-trap 'remove_demo; rm -rf "$WWW"' EXIT
-set -x
-mydocker image busybox busybox
-mydocker images
-mydocker run -d --name demo --memory 64m --cpus 0.5 busybox \
-    sh -c 'i=0; while true; do echo "tick $i"; i=$((i+1)); sleep 1; done'
-mydocker ps
-mydocker exec demo sh -c 'echo "hello from $(hostname)"; ps'
-sleep 2
-mydocker logs demo
-mydocker stop -t 2 demo
-mydocker ps -a
-mydocker rm demo
+recap() {  # the PLAY RECAP line of a run's output
+    grep -E '^localhost +: ok=' "$1" | tail -n 1
+}
+OUT="$(mktemp)"
+teardown_on_error() {
+    echo "demo: FAILED, removing what it made" >&2
+    playbook playbooks/teardown.yml >/dev/null 2>&1 || true
+}
+trap 'rm -f "$OUT"' EXIT
+trap 'teardown_on_error' ERR
 
-echo '<h1>Hello from a mydocker container</h1>' > "$WWW/index.html"
-mydocker network create --driver bridge --subnet "$SUBNET" demonet
-mydocker network ls
-mydocker run -d --name web --net demonet -p "$PORT:80" -v "$WWW:/www:ro" busybox httpd -f -p 80 -h /www
-mydocker ps
-# busybox wget from the host (installed with busybox-static); no proxy for localhost
-for i in 1 2 3 4 5 6 7 8 9 10; do
-    env -u http_proxy -u HTTP_PROXY busybox wget -q -O - "http://127.0.0.1:$PORT/" && break
-    sleep 0.3
-done
-set +x
-echo "demo: OK"
+echo "== 1. ansible-playbook playbooks/site.yml"
+playbook playbooks/site.yml | tee "$OUT"
+
+echo "== 2. the same again: nothing may change"
+playbook playbooks/site.yml | tee "$OUT"
+RERUN="$(recap "$OUT")"
+if ! grep -qE ' changed=0 ' <<<"$RERUN"; then
+    echo "demo: the rerun changed something: $RERUN" >&2
+    false
+fi
+
+NEWPORT=$((PORT + 1))
+echo "== 3. --check --diff with the port moved to $NEWPORT: what would change (nothing does)"
+playbook playbooks/site.yml --check --diff -e "demo_port=$NEWPORT" | tee "$OUT"
+if grep -qE ' changed=0 ' <<<"$(recap "$OUT")" || ! grep -q ":$NEWPORT:80" "$OUT"; then
+    echo "demo: check mode did not predict the new port" >&2
+    false
+fi
+
+echo "== 4. the containers, as the command line sees them"
+MYDOCKER_ROOT="$ROOT" mydocker ps
+
+echo "== 5. ansible-playbook playbooks/teardown.yml"
+playbook playbooks/teardown.yml | tee "$OUT"
+trap - ERR
+echo "demo: OK (the rerun: $(tr -s " " <<<"$RERUN"))"

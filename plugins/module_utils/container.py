@@ -24,7 +24,7 @@ from .cgroups import Cgroup, list_ids as cgroup_list_ids
 from .lifecycle import CREATED, EXITED, RUNNING
 from .monitor import start_monitor
 from .resources import normalize_resources
-from .rootfs import mount_overlay, mounts_under, unmount_all
+from .rootfs import mounts_under, unmount_all
 from .state import (MyDockerError, NotFound, Paths, cgroup_parent, locked, makedirs, read_json,
                     state_lock, validate_name, write_atomic, write_json)
 from .sysapi import MS_RDONLY, SYS
@@ -76,7 +76,7 @@ def parse_volume(spec):
 def parse_restart(value):
     """'no' | 'always' | 'unless-stopped' | 'on-failure[:N]' -> {"name", "maxRetries"}."""
     value = value or "no"
-    name, _, count = value.partition(":")
+    name, _sep, count = value.partition(":")
     if name in ("no", "always", "unless-stopped") and not count:
         return {"name": "always" if name == "unless-stopped" else name, "maxRetries": 0}
     if name == "on-failure":
@@ -143,7 +143,7 @@ def inspect(root, ref):
 def _new_id(paths):
     rnd = random.SystemRandom()
     while True:
-        cid = "".join(rnd.choice("0123456789") for _ in range(10))
+        cid = "".join(rnd.choice("0123456789") for _i in range(10))
         if not os.path.exists(paths.container_dir(cid)):
             return cid
 
@@ -315,6 +315,60 @@ def wait_exit(notify):
         notify.close()
 
 
+def start_and_wait(root, ref):
+    """Start a created or stopped container attached and wait until it is done (restart policy
+    included). Returns (exit code, stdout bytes, stderr bytes); stdin is /dev/null."""
+    out = tempfile.TemporaryFile()
+    err = tempfile.TemporaryFile()
+    null = os.open(os.devnull, os.O_RDONLY)
+    try:
+        _pid, notify = start(root, ref, stdio=(null, out.fileno(), err.fileno()), attached=True)
+        os.close(null)
+        null = None
+        code = wait_exit(notify)
+        out.seek(0)
+        err.seek(0)
+        return code, out.read(), err.read()
+    finally:
+        if null is not None:
+            os.close(null)
+        out.close()
+        err.close()
+
+
+# ---------------------------------------------------------------- update
+
+def update(root, ref, resources=None, restart=None):
+    """Change a container in place: its limits (``resources``: the complete set, as for create;
+    applied to the cgroup when it exists) and/or its restart policy (read by the monitor at the
+    next exit). Returns the record. On failure the cgroup gets its old limits back."""
+    paths = _paths(root)
+    rec = find(paths, ref)
+    changes = {}
+    if restart is not None:
+        policy = parse_restart(restart)
+        if rec.get("autoRemove") and policy["name"] != "no":
+            raise MyDockerError("--rm cannot be combined with a restart policy")
+        changes["restartPolicy"] = policy
+    if resources is not None:
+        res = normalize_resources(resources)
+        cg = lifecycle.cgroup_of(paths, rec)
+        if cg.exists():
+            try:
+                cg.update(res)
+            except MyDockerError:
+                try:
+                    cg.update(rec.get("resources") or {})
+                except MyDockerError:
+                    pass
+                raise
+        changes["resources"] = res
+        changes["cgroupManager"] = dict(rec.get("cgroupManager") or {}, Resource=_go_resources(res))
+    if changes:
+        rec = lifecycle.update(paths, rec["id"], **changes)
+    return rec
+
+
 # ---------------------------------------------------------------- stop / rm
 
 def _wait_monitor(rec, timeout):
@@ -394,7 +448,7 @@ def exec_start(root, ref, argv, stdio=(0, 1, 2), console=None, env=None, workdir
 def exec_wait(pid):
     while True:
         try:
-            _, status = os.waitpid(pid, 0)
+            _pid, status = os.waitpid(pid, 0)
             return process.exit_code(status)
         except InterruptedError:
             continue

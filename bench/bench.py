@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Side-by-side start-up benchmark: mydocker against podman (Debian's, with runc).
 
 Run as root with the collection's interpreter, from anywhere:
@@ -155,7 +155,7 @@ def reap():
     cannot steal an exit status subprocess.Popen waits for."""
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, dummy = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         except InterruptedError:
@@ -239,7 +239,7 @@ def pick_subnets(count, rng):
     bridges of other mydocker roots and of podman have routes, so those are avoided too)."""
     taken = host_ipv4_nets()
     out = []
-    for _ in range(10000):
+    for dummy in range(10000):
         cand = ipaddress.ip_network("10.%d.%d.0/24" % (rng.randrange(256), rng.randrange(256)))
         if any(cand.overlaps(n) for n in taken + out):
             continue
@@ -253,7 +253,7 @@ def pick_ports(count, avoid_text=""):
     """``count`` distinct free TCP ports (the kernel's choice for a bind to port 0, so nothing
     listens there) that no iptables rule on the host mentions either."""
     out = []
-    for _ in range(1000):
+    for dummy in range(1000):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as so:
             so.bind(("0.0.0.0", 0))
             port = so.getsockname()[1]
@@ -331,7 +331,7 @@ def netfilter_remove_new(before, is_ours, done):
     (or that jump to such a chain): rules in pre-existing chains one by one by their exact spec,
     then our new chains flushed and deleted. Appends what it did to ``done``."""
     now = netfilter_dump()
-    for tool, _ in NETFILTER:
+    for tool, dummy in NETFILTER:
         for table, t in now.get(tool, {}).items():
             old = before.get(tool, {}).get(table, {"chains": {}, "rules": []})
             new_chains = [c for c in t["chains"] if c not in old["chains"] and is_ours(c)]
@@ -403,7 +403,7 @@ class MyDocker(object):
     def version(self):
         try:
             rev = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
-                                 stderr=subprocess.DEVNULL).stdout.decode().strip()
+                                 stderr=subprocess.DEVNULL, check=False).stdout.decode().strip()
         except OSError:
             rev = ""
         return "mydocker (checkout %s%s), Python %s" % (REPO, " @ " + rev if rev else "", platform.python_version())
@@ -412,7 +412,7 @@ class MyDocker(object):
         return self.call("image", "import", tar, name)[0]
 
     def run_detached(self, image, *cmd):
-        dt, _, out, _ = self.call("run", "-d", image, *cmd)
+        dt, dummy, out, dummy = self.call("run", "-d", image, *cmd)
         return dt, out.strip().splitlines()[-1]
 
     def run_rm(self, image, *cmd):
@@ -433,7 +433,7 @@ class MyDocker(object):
         return dt
 
     def run_net(self, net, port, image, *cmd):
-        dt, _, out, _ = self.call("run", "-d", "--net", net, "-p", "%d:80" % port, image, *cmd)
+        dt, dummy, out, dummy = self.call("run", "-d", "--net", net, "-p", "%d:80" % port, image, *cmd)
         cid = out.strip().splitlines()[-1]
         self.net_cids.append(cid)
         return dt, cid
@@ -450,20 +450,20 @@ class MyDocker(object):
         if not os.path.isdir(self.root):
             return
         for cid in self.container_ids():
-            _, rc, _, err = self.call("rm", "-f", cid, check=False)
+            dummy, rc, dummy, err = self.call("rm", "-f", cid, check=False)
             if rc != 0:
                 problems.append("mydocker rm -f %s: %s" % (cid, err.strip()))
         out = self.call("images", check=False)[2].splitlines()[1:]
         for line in out:
             name = line.split()[0]
-            _, rc, _, err = self.call("rmi", "-f", name, check=False)
+            dummy, rc, dummy, err = self.call("rmi", "-f", name, check=False)
             if rc != 0:
                 problems.append("mydocker rmi -f %s: %s" % (name, err.strip()))
         for name in self.call("network", "ls", "-q", check=False)[2].split():
-            _, rc, _, err = self.call("network", "rm", name, check=False)
+            dummy, rc, dummy, err = self.call("network", "rm", name, check=False)
             if rc != 0:
                 problems.append("mydocker network rm %s: %s" % (name, err.strip()))
-        _, rc, out, err = self.call("prune", check=False)
+        dummy, rc, out, err = self.call("prune", check=False)
         lines = [ln.strip() for ln in out.splitlines() if ln.strip()]
         if rc == 0 and lines and all(ln.startswith("removed engine copy ") for ln in lines):
             # monitors resume with a private copy of the engine (monitor.engine_copy), one per engine
@@ -522,7 +522,7 @@ class Podman(object):
             np_soft = np_hard if nproc[0] == resource.RLIM_INFINITY else min(nproc[0], np_hard)
             flags = self.base_flags + ["--ulimit", "nofile=%s:%s" % (_lim(nofile[0]), _lim(nofile[1])),
                                        "--ulimit", "nproc=%s:%s" % (_lim(np_soft), _lim(np_hard))]
-            _, rc, _, err = self.call("run", "--rm", *(flags + [self.ref(image), "true"]), check=False)
+            dummy, rc, dummy, err = self.call("run", "--rm", *(flags + [self.ref(image), "true"]), check=False)
             if rc == 0:
                 self.run_flags = flags
                 return flags, tried
@@ -537,8 +537,8 @@ class Podman(object):
 
     def version(self):
         v = self.call("version", "--format", "{{.Client.Version}}", check=False)[2].strip()
-        r = subprocess.run(["runc", "--version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
-        c = subprocess.run(["conmon", "--version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
+        r = subprocess.run(["runc", "--version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False).stdout
+        c = subprocess.run(["conmon", "--version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False).stdout
         return "podman %s, %s, %s" % (v, r.decode().splitlines()[0] if r else "runc ?",
                                       c.decode().splitlines()[0] if c else "conmon ?")
 
@@ -549,7 +549,7 @@ class Podman(object):
         return self.call("import", "--quiet", tar, self.ref(name))[0]
 
     def run_detached(self, image, *cmd):
-        dt, _, out, _ = self.call("run", "-d", *(self.run_flags + [self.ref(image)] + list(cmd)))
+        dt, dummy, out, dummy = self.call("run", "-d", *(self.run_flags + [self.ref(image)] + list(cmd)))
         return dt, out.strip().splitlines()[-1]
 
     def run_rm(self, image, *cmd):
@@ -579,7 +579,7 @@ class Podman(object):
 
     def run_net(self, net, port, image, *cmd):
         argv = self.net_flags(net) + ["-p", "%d:80" % port, self.ref(image)] + list(cmd)
-        dt, _, out, _ = self.call("run", "-d", *argv)
+        dt, dummy, out, dummy = self.call("run", "-d", *argv)
         return dt, out.strip().splitlines()[-1]
 
     def cleanup(self, problems, notes):
@@ -588,7 +588,7 @@ class Podman(object):
         cmds = ([("rm", "-a", "-f", "-t", "0")] + [("network", "rm", "-f", n) for n in self.networks]
                 + [("rmi", "-a", "-f")])
         for args in cmds:
-            _, rc, _, err = self.call(*args, check=False)
+            dummy, rc, dummy, err = self.call(*args, check=False)
             if rc != 0:
                 problems.append("podman %s: %s" % (" ".join(args), err.strip()))
 
@@ -860,8 +860,8 @@ def report(res):
     lines.append("|---|---:|---:|---:|---:|---:|---:|")
     for rt, label in (("mydocker", "mydocker monitor"), ("podman", "podman conmon")):
         a, t = mem[rt]["alone"], mem[rt]["together"]
-        lines.append("| %s | %d | %d | %d | %d | %d | %d |" % (label, a["rss_kb"], a["pss_kb"], a["uss_kb"],
-                                                             t["rss_kb"], t["pss_kb"], t["uss_kb"]))
+        lines.append("| %s | %d | %d | %d | %d | %d | %d |"
+                     % (label, a["rss_kb"], a["pss_kb"], a["uss_kb"], t["rss_kb"], t["pss_kb"], t["uss_kb"]))
     lines.append("")
     lines.append("Floor: `python -c pass` with the same interpreter takes %s ms (median of %d)."
                  % (fmt_ms(res["python_floor"]["median"]), res["python_floor"]["n"]))
@@ -887,8 +887,8 @@ def _size(n):
 # ------------------------------------------------------------------ set-up and clean-up
 
 def snapshot_host():
-    return {p: os.path.lexists(p) for p in PODMAN_HOST_PATHS + [os.path.join(CGROUP_ROOT, c, "libpod_parent")
-                                                               for c in _controllers()]}
+    paths = PODMAN_HOST_PATHS + [os.path.join(CGROUP_ROOT, c, "libpod_parent") for c in _controllers()]
+    return {p: os.path.lexists(p) for p in paths}
 
 
 def _controllers():
@@ -899,7 +899,7 @@ def _controllers():
 
 
 def _rm_cgroup_tree(path, problems):
-    for dirpath, dirnames, _ in sorted(os.walk(path), key=lambda t: -len(t[0])):
+    for dirpath, dirnames, dummy in sorted(os.walk(path), key=lambda t: -len(t[0])):
         try:
             with open(os.path.join(dirpath, "cgroup.procs")) as f:
                 if f.read().strip():
@@ -1095,7 +1095,7 @@ def _cmdline(pid):
 # ------------------------------------------------------------------ main
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     ap.add_argument("--runs", type=int, default=15, help="timed repetitions per case and runtime (default 15)")
     ap.add_argument("--warmup", type=int, default=2, help="untimed rounds first (default 2)")
     ap.add_argument("--big-mb", type=int, default=300, help="incompressible MB added to the big image (default 300)")
@@ -1163,7 +1163,7 @@ def main():
                        ("net_rm", "`rm -f` of that container (returns)")]
         log("timing %d runs (+%d warm-up) of %d cases on 2 runtimes" % (a.runs, a.warmup, len(cases)))
         samples = time_cases(runtimes, cases, a.runs, a.warmup, base, nets)
-        floor = [run_cmd([a.python, "-c", "pass"])[0] for _ in range(a.runs)]
+        floor = [run_cmd([a.python, "-c", "pass"])[0] for dummy in range(a.runs)]
         log("measuring helper memory")
         mem = measure_memory(runtimes, max(1, a.mem_containers))
         ipam_res = None

@@ -1,9 +1,70 @@
 #!/usr/bin/env bash
-# Install everything, the test dependencies too, and run the whole test suite.
+# Install everything, the test dependencies too, and run the whole test suite:
+#   pytest (unit tests and real-container tests), ansible-test sanity, units and integration
+#   (the modules' targets), and the molecule scenario against localhost.
+# STAGES="pytest sanity" bash scripts/test.sh runs only some stages; extra arguments go to pytest.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${MYDOCKER_VENV:-/opt/mydocker/venv}"
+STAGES="${STAGES:-pytest sanity units integration molecule}"
+export PATH="$VENV/bin:$PATH"
+export ANSIBLE_PYTHON_INTERPRETER="$VENV/bin/python"
+
 bash "$REPO/scripts/install.sh"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REPO/requirements-test.txt"
-cd "$REPO"
-exec "$VENV/bin/python" -m pytest -p no:cacheprovider -ra "$@" tests
+
+declare -a results=()
+stage() {  # stage NAME COMMAND...: run a stage, time it, remember how it went
+    local name=$1 start rc
+    shift
+    case " $STAGES " in *" $name "*) ;; *) return 0 ;; esac
+    echo "=== $name: $*"
+    start=$(date +%s)
+    set +e
+    "$@"
+    rc=$?
+    set -e
+    results+=("$name rc=$rc $(( $(date +%s) - start ))s")
+    echo "=== $name: rc=$rc after $(( $(date +%s) - start ))s"
+    if [ "$rc" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+}
+passed=0
+failed=0
+
+# ansible-test wants the collection at .../ansible_collections/mydocker/runtime: test a copy of
+# the files git knows (as they are in the work tree) placed there.
+ac_copy() {
+    local dest=/tmp/mydocker-ansible-test/ansible_collections/mydocker/runtime
+    rm -rf /tmp/mydocker-ansible-test
+    mkdir -p "$dest"
+    if git -C "$REPO" rev-parse >/dev/null 2>&1; then
+        (cd "$REPO" && git ls-files -z --cached --others --exclude-standard \
+            | xargs -0 -I{} sh -c 'test -e "{}" && cp -a --parents "{}" "$0"' "$dest")
+    else
+        cp -a "$REPO/." "$dest"
+    fi
+    echo "$dest"
+}
+
+run_pytest() { (cd "$REPO" && python -m pytest -p no:cacheprovider -ra "$@" tests); }
+run_sanity() { (cd "$AC" && ansible-test sanity --python 3.11 --color no); }
+run_units() { (cd "$AC" && ansible-test units --python 3.11 --requirements --color no); }
+run_integration() { (cd "$AC" && ansible-test integration --python 3.11 --allow-destructive --color no); }
+run_molecule() { (cd "$REPO" && molecule test -s default); }
+
+stage pytest run_pytest "$@"
+case " $STAGES " in
+    *" sanity "*|*" units "*|*" integration "*)
+        bash "$REPO/scripts/ansible-test-offline.sh" "$VENV/bin/python"
+        AC="$(ac_copy)"
+        ;;
+esac
+stage sanity run_sanity
+stage units run_units
+stage integration run_integration
+stage molecule run_molecule
+
+echo "=== summary"
+printf '%s\n' "${results[@]}"
+echo "stages: $passed passed, $failed failed"
+[ "$failed" = 0 ]

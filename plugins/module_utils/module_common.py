@@ -37,7 +37,7 @@ class DifferenceTracker(object):
 
     @property
     def changed(self):
-        return bool(self.actions) or any(b != a for _, b, a in self._diffs)
+        return bool(self.actions) or any(b != a for dummy, b, a in self._diffs)
 
     def get_before_after(self):
         before = {}

@@ -68,7 +68,7 @@ class Lab(object):
             except Exception:   # keep going; the sweep below gets the rest
                 pass
         for path in self.dirs():   # deepest first
-            for _ in range(100):
+            for dummy in range(100):
                 try:
                     os.rmdir(path)
                     break
@@ -179,12 +179,12 @@ def test_pids_limit_is_enforced(lab):
             "    print('forked')\n")
     proc = lab.spawn([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     cg.add(proc.pid)
-    out, _ = proc.communicate(b"go\n", timeout=30)
+    out, dummy = proc.communicate(b"go\n", timeout=30)
     assert out.decode().strip() == "fork failed %d" % errno.EAGAIN
     cg.update({"pids_limit": 2})
     proc = lab.spawn([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     cg.add(proc.pid)
-    out, _ = proc.communicate(b"go\n", timeout=30)
+    out, dummy = proc.communicate(b"go\n", timeout=30)
     assert out.decode().strip() == "forked"
 
 
@@ -196,7 +196,7 @@ def test_oom_kill(lab):
     code = "import sys; sys.stdin.readline(); b = b'x' * (64 << 20); print('survived', len(b))"
     proc = lab.spawn([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     cg.add(proc.pid)
-    out, _ = proc.communicate(b"go\n", timeout=60)
+    out, dummy = proc.communicate(b"go\n", timeout=60)
     assert proc.returncode == -signal.SIGKILL, out
     assert b"survived" not in out
     assert cg.oom_kill_count() >= 1

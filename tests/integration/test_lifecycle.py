@@ -140,7 +140,7 @@ def _drive_pty(argv, script, env, rows=33, cols=77):
         nonlocal out
         end = time.time() + t
         while time.time() < end:
-            r, _, _ = select.select([fd], [], [], 0.05)
+            r, dummy, dummy = select.select([fd], [], [], 0.05)
             if r:
                 try:
                     d = os.read(fd, 4096)
@@ -154,7 +154,7 @@ def _drive_pty(argv, script, env, rows=33, cols=77):
         os.write(fd, line)
         read(0.7)
     read(2)
-    _, status = os.waitpid(pid, 0)
+    dummy, status = os.waitpid(pid, 0)
     os.close(fd)
     return out.decode("utf-8", "replace"), os.waitstatus_to_exitcode(status)
 

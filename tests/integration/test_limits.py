@@ -1,6 +1,5 @@
 """Cgroup limits, read back from the real cgroup files, and an OOM kill over the limit."""
 import os
-import time
 
 import pytest
 

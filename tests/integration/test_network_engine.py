@@ -47,7 +47,7 @@ def run(cmd, check=True, **kw):
     kw.setdefault("env", CLEAN_ENV)
     kw.setdefault("timeout", 30)
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                       **kw)
+                       **kw, check=False)
     if check and p.returncode != 0:
         raise AssertionError("%s failed (%d): %s %s" % (cmd, p.returncode, p.stdout, p.stderr))
     return p
@@ -70,8 +70,8 @@ class Env(object):
         return "mdt" + secrets.token_hex(4)
 
     def subnet(self, prefix=24):
-        taken = [n for _, n, _ in netlink_mod().host_networks()]
-        for _ in range(500):
+        taken = [n for dummy, n, dummy in netlink_mod().host_networks()]
+        for dummy in range(500):
             a, b = random.randint(64, 250), random.randint(0, 255)
             net = ipaddress.ip_network("10.%d.%d.0/%d" % (a, b, prefix), strict=False)
             if str(net) in _USED or any(net.overlaps(t) for t in taken):
@@ -86,7 +86,7 @@ class Env(object):
         p = subprocess.Popen(["unshare", "--net", "sleep", "300"], env=CLEAN_ENV)
         self.procs.append(p)
         own = os.readlink("/proc/self/ns/net")
-        for _ in range(500):
+        for dummy in range(500):
             try:
                 if os.readlink("/proc/%d/ns/net" % p.pid) != own:
                     return p.pid
@@ -311,7 +311,7 @@ def test_traffic_between_containers_host_and_outside(env, drop_forward):
     ports = network.publish(env.root, name, "1000000002", cb["ip"], ["%d:80" % hp])
     assert ports == [{"host_ip": "", "host_port": hp, "container_port": 80, "proto": "tcp"}]
     assert "hello from b" in http_get("127.0.0.1", hp)             # host via localhost
-    client, host_addr, _ = env.outside_client()
+    client, host_addr, dummy = env.outside_client()
     assert "hello from b" in http_get(host_addr, hp)               # host via its own address
     out = env.ns(client, BUSYBOX, "wget", "-q", "-O", "-",
                  "http://%s:%d/" % (host_addr, hp)).stdout       # an outside client
@@ -439,7 +439,7 @@ def test_concurrent_connects(env):
     network = network_mod()
     name, subnet = env.bridge_name(), env.subnet()
     network.create_network(env.root, name, subnet)
-    pids = [env.netns() for _ in range(20)]
+    pids = [env.netns() for dummy in range(20)]
     results, errors = {}, []
 
     def worker(i):

@@ -13,7 +13,10 @@ import time
 import pytest
 
 from conftest import CLI, leftovers
-from test_network_engine import Env, drop_forward, http_get  # noqa: F401 (fixture)
+import test_network_engine
+from test_network_engine import Env, http_get
+
+drop_forward = test_network_engine.drop_forward  # a fixture shared with the engine tests
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 
@@ -39,7 +42,7 @@ def net(md, tmp_path):
         md("network", "rm", "-f", name, check=False)
         e.cleanup()
         assert not os.path.exists("/sys/class/net/%s" % name)
-        assert [ln for ln in subprocess.run(["iptables-save"], stdout=subprocess.PIPE).stdout.decode()
+        assert [ln for ln in subprocess.run(["iptables-save"], stdout=subprocess.PIPE, check=False).stdout.decode()
                 .splitlines() if name in ln] == []
 
 
@@ -96,7 +99,7 @@ def test_published_port_from_localhost_host_address_and_outside(md, net, drop_fo
     port = free_port()
     web(md, net, "pub", port=port)
     assert "hello from mydocker" in wait_http("127.0.0.1", port)
-    pid, host_ip, _ = net.outside_client()
+    pid, host_ip, dummy = net.outside_client()
     assert "hello from mydocker" in wait_http(host_ip, port)  # the host's own address
     r = net.ns(pid, "/usr/bin/busybox", "wget", "-q", "-O", "-", "http://%s:%d/" % (host_ip, port),
                timeout=10)
@@ -127,7 +130,7 @@ def test_fixed_ip_and_rm_releases_everything(md, net):
     cid = md.inspect("fixed")["id"]
     md("rm", "-f", "fixed")
     assert not os.path.exists("/sys/class/net/veth%s" % cid[:10])
-    rules = subprocess.run(["iptables-save"], stdout=subprocess.PIPE).stdout.decode()
+    rules = subprocess.run(["iptables-save"], stdout=subprocess.PIPE, check=False).stdout.decode()
     assert cid not in rules
     # the address is free again
     md("run", "-d", "--name", "again", "--net", net.name, "--ip", want, "busybox", "sleep", "100")
@@ -146,7 +149,7 @@ def test_network_rm_refuses_while_attached(md, net):
 
 def test_many_parallel_runs_get_distinct_ips(md, net):
     procs = [subprocess.Popen([sys.executable, CLI, "run", "-d", "--net", net.name, "busybox", "sleep", "100"],
-                              env=md.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(10)]
+                              env=md.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for dummy in range(10)]
     for p in procs:
         out, err = p.communicate(timeout=60)
         assert p.returncode == 0, err
@@ -207,6 +210,6 @@ def test_prune_removes_network_leftovers_of_dead_containers(md, net):
     out = md("prune").out
     assert "crash" in out
     assert not os.path.exists("/sys/class/net/veth%s" % cid[:10])
-    assert cid not in subprocess.run(["iptables-save"], stdout=subprocess.PIPE).stdout.decode()
+    assert cid not in subprocess.run(["iptables-save"], stdout=subprocess.PIPE, check=False).stdout.decode()
     bits = json.load(open(os.path.join(md.root, "network", "ipam", "subnet.json")))[net.cidr]
     assert bits.count("1") == 3

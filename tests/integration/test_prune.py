@@ -1,5 +1,4 @@
 """prune finds and removes what crashed runs left behind."""
-import json
 import os
 import subprocess
 import time

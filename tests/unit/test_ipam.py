@@ -28,7 +28,7 @@ def test_reserve_marks_network_gateway_broadcast():
 
 def test_allocation_order_first_free():
     data = fresh()
-    got = [str(ipam.allocate_in(data, NET)) for _ in range(3)]
+    got = [str(ipam.allocate_in(data, NET)) for dummy in range(3)]
     assert got == ["192.168.0.2", "192.168.0.3", "192.168.0.4"]
     assert ipam.release_in(data, NET, "192.168.0.3")
     assert str(ipam.allocate_in(data, NET)) == "192.168.0.3"
@@ -64,7 +64,7 @@ def test_requested_ip():
 def test_exhausted_and_release():
     net = ipaddress.ip_network("10.9.9.0/29")  # 8 addresses: net, gw, 5 hosts, broadcast
     data = fresh(net, net.network_address + 1)
-    got = [str(ipam.allocate_in(data, net)) for _ in range(5)]
+    got = [str(ipam.allocate_in(data, net)) for dummy in range(5)]
     assert got == ["10.9.9.%d" % i for i in range(2, 7)]
     before = dict(data)
     with pytest.raises(MyDockerError, match="exhausted"):
@@ -212,7 +212,7 @@ def test_slash16_with_thousands_taken(tmp_path):
         n = ipaddress.ip_network("172.16.%d.0/24" % i)
         ipam.reserve_subnet_in(data, n, n.network_address + 1)
     ipam.save(paths, data)
-    got = [ipam.allocate(paths, big, reserved=(big.network_address + 1,)) for _ in range(200)]
+    got = [ipam.allocate(paths, big, reserved=(big.network_address + 1,)) for dummy in range(200)]
     first = ipaddress.ip_address("10.20.0.0") + 60000
     assert got[0] == str(first)
     assert len(set(got)) == 200

@@ -3,8 +3,9 @@
 # image from the host's busybox), deploy the demo application (a network, a web server container
 # with a published port, an API container), fetch the page through 127.0.0.1 and show the
 # containers. Then: a rerun that must report changed=0, a --check --diff run of a changed port
-# that shows what would change and changes nothing, the containers as `mydocker ps` shows them,
-# and the teardown playbook, which removes everything the demo made.
+# that shows what would change and changes nothing, the containers as `mydocker ps` shows them and
+# a detached container run, exec'd into, logged, stopped and removed with the command line, and
+# the teardown playbook, which removes everything the demo made.
 # Uses /var/lib/mydocker, 10.199.0.0/24 and port 8080 unless MYDOCKER_ROOT,
 # MYDOCKER_DEMO_SUBNET or MYDOCKER_DEMO_PORT say otherwise.
 set -euo pipefail
@@ -25,6 +26,7 @@ recap() {  # the PLAY RECAP line of a run's output
 OUT="$(mktemp)"
 teardown_on_error() {
     echo "demo: FAILED, removing what it made" >&2
+    MYDOCKER_ROOT="$ROOT" mydocker rm -f demo-cli >/dev/null 2>&1 || true
     playbook playbooks/teardown.yml >/dev/null 2>&1 || true
 }
 trap 'rm -f "$OUT"' EXIT
@@ -49,8 +51,22 @@ if grep -qE ' changed=0 ' <<<"$(recap "$OUT")" || ! grep -q ":$NEWPORT:80" "$OUT
     false
 fi
 
-echo "== 4. the containers, as the command line sees them"
-MYDOCKER_ROOT="$ROOT" mydocker ps
+echo "== 4. the command line: the containers, then a detached container of its own"
+export MYDOCKER_ROOT="$ROOT"
+mydocker ps
+mydocker rm -f demo-cli >/dev/null 2>&1 || true
+(
+    set -x
+    mydocker run -d --name demo-cli --memory 32m busybox \
+        sh -c 'i=0; while true; do echo "tick $i"; i=$((i+1)); sleep 1; done'
+    mydocker ps
+    mydocker exec demo-cli sh -c 'echo "hello from $(hostname)"; ps'
+    sleep 2
+    mydocker logs demo-cli
+    mydocker stop -t 2 demo-cli
+    mydocker ps -a
+    mydocker rm demo-cli
+)
 
 echo "== 5. ansible-playbook playbooks/teardown.yml"
 playbook playbooks/teardown.yml | tee "$OUT"

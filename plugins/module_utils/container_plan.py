@@ -28,6 +28,7 @@ import tempfile
 
 from . import container as engine
 from . import images, lifecycle
+from .plan import Plan
 from .resources import (CPU_SHARES_DEFAULT, RESOURCE_KEYS, parse_cpu_shares, parse_cpus,
                         parse_cpuset, parse_memory, parse_pids_limit)
 from .state import MyDockerError, NotFound, Paths, validate_name
@@ -399,14 +400,10 @@ def _display_status(status):
     return status or "absent"
 
 
-class Plan(object):
+class ContainerPlan(Plan):
     def __init__(self, name, state):
-        self.name = name
+        super(ContainerPlan, self).__init__(name)
         self.state = state
-        self.actions = []     # what a user reads: "create", "recreate: image changed", ...
-        self.steps = []       # what apply() executes, in order
-        self.before = {}
-        self.after = {}
         self.record = None    # the current record (None: no container)
         self.wish = {}
         self.resources = None  # the full limits for an in-place update
@@ -417,7 +414,7 @@ class Plan(object):
 
     @property
     def changed(self):
-        return bool(self.actions)
+        return bool(self.actions)  # a step without an action (a wait, say) changes nothing
 
     def step(self, action, step):
         if action:
@@ -430,7 +427,7 @@ def decide(params, facts):
     state = params.get("state") or "started"
     if state not in STATES:
         _fail("state", "%r is not one of %s" % (state, ", ".join(STATES)))
-    plan = Plan(params["name"], state)
+    plan = ContainerPlan(params["name"], state)
     plan.detach = params.get("detach", True) is not False
     plan.stop_timeout = params.get("stop_timeout")
     if plan.stop_timeout is None:

@@ -22,6 +22,7 @@ __metaclass__ = type
 import os
 
 from . import images
+from .plan import Plan
 from .state import MyDockerError, NotFound, Paths, read_json, state_lock, validate_name, write_json
 
 VIEW_KEYS = ("name", "id", "digest", "layer", "format", "source")
@@ -42,7 +43,7 @@ def _predicted(name, digest, kind, source):
             "source": source, "layerPresent": True}
 
 
-class ImagePlan(object):
+class ImagePlan(Plan):
     """What one ``mydocker_image`` task does.
 
     ``steps``: [(op, args)] with op one of ``import``, ``commit``, ``output``, ``remove``.
@@ -50,19 +51,11 @@ class ImagePlan(object):
     check mode); ``output``: the tar file a commit to a path writes (else None)."""
 
     def __init__(self, root, name):
+        super(ImagePlan, self).__init__(name)
         self.root = root
-        self.name = name
-        self.actions = []
-        self.steps = []
-        self.before = {}
-        self.after = {}
         self.image = {}
         self.output = None
         self.diff_name = "image"
-
-    @property
-    def changed(self):
-        return bool(self.steps)
 
     def add(self, action, op, **args):
         self.actions.append(action)

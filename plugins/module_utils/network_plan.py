@@ -27,6 +27,7 @@ import os
 
 from . import ipam
 from . import network
+from .plan import Plan
 from .state import MyDockerError, Paths
 
 VIEW_KEYS = ("Name", "Driver", "Subnet", "Gateway", "Bridge", "IPRange")
@@ -49,7 +50,7 @@ def _users_text(containers):
                      for cid, c in sorted(containers.items()))
 
 
-class NetworkPlan(object):
+class NetworkPlan(Plan):
     """What one ``mydocker_network`` task does.
 
     ``steps``: [(op, args)] with op one of ``create``, ``remove``, ``repair``.
@@ -57,18 +58,10 @@ class NetworkPlan(object):
     in check mode; {} when absent); ``drift``: what the host lacked before the task."""
 
     def __init__(self, root, name):
+        super(NetworkPlan, self).__init__(name)
         self.root = root
-        self.name = name
-        self.actions = []
-        self.steps = []
-        self.before = {}
-        self.after = {}
         self.network = {}
         self.drift = []
-
-    @property
-    def changed(self):
-        return bool(self.steps)
 
     def add(self, op, **args):
         self.steps.append((op, args))

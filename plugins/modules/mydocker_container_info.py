@@ -19,23 +19,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - mydocker.runtime.common
-attributes:
-  check_mode:
-    support: full
-    details:
-      - This action does not modify state.
-  diff_mode:
-    support: N/A
-    details:
-      - This action does not modify state.
-  idempotent:
-    description:
-      - When run twice in a row with the same arguments, the second run reports no change.
-    support: full
-    details:
-      - This action does not modify state.
-  platform:
-    platforms: posix
+  - mydocker.runtime.attributes.INFO_MODULE
 options:
   name:
     description:

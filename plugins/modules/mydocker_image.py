@@ -23,7 +23,7 @@ description:
     without it, from the tarball kept in the store or the original source when their content is
     still the image's.
 author:
-  - mydocker.runtime contributors (!UNKNOWN)
+  - mydocker.runtime contributors (@mydocker)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - mydocker.runtime.common

@@ -23,7 +23,7 @@ description:
     its gateway address removed, a missing iptables rule or jump, C(ip_forward) off, a veth of an
     attached container taken off the bridge). Check mode reports it.
 author:
-  - mydocker.runtime contributors (!UNKNOWN)
+  - mydocker.runtime contributors (@mydocker)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - mydocker.runtime.common

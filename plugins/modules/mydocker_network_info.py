@@ -16,28 +16,12 @@ description:
     (what the host lacks compared with the record, such as a bridge deleted by hand, a missing iptables
     rule, C(ip_forward) off), and whether each network asked for exists.
 author:
-  - mydocker.runtime contributors (!UNKNOWN)
+  - mydocker.runtime contributors (@mydocker)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - mydocker.runtime.common
+  - mydocker.runtime.attributes.INFO_MODULE
   - mydocker.runtime.common.NETWORK
-attributes:
-  check_mode:
-    support: full
-    details:
-      - This action does not modify state.
-  diff_mode:
-    support: N/A
-    details:
-      - This action does not modify state.
-  idempotent:
-    description:
-      - When run twice in a row with the same arguments, the second run reports no change.
-    support: full
-    details:
-      - This action does not modify state.
-  platform:
-    platforms: posix
 options:
   name:
     description:

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Install everything, the test dependencies too, and run the whole test suite:
 #   pytest (unit tests and real-container tests), ansible-test sanity, units and integration
-#   (the modules' targets), and the molecule scenario against localhost.
+#   (the modules' targets), the molecule scenario against localhost, and then the molecule
+#   scenario in two Debian 12 VMs (make vm-test; it builds and caches the guest image first).
 # STAGES="pytest sanity" bash scripts/test.sh runs only some stages; extra arguments go to pytest.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${MYDOCKER_VENV:-/opt/mydocker/venv}"
-STAGES="${STAGES:-pytest sanity units integration molecule}"
+STAGES="${STAGES:-pytest sanity units integration molecule vm}"
 export PATH="$VENV/bin:$PATH"
 export ANSIBLE_PYTHON_INTERPRETER="$VENV/bin/python"
 
@@ -51,6 +52,7 @@ run_sanity() { (cd "$AC" && ansible-test sanity --python 3.11 --color no); }
 run_units() { (cd "$AC" && ansible-test units --python 3.11 --requirements --color no); }
 run_integration() { (cd "$AC" && ansible-test integration --python 3.11 --allow-destructive --color no); }
 run_molecule() { (cd "$REPO" && molecule test -s default); }
+run_vm() { bash "$REPO/scripts/vm/run-scenario.sh"; }
 
 stage pytest run_pytest "$@"
 case " $STAGES " in
@@ -63,6 +65,7 @@ stage sanity run_sanity
 stage units run_units
 stage integration run_integration
 stage molecule run_molecule
+stage vm run_vm
 
 echo "=== summary"
 printf '%s\n' "${results[@]}"

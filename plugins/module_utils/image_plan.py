@@ -20,6 +20,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import shutil
+import tempfile
 
 from . import images
 from .plan import Plan
@@ -56,6 +58,7 @@ class ImagePlan(Plan):
         self.image = {}
         self.output = None
         self.diff_name = "image"
+        self.scratch = []  # temporary directories to remove once the plan is applied (or not)
 
     def add(self, action, op, **args):
         self.actions.append(action)
@@ -99,11 +102,30 @@ def _repair_source(root, name, rec):
     return None
 
 
-def plan_image(root, name, state="present", source=None, force=False, container=None, output=None):
-    """Compute the plan of one task (reads the state root and the disk, changes nothing)."""
+def plan_image(root, name, state="present", source=None, force=False, container=None, output=None,
+               busybox=None):
+    """Compute the plan of one task (reads the state root and the disk, changes nothing but a
+    scratch tarball for ``busybox``, which ``cleanup(plan)`` removes)."""
     validate_name(name, "image name")
-    root = Paths(root).root
-    plan = ImagePlan(root, name)
+    plan = ImagePlan(Paths(root).root, name)
+    label = None
+    try:
+        if busybox:
+            if source or container or state != "present":
+                raise MyDockerError("option busybox is mutually exclusive with source and container, "
+                                    "and only applies to state=present")
+            scratch = tempfile.mkdtemp(prefix="mydocker-busybox-")
+            plan.scratch.append(scratch)
+            source = images.make_busybox_rootfs(os.path.join(scratch, "rootfs.tar"), busybox)
+            label = "busybox:" + os.path.abspath(busybox)
+        return _plan(plan, state, source, force, container, output, label)
+    except BaseException:
+        cleanup(plan)
+        raise
+
+
+def _plan(plan, state, source, force, container, output, label):
+    root, name = plan.root, plan.name
     rec = images.read_image(root, name)
     layer_ok = images.layer_present(root, rec)
     plan.before = view(rec, layer_ok)
@@ -178,8 +200,8 @@ def plan_image(root, name, state="present", source=None, force=False, container=
             why = "layer %s missing on disk" % rec.get("layer")
         else:
             why = "force"
-        plan.add("import: %s (%s)" % (src, why), "import", source=src, force=force)
-        plan.after = _predicted(name, digest, kind, src)
+        plan.add("import: %s (%s)" % (label or src, why), "import", source=src, force=force, keep_source=label)
+        plan.after = _predicted(name, digest, kind, label or src)
         plan.image = dict(plan.after)
         return plan
 
@@ -202,6 +224,12 @@ def plan_image(root, name, state="present", source=None, force=False, container=
     plan.after = dict(plan.before, layerPresent=True)
     plan.image = dict(plan.image, layerPresent=True)
     return plan
+
+
+def cleanup(plan):
+    for d in plan.scratch:
+        shutil.rmtree(d, ignore_errors=True)
+    plan.scratch = []
 
 
 def _public(root, rec):

@@ -362,33 +362,38 @@ def commit_directory(root, src_dir, name):
 
 
 def make_busybox_rootfs(dest_tar, busybox=None):
-    """Build a minimal rootfs tarball from the host's static busybox (for the base image)."""
+    """Build a minimal rootfs tarball from a static busybox binary (for the base image).
+
+    The tarball is reproducible: the same binary always gives the same bytes (names sorted, fixed
+    modes, owners and times), so importing it again is recognised as no change."""
     busybox = busybox or shutil.which("busybox") or "/bin/busybox"
-    if not os.path.exists(busybox):
-        raise MyDockerError("busybox not found: install busybox-static")
+    if not os.path.isfile(busybox):
+        raise MyDockerError("busybox not found at %s: install busybox-static" % busybox)
     work = tempfile.mkdtemp(prefix="mydocker-busybox-")
     try:
-        for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "tmp", "root",
-                  "var/www", "home"):
+        for d, mode in (("bin", 0o755), ("sbin", 0o755), ("usr", 0o755), ("usr/bin", 0o755),
+                        ("usr/sbin", 0o755), ("etc", 0o755), ("proc", 0o555), ("sys", 0o555),
+                        ("dev", 0o755), ("tmp", 0o1777), ("root", 0o700), ("var", 0o755),
+                        ("var/www", 0o755), ("home", 0o755)):
             makedirs(os.path.join(work, d))
-        os.chmod(os.path.join(work, "tmp"), 0o1777)
-        shutil.copy2(busybox, os.path.join(work, "bin", "busybox"))
+            os.chmod(os.path.join(work, d), mode)
+        shutil.copyfile(busybox, os.path.join(work, "bin", "busybox"))
         os.chmod(os.path.join(work, "bin", "busybox"), 0o755)
         applets = subprocess.run([busybox, "--list-full"], stdout=subprocess.PIPE, check=False).stdout.decode().split()
         for a in applets:
             p = os.path.join(work, a)
-            if a == "bin/busybox" or os.path.lexists(p):
+            if a == "bin/busybox" or os.path.lexists(p) or not os.path.isdir(os.path.dirname(p)):
                 continue
-            makedirs(os.path.dirname(p))
             os.symlink("/bin/busybox", p)
-        with open(os.path.join(work, "etc", "passwd"), "w") as f:
-            f.write("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n")
-        with open(os.path.join(work, "etc", "group"), "w") as f:
-            f.write("root:x:0:\ntty:x:5:\nnogroup:x:65534:\n")
-        for fn in ("hostname", "hosts", "resolv.conf"):
-            open(os.path.join(work, "etc", fn), "w").close()
-        _run(["tar", "-cf", dest_tar, "--numeric-owner", "--owner=0", "--group=0", "-C", work, "."],
-             "cannot write %s" % dest_tar)
+        files = {"passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n",
+                 "group": "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n", "hostname": "", "hosts": "",
+                 "resolv.conf": ""}
+        for fn, text in files.items():
+            with open(os.path.join(work, "etc", fn), "w") as f:
+                f.write(text)
+            os.chmod(os.path.join(work, "etc", fn), 0o644)
+        _run(["tar", "-cf", dest_tar, "--sort=name", "--mtime=@0", "--numeric-owner", "--owner=0", "--group=0",
+              "-C", work, "."], "cannot write %s" % dest_tar)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return dest_tar

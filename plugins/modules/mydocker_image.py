@@ -70,6 +70,17 @@ options:
         image's, or the image's layer is missing on disk.
       - Mutually exclusive with O(container).
     type: path
+  busybox:
+    description:
+      - Path on the target of a static busybox binary (for example C(/bin/busybox) from Debian's
+        C(busybox-static)) to build the image from. The image is a minimal root filesystem with
+        the binary, a link for each of its applets and C(/etc/passwd) and C(/etc/group). Nothing
+        needs the internet.
+      - The root filesystem is built reproducibly, so the task is idempotent on the binary's
+        content.
+      - Mutually exclusive with O(source) and O(container).
+    type: path
+    version_added: 0.1.0
   force:
     description:
       - With O(source), import again even when the content is the same (refused while
@@ -99,6 +110,11 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: Make a base image from the host's static busybox (Debian's busybox-static)
+  mydocker.runtime.mydocker_image:
+    name: busybox
+    busybox: /bin/busybox
+
 - name: Import a base image from a rootfs tarball
   mydocker.runtime.mydocker_image:
     name: busybox
@@ -169,7 +185,7 @@ output:
   sample: /root/web.tar
 """
 
-from ansible_collections.mydocker.runtime.plugins.module_utils.image_plan import apply, plan_image
+from ansible_collections.mydocker.runtime.plugins.module_utils.image_plan import apply, cleanup, plan_image
 from ansible_collections.mydocker.runtime.plugins.module_utils.module_common import (
     DifferenceTracker, new_module, run)
 
@@ -177,6 +193,7 @@ ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
     state=dict(type="str", default="present", choices=["present", "absent"]),
     source=dict(type="path"),
+    busybox=dict(type="path"),
     force=dict(type="bool", default=False),
     container=dict(type="str"),
     output=dict(type="path"),
@@ -186,10 +203,13 @@ ARGUMENT_SPEC = dict(
 def task(module):
     p = module.params
     plan = plan_image(p["root"], p["name"], state=p["state"], source=p["source"], force=p["force"],
-                      container=p["container"], output=p["output"])
+                      container=p["container"], output=p["output"], busybox=p["busybox"])
     image = plan.image
-    if plan.changed and not module.check_mode:
-        image = apply(plan)
+    try:
+        if plan.changed and not module.check_mode:
+            image = apply(plan)
+    finally:
+        cleanup(plan)
     tracker = DifferenceTracker()
     tracker.add(plan.diff_name, plan.before, plan.after)
     result = dict(changed=plan.changed, actions=list(plan.actions), image=image)
@@ -201,7 +221,7 @@ def task(module):
 
 
 def main():
-    run(new_module(ARGUMENT_SPEC, mutually_exclusive=[("source", "container")],
+    run(new_module(ARGUMENT_SPEC, mutually_exclusive=[("source", "container", "busybox")],
                    required_by={"output": "container"}), task)
 
 

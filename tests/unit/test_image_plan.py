@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import tarfile
+import tempfile
 
 import pytest
 
@@ -252,3 +253,25 @@ def test_info(root, tar1):
     assert [r["name"] for r in recs] == ["a"] and exists == {"a": True, "b": False}
     recs, exists = image_plan.info(root)
     assert exists == {"a": True} and recs[0]["layerPresent"]
+
+
+def test_busybox_image_is_reproducible_and_idempotent(tmp_path):
+    bb = shutil.which("busybox")
+    if not bb:
+        pytest.skip("no busybox on this host")
+    root = str(tmp_path / "root")
+    plan = image_plan.plan_image(root, "bb", busybox=bb)
+    assert plan.changed and plan.actions[0].startswith("import: busybox:%s" % bb)
+    scratch = list(plan.scratch)
+    image_plan.apply(plan)
+    image_plan.cleanup(plan)
+    assert not any(os.path.exists(d) for d in scratch)
+    again = image_plan.plan_image(root, "bb", busybox=bb)
+    try:
+        assert not again.changed and again.before == again.after
+        assert again.image["source"] == "busybox:%s" % bb
+    finally:
+        image_plan.cleanup(again)
+    with pytest.raises(MyDockerError, match="busybox"):
+        image_plan.plan_image(root, "bb", busybox=bb, source="/x.tar")
+    assert [p for p in os.listdir(tempfile.gettempdir()) if p in [os.path.basename(d) for d in scratch]] == []

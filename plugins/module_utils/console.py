@@ -56,7 +56,7 @@ class RawTerminal(object):
 
 
 def proxy(master, done_fd=None, stdin=True):
-    """Copy stdin -> master and master -> stdout until the pty closes or ``done()`` says so.
+    """Copy stdin -> master and master -> stdout until the pty closes or ``done_fd`` fires.
 
     ``done_fd``: an fd that becomes readable when the other side is finished (the monitor's
     notify pipe); after it fires the remaining output is drained. ``stdin``: forward input.

@@ -315,17 +315,17 @@ def wait_exit(notify):
         notify.close()
 
 
-def start_and_wait(root, ref):
-    """Start a created or stopped container attached and wait until it is done (restart policy
-    included). Returns (exit code, stdout bytes, stderr bytes); stdin is /dev/null."""
+def _run_captured(start, wait):
+    """``start(stdio)`` with stdin /dev/null and stdout/stderr into temporary files, then
+    ``wait(what start returned)``. Returns (exit code, stdout bytes, stderr bytes)."""
     out = tempfile.TemporaryFile()
     err = tempfile.TemporaryFile()
     null = os.open(os.devnull, os.O_RDONLY)
     try:
-        _pid, notify = start(root, ref, stdio=(null, out.fileno(), err.fileno()), attached=True)
+        handle = start((null, out.fileno(), err.fileno()))
         os.close(null)
         null = None
-        code = wait_exit(notify)
+        code = wait(handle)
         out.seek(0)
         err.seek(0)
         return code, out.read(), err.read()
@@ -334,6 +334,18 @@ def start_and_wait(root, ref):
             os.close(null)
         out.close()
         err.close()
+
+
+def start_and_wait(root, ref):
+    """Start a created or stopped container attached and wait until it is done (restart policy
+    included). Returns (exit code, stdout bytes, stderr bytes); stdin is /dev/null."""
+    return _run_captured(lambda stdio: start(root, ref, stdio=stdio, attached=True)[1], wait_exit)
+
+
+def exec_and_wait(root, ref, argv, env=None, workdir=None):
+    """``exec_start`` then ``exec_wait``: (exit code, stdout bytes, stderr bytes)."""
+    return _run_captured(lambda stdio: exec_start(root, ref, argv, stdio=stdio, env=env, workdir=workdir),
+                         exec_wait)
 
 
 # ---------------------------------------------------------------- update
@@ -433,25 +445,13 @@ def exec_start(root, ref, argv, stdio=(0, 1, 2), console=None, env=None, workdir
     if workdir is not None and not workdir.startswith("/"):
         raise MyDockerError("invalid working directory %r: must be absolute" % workdir)
     spec = lifecycle.spec_of(paths, rec["id"], rec)
-    pid, errr = process.enter(int(rec["pid"]), lifecycle.cgroup_of(paths, rec), spec, list(argv),
-                              stdio, console=console, env=parse_env(env), workdir=workdir)
-    err = process._read_all(errr)
-    if err:
-        try:
-            os.waitpid(pid, 0)
-        except OSError:
-            pass
-        raise process.report_error(err)
-    return pid
+    return process.enter(int(rec["pid"]), lifecycle.cgroup_of(paths, rec), spec, list(argv),
+                         stdio, console=console, env=parse_env(env), workdir=workdir)
 
 
 def exec_wait(pid):
-    while True:
-        try:
-            _pid, status = os.waitpid(pid, 0)
-            return process.exit_code(status)
-        except InterruptedError:
-            continue
+    """The exit status of a command started by ``exec_start``."""
+    return process.wait(pid)
 
 
 def log_path(root, ref):

@@ -24,7 +24,6 @@ import ipaddress
 import os
 import random
 import shlex
-import tempfile
 
 from . import container as engine
 from . import images, lifecycle
@@ -691,19 +690,4 @@ def exec_command(root, ref, argv=None, command=None, chdir=None, env=None):
     if chdir is not None and not chdir.startswith("/"):
         _fail("chdir", "%r must be an absolute path" % chdir)
     env = norm_env(env) if env else None
-    out = tempfile.TemporaryFile()
-    err = tempfile.TemporaryFile()
-    null = os.open(os.devnull, os.O_RDONLY)
-    try:
-        pid = engine.exec_start(root, ref, args, stdio=(null, out.fileno(), err.fileno()), env=env, workdir=chdir)
-        os.close(null)
-        null = None
-        rc = engine.exec_wait(pid)
-        out.seek(0)
-        err.seek(0)
-        return rc, out.read(), err.read()
-    finally:
-        if null is not None:
-            os.close(null)
-        out.close()
-        err.close()
+    return engine.exec_and_wait(root, ref, args, env=env, workdir=chdir)

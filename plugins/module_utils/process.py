@@ -164,14 +164,8 @@ class Spawned(object):
         os.write(self._gow, b"go")
         os.close(self._gow)
         self._gow = None
-        err = _read_all(self._errr)
-        self._errr = None
-        if err:
-            try:
-                os.waitpid(self.pid, 0)
-            except OSError:
-                pass
-            raise report_error(err)
+        errr, self._errr = self._errr, None
+        _check_started(self.pid, errr)
 
     def abort(self):
         """Kill the paused init (a failure between spawn and go)."""
@@ -231,7 +225,9 @@ def spawn(spec, stdio, console=None):
 
 def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None):
     """Fork a process that joins the namespaces and cgroup of container PID ``pid`` and execs
-    ``argv`` (with a new pty sent on ``console`` when given). Returns the host PID of an intermediate process whose exit status is the command's.
+    ``argv`` (with a new pty sent on ``console`` when given). Returns, once the command was
+    exec'd, the host PID of an intermediate process whose exit status is the command's; raises
+    when it could not be started.
     """
     errr, errw = os.pipe2(os.O_CLOEXEC)
     child = os.fork()
@@ -265,17 +261,33 @@ def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None):
             os.close(errw)
             for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 signal.signal(s, lambda signum, frame, p=inner: os.kill(p, signum))
-            while True:
-                try:
-                    status = os.waitpid(inner, 0)[1]
-                    break
-                except InterruptedError:
-                    continue
-            os._exit(exit_code(status))
+            os._exit(wait(inner))
         except BaseException as e:
             _report_and_exit(errw, "cannot enter the container: %s" % e, 126)
     os.close(errw)
-    return child, errr
+    _check_started(child, errr)
+    return child
+
+
+def _check_started(pid, errr):
+    """Read the close-on-exec error pipe of ``pid``: empty means the command was exec'd;
+    otherwise reap ``pid`` and raise what it reported."""
+    err = _read_all(errr)
+    if err:
+        try:
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+        raise report_error(err)
+
+
+def wait(pid):
+    """Wait for child ``pid``; its exit code (128+N for signal N)."""
+    while True:
+        try:
+            return exit_code(os.waitpid(pid, 0)[1])
+        except InterruptedError:
+            continue
 
 
 def report_error(raw):

@@ -14,8 +14,6 @@ rules and chains (netavark's included; iptables-save before and after must match
 entries. Standard library only.
 """
 
-from __future__ import print_function
-
 import argparse
 import collections
 import hashlib
@@ -131,7 +129,7 @@ def procs_mentioning(text):
         try:
             with open("/proc/%s/cmdline" % d, "rb") as f:
                 cmd = f.read()
-        except (IOError, OSError):
+        except OSError:
             continue
         if needle in cmd:
             found.append(int(d))
@@ -354,7 +352,7 @@ def netfilter_remove_new(before, is_ours, done):
                 done.append("%s -t %s: deleted chain %s%s" % (tool, table, c, "" if rc == 0 else " (FAILED)"))
 
 
-class NetSnapshot(object):
+class NetSnapshot:
     """What the host's network looked like before the benchmark, to prove it looks the same after."""
 
     def __init__(self):
@@ -368,13 +366,13 @@ def _read(path):
     try:
         with open(path) as f:
             return f.read().strip()
-    except (IOError, OSError):
+    except OSError:
         return None
 
 
 # ------------------------------------------------------------------ the two runtimes
 
-class MyDocker(object):
+class MyDocker:
     name = "mydocker"
 
     def __init__(self, base, python):
@@ -475,7 +473,7 @@ class MyDocker(object):
             problems.append("mydocker prune after removing everything: %s" % (out + err).strip())
 
 
-class Podman(object):
+class Podman:
     name = "podman"
 
     def __init__(self, base):
@@ -538,7 +536,8 @@ class Podman(object):
     def version(self):
         v = self.call("version", "--format", "{{.Client.Version}}", check=False)[2].strip()
         r = subprocess.run(["runc", "--version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False).stdout
-        c = subprocess.run(["conmon", "--version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False).stdout
+        c = subprocess.run(["conmon", "--version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           check=False).stdout
         return "podman %s, %s, %s" % (v, r.decode().splitlines()[0] if r else "runc ?",
                                       c.decode().splitlines()[0] if c else "conmon ?")
 
@@ -743,7 +742,8 @@ def import_ipam(base):
     os.symlink(REPO, link)
     sys.path.insert(0, coll)
     try:
-        from ansible_collections.mydocker.runtime.plugins.module_utils import ipam, state
+        from ansible_collections.mydocker.runtime.plugins.module_utils.engine import store as state
+        from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import ipam
     finally:
         sys.path.remove(coll)
     return ipam, state
@@ -829,7 +829,8 @@ def report(res):
     lines.append("Start-up time, %d runs each (after %d warm-up), milliseconds; ratio = mydocker / podman"
                  % (res["runs"], res["warmup"]))
     lines.append("")
-    lines.append("| case | mydocker median | mydocker p90 | podman median | podman p90 | ratio (median) | ratio (p90) |")
+    lines.append("| case | mydocker median | mydocker p90 | podman median | podman p90 | ratio (median) "
+                 "| ratio (p90) |")
     lines.append("|---|---:|---:|---:|---:|---:|---:|")
     for key, label in res["case_labels"]:
         m = res["timing"][key]["mydocker"]
@@ -855,7 +856,8 @@ def report(res):
     lines.append("Memory of the per-container helper (mydocker: monitor; podman: conmon) of a running "
                  "`sleep` container, from /proc/PID/smaps_rollup, KiB:")
     lines.append("")
-    lines.append("| helper | RSS | PSS | USS | RSS (%d running, median) | PSS (%d running, median) | USS (%d running, median) |"
+    lines.append("| helper | RSS | PSS | USS | RSS (%d running, median) | PSS (%d running, median) "
+                 "| USS (%d running, median) |"
                  % ((mem["mydocker"]["together_count"],) * 3))
     lines.append("|---|---:|---:|---:|---:|---:|---:|")
     for rt, label in (("mydocker", "mydocker monitor"), ("podman", "podman conmon")):
@@ -1079,7 +1081,7 @@ def _children():
                 with open("/proc/%s/stat" % d) as f:
                     if f.read().rsplit(")", 1)[1].split()[1] == me:
                         out.append(int(d))
-            except (IOError, OSError, IndexError):
+            except (OSError, IndexError):
                 pass
     return out
 
@@ -1088,7 +1090,7 @@ def _cmdline(pid):
     try:
         with open("/proc/%d/cmdline" % pid, "rb") as f:
             return f.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()[:120]
-    except (IOError, OSError):
+    except OSError:
         return "?"
 
 

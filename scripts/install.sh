@@ -35,7 +35,7 @@ cat > /usr/local/bin/mydocker <<LAUNCHER
 #!$VENV/bin/python
 import sys
 sys.path.insert(0, "$COLLECTIONS")
-from ansible_collections.mydocker.runtime.plugins.module_utils.cli import main
+from ansible_collections.mydocker.runtime.plugins.module_utils.cli.main import main
 sys.exit(main())
 LAUNCHER
 chmod 755 /usr/local/bin/mydocker

@@ -1,13 +1,8 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) mydocker.runtime contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Stand-in for the get-pip.py bootstrap script that ansible-test downloads from a host this
 machine cannot reach: it runs pip from a pip wheel fetched from PyPI beside it (scripts/test.sh
 puts both into ~/.ansible/test/cache/), with the arguments get-pip.py would use."""
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import glob
 import os

@@ -1,4 +1,5 @@
 """Shared pytest set-up: make the collection importable as ansible_collections.mydocker.runtime."""
+import hashlib
 import os
 import sys
 import tempfile
@@ -11,7 +12,9 @@ def _collection_path():
     parts = REPO.split(os.sep)
     if len(parts) >= 3 and parts[-3] == "ansible_collections":
         return os.sep.join(parts[:-3])
-    base = os.path.join(tempfile.gettempdir(), "mydocker-pytest-collections-%d" % os.getuid())
+    # one link per checkout, so suites of two checkouts can run side by side
+    tag = hashlib.sha1(REPO.encode()).hexdigest()[:10]
+    base = os.path.join(tempfile.gettempdir(), "mydocker-pytest-collections-%d-%s" % (os.getuid(), tag))
     link = os.path.join(base, "ansible_collections", "mydocker", "runtime")
     os.makedirs(os.path.dirname(link), exist_ok=True)
     if os.path.realpath(link) != REPO:

@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright (c) mydocker.runtime contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: mydocker_container_info
@@ -65,8 +61,8 @@ container:
     networkName: appnet
 """
 
-from ansible_collections.mydocker.runtime.plugins.module_utils.container_plan import info
-from ansible_collections.mydocker.runtime.plugins.module_utils.module_common import new_module, run
+from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import new_module, run
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning.container import info
 
 
 def task(module):

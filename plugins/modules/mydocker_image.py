@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright (c) mydocker.runtime contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: mydocker_image
@@ -185,9 +181,8 @@ output:
   sample: /root/web.tar
 """
 
-from ansible_collections.mydocker.runtime.plugins.module_utils.image_plan import apply, cleanup, plan_image
-from ansible_collections.mydocker.runtime.plugins.module_utils.module_common import (
-    DifferenceTracker, new_module, run)
+from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import DifferenceTracker, new_module, run
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning.image import apply, cleanup, plan_image
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),

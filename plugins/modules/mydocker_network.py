@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright (c) mydocker.runtime contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: mydocker_network
@@ -141,9 +137,8 @@ actions:
     - "repair: MASQUERADE rule missing: -t nat -A MYDOCKER-POST -s 10.199.0.0/24 ! -o appnet -j MASQUERADE"
 """
 
-from ansible_collections.mydocker.runtime.plugins.module_utils.module_common import (
-    DifferenceTracker, new_module, run)
-from ansible_collections.mydocker.runtime.plugins.module_utils.network_plan import apply, plan_network
+from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import DifferenceTracker, new_module, run
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning.network import apply, plan_network
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),

@@ -1,5 +1,4 @@
 #!/usr/bin/env python
-# -*- coding: utf-8 -*-
 # Copyright (c) mydocker.runtime contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Summarise the task times of a molecule run from the JUnit files of ansible.builtin.junit.
@@ -17,9 +16,6 @@ With ``--tee LOG`` it copies its input to stdout and to LOG (each line prefixed 
 since the start) and prints, at the end, the wall time of each molecule step, from molecule's
 "<scenario> ➜ <step>: Executing" and "Executed" lines.
 """
-
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import argparse
 import io
@@ -64,7 +60,8 @@ def label_runs(all_runs):
     for playbook, path, cases in all_runs:
         n = seen.get(playbook, 0)
         seen[playbook] = n + 1
-        label = names.get(playbook, [playbook])[n] if n < len(names.get(playbook, [playbook])) else "%s #%d" % (playbook, n + 1)
+        known = names.get(playbook, [playbook])
+        label = known[n] if n < len(known) else "%s #%d" % (playbook, n + 1)
         yield label, cases
 
 

@@ -1,5 +1,4 @@
 #!/usr/bin/env python
-# -*- coding: utf-8 -*-
 # Copyright (c) mydocker.runtime contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Start and stop the test VMs of the molecule scenario extensions/molecule/vm.
@@ -24,9 +23,6 @@ identity file, private-segment address, pid). If anything fails it stops what it
 then SIGKILL) if it does not, and removes the overlays. It only ever signals a PID read from a
 pidfile in RUN_DIR whose command line is that VM's qemu, and it is safe to run twice.
 """
-
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import argparse
 import json
@@ -67,7 +63,7 @@ def read_file(path, default=""):
     try:
         with open(path) as f:
             return f.read()
-    except (IOError, OSError):
+    except OSError:
         return default
 
 

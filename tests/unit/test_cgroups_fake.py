@@ -10,8 +10,8 @@ import signal
 
 import pytest
 
-from ansible_collections.mydocker.runtime.plugins.module_utils import cgroups as C
-from ansible_collections.mydocker.runtime.plugins.module_utils.state import MyDockerError
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine import cgroups as C
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
 
 MIB = 1024 * 1024
 V1_UNLIMITED = "9223372036854771712"
@@ -44,7 +44,7 @@ def _get(path):
         return f.read()
 
 
-class FakeKernel(object):
+class FakeKernel:
     def __init__(self, root, version, monkeypatch):
         self.root = str(root)
         self.version = version

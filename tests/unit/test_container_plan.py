@@ -1,18 +1,13 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) mydocker.runtime contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The container plan: normalisation, comparison and decisions (no root, no containers)."""
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import copy
 
 import pytest
 
-from ansible_collections.mydocker.runtime.plugins.module_utils import container_plan as cp
-from ansible_collections.mydocker.runtime.plugins.module_utils.state import MyDockerError
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning import container as cp
 
 IMAGE = {"name": "busybox", "layer": "aaaa", "config": {"Env": ["PATH=/bin", "LANG=C"]}}
 

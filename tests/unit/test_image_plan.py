@@ -9,8 +9,10 @@ import tempfile
 
 import pytest
 
-from ansible_collections.mydocker.runtime.plugins.module_utils import image_plan, images
-from ansible_collections.mydocker.runtime.plugins.module_utils.state import MyDockerError, Paths, write_json
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine import images
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.store import Paths, write_json
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning import image as image_plan
 
 
 def make_tar(path, files):
@@ -202,7 +204,7 @@ def test_commit_only_when_missing_or_forced(root, tar1, monkeypatch):
         if image:
             return images.import_image(r, tar1, image)[0]
         return {"output": output}
-    from ansible_collections.mydocker.runtime.plugins.module_utils import container
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine import containers as container
     monkeypatch.setattr(container, "commit", fake_commit)
     plan, rec = run(root, "snap", container="c1")
     assert plan.actions == ["commit: container c1 (new image)"]
@@ -220,7 +222,7 @@ def test_commit_to_output(root, tar1, tmp_path, monkeypatch):
     def fake_commit(r, ref, image=None, output=None):
         open(output, "w").close()
         return {"output": output}
-    from ansible_collections.mydocker.runtime.plugins.module_utils import container
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine import containers as container
     monkeypatch.setattr(container, "commit", fake_commit)
     plan, rec = run(root, "x", container="c1", output=out)
     assert plan.diff_name == "output" and plan.output == out and rec == {}

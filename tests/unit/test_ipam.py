@@ -6,8 +6,9 @@ import threading
 
 import pytest
 
-from ansible_collections.mydocker.runtime.plugins.module_utils import ipam
-from ansible_collections.mydocker.runtime.plugins.module_utils.state import MyDockerError, Paths
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import ipam
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.store import Paths
 
 NET = ipaddress.ip_network("192.168.0.0/24")
 GW = ipaddress.ip_address("192.168.0.1")

@@ -4,8 +4,9 @@ import os
 
 import pytest
 
-from ansible_collections.mydocker.runtime.plugins.module_utils import network
-from ansible_collections.mydocker.runtime.plugins.module_utils.state import MyDockerError, Paths
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import networks as network
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.store import Paths
 
 
 @pytest.mark.parametrize("spec,want", [
@@ -112,7 +113,8 @@ def test_go_tool_network_record_read_as_is(tmp_path):
 
 def test_cli_parser(tmp_path, capsys):
     import argparse
-    from ansible_collections.mydocker.runtime.plugins.module_utils import cli_network
+
+    from ansible_collections.mydocker.runtime.plugins.module_utils.cli import network as cli_network
     ap = argparse.ArgumentParser()
     ap.add_argument("--root")
     cli_network.add_network_parser(ap.add_subparsers(dest="cmd"))

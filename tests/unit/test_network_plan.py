@@ -5,11 +5,13 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.mydocker.runtime.plugins.module_utils import network, network_plan
-from ansible_collections.mydocker.runtime.plugins.module_utils.state import MyDockerError, Paths, write_json
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import networks as network
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.store import Paths, write_json
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning import network as network_plan
 
 
-class FakeNetlink(object):
+class FakeNetlink:
     def __init__(self):
         self.links = set()
         self.routes = [("route", ipaddress.ip_network("192.0.2.0/24"), "eth0")]

@@ -1,8 +1,8 @@
 """Parsing and validation of resource limits (plugins/module_utils/resources.py)."""
 import pytest
 
-from ansible_collections.mydocker.runtime.plugins.module_utils import resources as R
-from ansible_collections.mydocker.runtime.plugins.module_utils.state import MyDockerError
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine import resources as R
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
 
 MIB = 1024 * 1024
 

@@ -1,0 +1,276 @@
+# Copyright (c) mydocker.runtime contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The per-container monitor: the parent of the container's PID 1.
+
+It is forked from the caller, detaches into its own session and starts the container. While the
+container runs it is a lean interpreter (``python -S``, nothing imported: a few MiB) that only
+waits; when the container exits it re-executes itself with the engine to record the exit code
+and time, apply the restart policy (start again, then wait lean again) and clean up. The engine
+it resumes with is a private copy under ``<root>/.engine/<digest>/``, so the monitor keeps
+working after an Ansible module's temporary files are gone.
+
+Protocol on the notify pipe back to whoever started it: ``started <pid>`` or ``error <msg>``,
+later ``exited <code>`` (read by attached runs).
+"""
+
+import hashlib
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+
+from . import lifecycle
+from .errors import MyDockerError
+from .process import close_fds, report_error
+from .store import makedirs
+from .syscalls import PR_SET_CHILD_SUBREAPER, SYS
+
+
+def _write(fd, line):
+    if fd is None:
+        return
+    try:
+        os.write(fd, (line.replace("\n", " ") + "\n").encode("utf-8", "replace"))
+    except OSError:
+        pass
+
+
+def _daemonize(keep):
+    os.setsid()
+    if os.fork() != 0:
+        os._exit(0)
+    os.chdir("/")
+    os.umask(0o022)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        if fd not in keep:
+            os.dup2(devnull, fd)
+    os.close(devnull)
+    close_fds(keep)
+
+
+def start_monitor(paths, cid, stdio=None, console=None, attached=False):
+    """Fork the monitor for container ``cid`` and wait until the container runs (or failed).
+
+    Returns (container pid, notify fd) — the fd stays open only when ``attached``; it then
+    yields ``exited <code>`` when the container is done. Raises MyDockerError on failure.
+    """
+    engine = engine_copy(paths)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.close(r)
+            keep = {w} | set(stdio or ())
+            if console is not None:
+                keep.add(console)
+            _daemonize(keep)
+            Monitor(paths, cid, stdio, console, w, engine).run()
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(w)
+    os.waitpid(pid, 0)  # the first fork exits at once
+    f = os.fdopen(r, "rb", buffering=0)
+    line = f.readline().decode("utf-8", "replace").strip()
+    if line.startswith("started "):
+        if not attached:
+            f.close()
+            return int(line.split()[1]), None
+        return int(line.split()[1]), f
+    f.close()
+    if line.startswith("error "):
+        raise report_error(line[len("error "):])
+    raise MyDockerError("the container monitor died before the container started")
+
+
+# While the container runs: wait, then resume the engine with the exit code. No imports beyond
+# builtins, so this interpreter stays small.
+WAITER = """# mydocker monitor: waits for the container's PID 1 (argv: ROOT CID PID NOTIFY BEGAN DELAY [FD...])
+import os, sys
+a = sys.argv
+pid = int(a[3])
+status = None
+while True:
+    try:
+        got, st = os.waitpid(-1, 0)
+    except InterruptedError:
+        continue
+    except ChildProcessError:
+        break
+    if got == pid:
+        status = st
+        break
+if status is None:
+    code = 255
+elif os.WIFSIGNALED(status):
+    code = 128 + os.WTERMSIG(status)
+else:
+    code = os.WEXITSTATUS(status)
+resume = os.path.join(os.path.dirname(os.path.abspath(a[0])), "resume.py")
+os.execv(sys.executable, [sys.executable, "-I", resume, a[1], a[2], str(code)] + a[4:])
+"""
+
+RESUME = """# mydocker monitor: the container exited; record it, restart or clean up (argv: ROOT CID CODE ...)
+import os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(sys.argv[0])))
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.monitor import resume
+resume(sys.argv[1:])
+"""
+
+
+def _engine_sources():
+    """{relative path: bytes} of the engine package's Python files (this folder and below), from
+    a directory or from a module's zip (AnsiballZ). Only the engine: the CLI, the planners and
+    the Ansible glue are not the monitor's business, so editing them makes no new copy."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = {}
+    if os.path.isdir(here):
+        for d, dirs, files in os.walk(here):
+            dirs[:] = sorted(x for x in dirs if x != "__pycache__")
+            for n in sorted(files):
+                if n.endswith(".py"):
+                    full = os.path.join(d, n)
+                    with open(full, "rb") as f:
+                        out[os.path.relpath(full, here).replace(os.sep, "/")] = f.read()
+        return out
+    import zipfile
+    archive = __loader__.archive  # zipimport
+    prefix = os.path.relpath(here, archive).replace(os.sep, "/") + "/"
+    with zipfile.ZipFile(archive) as z:
+        for n in z.namelist():
+            if n.startswith(prefix) and n.endswith(".py"):
+                out[n[len(prefix):]] = z.read(n)
+    return out
+
+
+_COPY = None
+
+
+def engine_copy(paths):
+    """A private copy of the engine package under the state root for monitors to resume with."""
+    global _COPY
+    if _COPY is None:
+        sources = _engine_sources()
+        h = hashlib.sha256(WAITER.encode() + RESUME.encode())
+        for n in sorted(sources):
+            h.update(n.encode() + b"\0" + sources[n] + b"\0")
+        _COPY = (h.hexdigest()[:16], sources)
+    digest, sources = _COPY
+    base = os.path.join(paths.root, ".engine")
+    dest = os.path.join(base, digest)
+    if os.path.isdir(dest):
+        return dest
+    makedirs(base, 0o700)
+    tmp = tempfile.mkdtemp(prefix=".tmp-", dir=base)
+    try:
+        pkg = os.path.join(tmp, "ansible_collections", "mydocker", "runtime", "plugins", "module_utils",
+                           "engine")
+        for n, data in sources.items():
+            target = os.path.join(pkg, *n.split("/"))
+            makedirs(os.path.dirname(target))
+            with open(target, "wb") as f:
+                f.write(data)
+        for n, data in (("wait.py", WAITER), ("resume.py", RESUME)):
+            with open(os.path.join(tmp, n), "w") as f:
+                f.write(data)
+        try:
+            os.rename(tmp, dest)
+        except OSError:
+            if not os.path.isdir(dest):  # not a concurrent twin: a real failure
+                raise
+    finally:
+        if os.path.isdir(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def resume(argv):
+    """Entry point of the re-executed monitor: ROOT CID CODE NOTIFY BEGAN DELAY [STDIO...]."""
+    from .store import Paths
+    root, cid, code, notify, began, delay = argv[:6]
+    stdio = tuple(int(x) for x in argv[6:]) or None
+    engine = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), *[".."] * 6))
+    m = Monitor(Paths(root), cid, stdio, None, None if notify == "-" else int(notify), engine)
+    try:
+        m.after(int(code), float(began), float(delay))
+    finally:
+        os._exit(0)
+
+
+class Monitor:
+    def __init__(self, paths, cid, stdio, console, notify, engine):
+        self.paths = paths
+        self.cid = cid
+        self.stdio = stdio
+        self.console = console
+        self.notify = notify
+        self.engine = engine
+        self._log_fd = None
+        self._null_fd = None
+
+    def _stdio(self):
+        if self.stdio:
+            return self.stdio
+        if self._log_fd is None:
+            self._log_fd = os.open(self.paths.container_log(self.cid),
+                                   os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+            self._null_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        return (self._null_fd, self._log_fd, self._log_fd)
+
+    def run(self):
+        """First start (in the forked monitor)."""
+        SYS.prctl(PR_SET_CHILD_SUBREAPER, 1)  # kept across execve
+        for s in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTERM):
+            signal.signal(s, signal.SIG_IGN)  # SIG_IGN is kept across execve too
+        self.start(first=True, delay=0.1)
+
+    def start(self, first, delay):
+        """Launch the container, then become the lean waiter. Returns only on failure."""
+        try:
+            # a terminal goes to the first start only; restarts write to the log
+            console, self.console = self.console, None
+            pid = lifecycle.launch(self.paths, self.cid, self._stdio(), os.getpid(), console)
+            if console is not None:
+                os.close(console)
+        except Exception as e:
+            msg = str(e) if isinstance(e, MyDockerError) else "cannot start the container: %r" % (e,)
+            if first:
+                _write(self.notify, "error %d %s" % (getattr(e, "code", 1) or 1, msg))
+                return
+            lifecycle.finish(self.paths, self.cid, 127, msg)
+            self.done()
+            return
+        if first:
+            _write(self.notify, "started %d" % pid)
+        keep = [fd for fd in (self.notify,) + tuple(self.stdio or ()) if fd is not None]
+        for fd in keep:
+            os.set_inheritable(fd, True)
+        args = [self.paths.root, self.cid, str(pid),
+                "-" if self.notify is None else str(self.notify), repr(time.time()), repr(delay)]
+        args += [str(fd) for fd in self.stdio or ()]
+        os.execv(sys.executable, [sys.executable, "-S", "-E", "-s", os.path.join(self.engine, "wait.py")] + args)
+
+    def after(self, code, began, delay):
+        """The container exited with ``code``: record it, restart or finish."""
+        if time.time() - began > 10:
+            delay = 0.1
+        if lifecycle.after_exit(self.paths, self.cid, code):
+            # restart: back off, but stop promptly if asked to
+            deadline = time.time() + delay
+            while time.time() < deadline and not lifecycle.stop_requested(self.paths, self.cid):
+                time.sleep(0.05)
+            if not lifecycle.stop_requested(self.paths, self.cid):
+                self.start(first=False, delay=min(delay * 2, 10.0))
+                return
+            lifecycle.finish(self.paths, self.cid, code, None)
+        self.done()
+
+    def done(self):
+        rec = lifecycle.final(self.paths, self.cid)
+        code = rec.get("exitCode", 255) if rec else 255
+        _write(self.notify, "exited %d" % code)

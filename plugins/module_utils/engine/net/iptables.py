@@ -1,0 +1,306 @@
+# Copyright (c) mydocker.runtime contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""iptables rules of the networking engine, kept in chains of our own.
+
+Plain Python; ``iptables`` is always called with an argument list (never a shell), with ``-w``.
+
+Chains (``<tag>`` is empty for the default state root, ``-<10 hex of sha1(root)>`` otherwise,
+the same hash as ``state.cgroup_parent``, so several state roots side by side never touch each
+other's rules)::
+
+    nat    MYDOCKER-POST<tag>   jumped from POSTROUTING
+    nat    MYDOCKER-DNAT<tag>   jumped from PREROUTING and OUTPUT with -m addrtype --dst-type LOCAL
+    filter MYDOCKER-FWD<tag>    jumped from FORWARD (inserted first)
+
+Every rule, jumps included, carries ``-m comment --comment mydocker<tag>:<scope>:<id>``:
+``net:<network>`` for a network's rules, ``ctr:<container id>`` for published ports,
+``jump:<chain>`` for the jumps.  Rules are found again with ``iptables -t T -S CHAIN`` and
+deleted by the exact spec printed there; a chain left empty is deleted with its jumps.
+
+A network (bridge BR, subnet S)::
+
+    -t nat    -A MYDOCKER-POST -s S ! -o BR -j MASQUERADE                  (SPEC 1.4)
+    -t nat    -A MYDOCKER-POST -s 127.0.0.0/8 -o BR -j MASQUERADE          (published ports via 127.0.0.1)
+    -t nat    -A MYDOCKER-POST -s S -o BR -m conntrack --ctstate DNAT -j MASQUERADE
+                                                          (a container reaching a published port
+                                                           of its own network via a host address)
+    -t filter -A MYDOCKER-FWD -i BR -j ACCEPT
+    -t filter -A MYDOCKER-FWD -o BR -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+
+A published port ``[HIP:]HP:CP/proto`` of a container at CIP::
+
+    -t nat    -A MYDOCKER-DNAT [-d HIP] -p proto -m proto --dport HP -j DNAT --to-destination CIP:CP
+    -t filter -A MYDOCKER-FWD -d CIP -o BR -p proto -m proto --dport CP -j ACCEPT
+"""
+
+import hashlib
+import shlex
+import subprocess
+
+from ..errors import MyDockerError
+from ..store import DEFAULT_ROOT, resolve_root
+
+IPTABLES = "iptables"
+
+NAT = "nat"
+FILTER = "filter"
+
+
+def root_tag(root):
+    """``""`` for the default root, ``"-<10 hex>"`` otherwise."""
+    root = resolve_root(root)
+    if root == DEFAULT_ROOT:
+        return ""
+    return "-" + hashlib.sha1(root.encode("utf-8")).hexdigest()[:10]
+
+
+class Chains:
+    """Chain names and comment prefix of one state root."""
+
+    def __init__(self, root):
+        tag = root_tag(root)
+        self.tag = tag
+        self.prefix = "mydocker" + tag           # comment prefix
+        self.post = "MYDOCKER-POST" + tag        # <= 24 chars (iptables allows 28)
+        self.dnat = "MYDOCKER-DNAT" + tag
+        self.fwd = "MYDOCKER-FWD" + tag
+
+    def comment(self, scope, ident):
+        return "%s:%s:%s" % (self.prefix, scope, ident)
+
+    def jumps(self):
+        """(table, builtin chain, extra match args, our chain)."""
+        return [
+            (NAT, "POSTROUTING", [], self.post),
+            (NAT, "PREROUTING", ["-m", "addrtype", "--dst-type", "LOCAL"], self.dnat),
+            (NAT, "OUTPUT", ["-m", "addrtype", "--dst-type", "LOCAL"], self.dnat),
+            (FILTER, "FORWARD", [], self.fwd),
+        ]
+
+    def all(self):
+        return [(NAT, self.post), (NAT, self.dnat), (FILTER, self.fwd)]
+
+
+def run(args, check=True):
+    """Run ``iptables -w ARGS``; returns (rc, stdout, stderr)."""
+    cmd = [IPTABLES, "-w"] + list(args)
+    try:
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, close_fds=True)
+    except OSError as e:
+        raise MyDockerError("cannot run iptables: %s" % e)
+    out, err = p.communicate()
+    out = out.decode("utf-8", "replace")
+    err = err.decode("utf-8", "replace")
+    if check and p.returncode != 0:
+        raise MyDockerError("iptables %s failed: %s" % (" ".join(args), err.strip() or out.strip()))
+    return p.returncode, out, err
+
+
+def chain_exists(table, chain):
+    rc = run(["-t", table, "-S", chain], check=False)[0]
+    return rc == 0
+
+
+def list_rules(table, chain):
+    """Rules of ``chain`` as argument lists without the leading ``-A CHAIN`` ([] when missing)."""
+    return chain_rules(table, chain) or []
+
+
+def chain_rules(table, chain):
+    """Like list_rules, but None when the chain does not exist."""
+    rc, out = run(["-t", table, "-S", chain], check=False)[:2]
+    if rc != 0:
+        return None
+    rules = []
+    for line in out.splitlines():
+        parts = shlex.split(line)
+        if len(parts) >= 2 and parts[0] == "-A" and parts[1] == chain:
+            rules.append(parts[2:])
+    return rules
+
+
+def all_dnat_rules():
+    """[(chain, spec)] of the DNAT chains of every state root (MYDOCKER-DNAT*)."""
+    rc, out = run(["-t", NAT, "-S"], check=False)[:2]
+    rules = []
+    for line in out.splitlines() if rc == 0 else []:
+        if not line.startswith("-A MYDOCKER-DNAT"):
+            continue
+        parts = shlex.split(line)
+        rules.append((parts[1], parts[2:]))
+    return rules
+
+
+def delete_legacy_masquerade(bridge, subnet):
+    """The Go tool put ``-A POSTROUTING -s S ! -o BR -j MASQUERADE`` straight into POSTROUTING
+    (no comment): delete exactly that rule when removing such a network."""
+    spec = ["-s", str(subnet), "!", "-o", bridge, "-j", "MASQUERADE"]
+    removed = []
+    while run(["-t", NAT, "-C", "POSTROUTING"] + spec, check=False)[0] == 0:
+        if run(["-t", NAT, "-D", "POSTROUTING"] + spec, check=False)[0] != 0:
+            break
+        removed.append("-t nat -A POSTROUTING " + " ".join(spec))
+    return removed
+
+
+def rule_comment(spec):
+    for i, tok in enumerate(spec):
+        if tok == "--comment" and i + 1 < len(spec):
+            return spec[i + 1]
+    return None
+
+
+def ensure_chain(chains, table, chain):
+    """Create our chain and its jump(s) when missing."""
+    if not chain_exists(table, chain):
+        run(["-t", table, "-N", chain])
+    for jt, builtin, match, target in chains.jumps():
+        if jt != table or target != chain:
+            continue
+        spec = match + ["-m", "comment", "--comment", chains.comment("jump", chain), "-j", chain]
+        rc = run(["-t", table, "-C", builtin] + spec, check=False)[0]
+        if rc != 0:
+            run(["-t", table, "-I", builtin, "1"] + spec)
+
+
+def remove_chain_if_empty(chains, table, chain):
+    rules = chain_rules(table, chain)
+    if rules is None or rules:
+        return False
+    for jt, builtin, match, target in chains.jumps():
+        if jt != table or target != chain:
+            continue
+        spec = match + ["-m", "comment", "--comment", chains.comment("jump", chain), "-j", chain]
+        while run(["-t", table, "-C", builtin] + spec, check=False)[0] == 0:
+            run(["-t", table, "-D", builtin] + spec)
+    # a jump added by hand without our comment would keep the chain busy: find any left
+    for jt, builtin, match, target in chains.jumps():
+        if jt != table or target != chain:
+            continue
+        for spec in list_rules(table, builtin):
+            if "-j" in spec and spec[spec.index("-j") + 1] == chain:
+                run(["-t", table, "-D", builtin] + spec, check=False)
+    run(["-t", table, "-X", chain], check=False)
+    return True
+
+
+def gc_chains(chains):
+    for table, chain in chains.all():
+        remove_chain_if_empty(chains, table, chain)
+
+
+class RuleSet:
+    """Rules added in one operation, undone together when a later step fails."""
+
+    def __init__(self, chains):
+        self.chains = chains
+        self.added = []
+
+    def add(self, table, chain, spec, scope, ident):
+        add_rule(self, table, chain, spec, scope, ident)
+
+    def undo(self):
+        for table, chain, full in reversed(self.added):
+            run(["-t", table, "-D", chain] + full, check=False)
+        self.added = []
+        gc_chains(self.chains)
+
+
+def _target_split(spec):
+    """Move ``-j TARGET [target options]`` to the end so the comment goes before it."""
+    if "-j" not in spec:
+        return list(spec), []
+    i = spec.index("-j")
+    return list(spec[:i]), list(spec[i:])
+
+
+def add_rule(ruleset, table, chain, spec, scope, ident):
+    """Append ``spec`` (match args then ``-j TARGET ...``) with our comment."""
+    head, target = _target_split(spec)
+    ensure_chain(ruleset.chains, table, chain)
+    full = head + ["-m", "comment", "--comment", ruleset.chains.comment(scope, ident)] + target
+    run(["-t", table, "-A", chain] + full)
+    ruleset.added.append((table, chain, full))
+
+
+def find_rules(chains, scope=None, ident=None):
+    """[(table, chain, spec)] of our rules whose comment matches scope/ident (None = any)."""
+    found = []
+    for table, chain in chains.all():
+        for spec in list_rules(table, chain):
+            c = rule_comment(spec)
+            if not c:
+                continue
+            parts = c.split(":", 2)
+            if len(parts) != 3 or parts[0] != chains.prefix:
+                continue
+            if scope is not None and parts[1] != scope:
+                continue
+            if ident is not None and parts[2] != ident:
+                continue
+            found.append((table, chain, spec))
+    return found
+
+
+def delete_rules(chains, scope, ident):
+    """Delete exactly the rules of ``scope:ident``; returns them as printable strings."""
+    removed = []
+    for table, chain, spec in find_rules(chains, scope, ident):
+        rc = run(["-t", table, "-D", chain] + spec, check=False)[0]
+        if rc == 0:
+            removed.append("-t %s -A %s %s" % (table, chain, " ".join(shlex.quote(s) for s in spec)))
+    gc_chains(chains)
+    return removed
+
+
+# ---------------------------------------------------------------------------------------------
+# the rules of a network and of a published port
+
+def network_rules(chains, bridge, subnet):
+    """[(table, chain, spec)] of a network (without comments)."""
+    s = str(subnet)
+    return [
+        (NAT, chains.post, ["-s", s, "!", "-o", bridge, "-j", "MASQUERADE"]),
+        (NAT, chains.post, ["-s", "127.0.0.0/8", "-o", bridge, "-j", "MASQUERADE"]),
+        (NAT, chains.post, ["-s", s, "-o", bridge, "-m", "conntrack", "--ctstate", "DNAT",
+                            "-j", "MASQUERADE"]),
+        (FILTER, chains.fwd, ["-i", bridge, "-j", "ACCEPT"]),
+        (FILTER, chains.fwd, ["-o", bridge, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED",
+                              "-j", "ACCEPT"]),
+    ]
+
+
+def port_rules(chains, bridge, ip, port):
+    """[(table, chain, spec)] of one published port (a parse_publish dict)."""
+    proto = port["proto"]
+    dnat = []
+    if port.get("host_ip"):
+        dnat += ["-d", port["host_ip"]]
+    dnat += ["-p", proto, "-m", proto, "--dport", str(port["host_port"]),
+             "-j", "DNAT", "--to-destination", "%s:%d" % (ip, port["container_port"])]
+    fwd = ["-d", str(ip), "-o", bridge, "-p", proto, "-m", proto,
+           "--dport", str(port["container_port"]), "-j", "ACCEPT"]
+    return [(NAT, chains.dnat, dnat), (FILTER, chains.fwd, fwd)]
+
+
+def add_network_rules(chains, bridge, subnet, name):
+    rs = RuleSet(chains)
+    try:
+        for table, chain, spec in network_rules(chains, bridge, subnet):
+            add_rule(rs, table, chain, spec, "net", name)
+    except BaseException:
+        rs.undo()
+        raise
+    return rs
+
+
+def rule_present(chains, table, chain, spec, scope, ident):
+    head, target = _target_split(spec)
+    full = head + ["-m", "comment", "--comment", chains.comment(scope, ident)] + target
+    return run(["-t", table, "-C", chain] + full, check=False)[0] == 0
+
+
+def jump_present(chains, table, builtin, match, chain):
+    spec = match + ["-m", "comment", "--comment", chains.comment("jump", chain), "-j", chain]
+    return run(["-t", table, "-C", builtin] + spec, check=False)[0] == 0

@@ -1,0 +1,340 @@
+# Copyright (c) mydocker.runtime contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Netlink work of the networking engine, through pyroute2 only.
+
+pyroute2 is imported lazily (it costs ~0.2 s), only by the functions that talk netlink.
+Only long-stable pyroute2 APIs are used (``IPRoute`` with ``link``/``addr``/``route``/
+``get_links``/``get_addr``/``get_routes``/``link_lookup``), so this works with pyroute2 0.7.2
+(Debian 12) as with 0.9.x.
+
+Work inside a container's network namespace goes through a netlink socket opened *in* that
+namespace: the calling thread ``setns()``es into ``/proc/<pid>/ns/net``, creates ``IPRoute()``
+(a netlink socket belongs to the namespace it was created in) and ``setns()``es straight back.
+No fork, no named netns under /var/run/netns, safe from threads.
+"""
+
+import ctypes
+import ctypes.util
+import ipaddress
+import os
+import socket
+from contextlib import contextmanager
+
+from ..errors import MyDockerError
+
+CLONE_NEWNET = 0x40000000
+IFNAMSIZ = 15  # usable characters of an interface name
+RT_TABLE_MAIN = 254
+
+_libc = None
+
+
+def _setns(fd):
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, "setns: %s" % os.strerror(err))
+
+
+def _iproute():
+    from pyroute2 import IPRoute
+    return IPRoute()
+
+
+def _netlink_error():
+    from pyroute2.netlink.exceptions import NetlinkError
+    return NetlinkError
+
+
+@contextmanager
+def host():
+    """An IPRoute on the host (the caller's) network namespace."""
+    ipr = _iproute()
+    try:
+        yield ipr
+    finally:
+        ipr.close()
+
+
+def open_netns(pid):
+    """An O_RDONLY fd on ``/proc/<pid>/ns/net`` (clear error when the process is gone)."""
+    try:
+        pid = int(pid)
+    except (TypeError, ValueError):
+        raise MyDockerError("invalid PID %r" % (pid,))
+    path = "/proc/%d/ns/net" % pid
+    try:
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as e:
+        raise MyDockerError("cannot open the network namespace of PID %d: %s" % (pid, e.strerror))
+
+
+@contextmanager
+def in_netns(ns_fd):
+    """An IPRoute whose socket lives in the namespace ``ns_fd``."""
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _setns(ns_fd)
+        try:
+            ipr = _iproute()
+        finally:
+            try:
+                _setns(own)
+            except OSError as e:  # pragma: no cover - cannot happen with CAP_SYS_ADMIN
+                raise SystemExit("mydocker: cannot return to the host network namespace: %s" % e)
+    finally:
+        os.close(own)
+    try:
+        yield ipr
+    finally:
+        ipr.close()
+
+
+def index_of(ipr, name):
+    idx = ipr.link_lookup(ifname=name)
+    return idx[0] if idx else None
+
+
+def _absent(name):
+    """True when the host's sysfs shows no link ``name``: answers without loading pyroute2."""
+    return os.path.isdir("/sys/class/net") and not os.path.lexists(os.path.join("/sys/class/net", name))
+
+
+def link_exists(name):
+    if _absent(name):
+        return False
+    with host() as ipr:
+        return index_of(ipr, name) is not None
+
+
+def link_info(name):
+    """{"index", "kind", "up", "master", "addresses": ["a.b.c.d/n"]} or None."""
+    with host() as ipr:
+        idx = index_of(ipr, name)
+        if idx is None:
+            return None
+        link = ipr.get_links(idx)[0]
+        kind = None
+        li = link.get_attr("IFLA_LINKINFO")
+        if li is not None:
+            kind = li.get_attr("IFLA_INFO_KIND")
+        addrs = ["%s/%d" % (a.get_attr("IFA_ADDRESS"), a["prefixlen"])
+                 for a in ipr.get_addr(family=socket.AF_INET, index=idx)]
+        return {"index": idx, "kind": kind, "up": bool(link["flags"] & 1),
+                "master": link.get_attr("IFLA_MASTER"), "addresses": addrs}
+
+
+def links_on(bridge):
+    """Names of the links whose master is ``bridge``."""
+    with host() as ipr:
+        br = index_of(ipr, bridge)
+        if br is None:
+            return []
+        return [l.get_attr("IFLA_IFNAME") for l in ipr.get_links()
+                if l.get_attr("IFLA_MASTER") == br]
+
+
+def all_links():
+    """{name: {"kind", "master" (name or None)}} of the host namespace."""
+    with host() as ipr:
+        links = ipr.get_links()
+    names = dict((l["index"], l.get_attr("IFLA_IFNAME")) for l in links)
+    out = {}
+    for l in links:
+        li = l.get_attr("IFLA_LINKINFO")
+        kind = li.get_attr("IFLA_INFO_KIND") if li is not None else None
+        out[l.get_attr("IFLA_IFNAME")] = {"kind": kind, "master": names.get(l.get_attr("IFLA_MASTER"))}
+    return out
+
+
+def host_networks():
+    """IPv4 networks the host already uses: main-table routes (not the default) and addresses."""
+    nets = []
+    with host() as ipr:
+        for r in ipr.get_routes(family=socket.AF_INET):
+            table = r.get_attr("RTA_TABLE") or r.get("table")
+            if table != RT_TABLE_MAIN or r["dst_len"] == 0:
+                continue
+            dst = r.get_attr("RTA_DST")
+            if dst:
+                nets.append(("route", ipaddress.ip_network("%s/%d" % (dst, r["dst_len"]), strict=False),
+                             r.get_attr("RTA_OIF")))
+        for a in ipr.get_addr(family=socket.AF_INET):
+            addr = a.get_attr("IFA_ADDRESS")
+            if addr:
+                nets.append(("address", ipaddress.ip_network("%s/%d" % (addr, a["prefixlen"]),
+                                                             strict=False), a["index"]))
+        names = dict((l["index"], l.get_attr("IFLA_IFNAME")) for l in ipr.get_links())
+    return [(what, net, names.get(oif, "?")) for what, net, oif in nets]
+
+
+def delete_link(name):
+    """Delete a link by name; False when it did not exist."""
+    if _absent(name):
+        return False  # the usual case: a container's veth dies with its network namespace
+    NetlinkError = _netlink_error()
+    with host() as ipr:
+        idx = index_of(ipr, name)
+        if idx is None:
+            return False
+        try:
+            ipr.link("del", index=idx)
+        except NetlinkError as e:
+            if e.code != 19:  # ENODEV: gone meanwhile
+                raise MyDockerError("cannot delete link %s: %s" % (name, e))
+            return False
+        return True
+
+
+def create_bridge(name, gateway, prefixlen):
+    """Create bridge ``name`` with ``gateway/prefixlen``, up; undone on failure."""
+    if len(name) > IFNAMSIZ:
+        raise MyDockerError("bridge name %r is too long: at most %d characters" % (name, IFNAMSIZ))
+    NetlinkError = _netlink_error()
+    with host() as ipr:
+        if index_of(ipr, name) is not None:
+            raise MyDockerError("a network interface named %s already exists on the host" % name)
+        try:
+            ipr.link("add", ifname=name, kind="bridge")
+        except NetlinkError as e:
+            raise MyDockerError("cannot create bridge %s: %s" % (name, e))
+        try:
+            idx = index_of(ipr, name)
+            net = ipaddress.ip_network("%s/%d" % (gateway, prefixlen), strict=False)
+            ipr.addr("add", index=idx, address=str(gateway), prefixlen=int(prefixlen),
+                     broadcast=str(net.broadcast_address))
+            ipr.link("set", index=idx, state="up")
+        except BaseException as e:
+            try:
+                ipr.link("del", index=index_of(ipr, name))
+            except Exception:
+                pass
+            if isinstance(e, NetlinkError):
+                raise MyDockerError("cannot configure bridge %s: %s" % (name, e))
+            raise
+
+
+def repair_bridge(name, gateway, prefixlen, ports=()):
+    """Bring bridge ``name`` back to what create_bridge made (created when missing, up, with
+    ``gateway/prefixlen``) and put the existing links of ``ports`` on it.  A link of that name
+    that is not a bridge is an error.  Returns what was done, one string each."""
+    done = []
+    if index_of_name(name) is None:
+        create_bridge(name, gateway, prefixlen)
+        done.append("created bridge %s" % name)
+    NetlinkError = _netlink_error()
+    with host() as ipr:
+        idx = index_of(ipr, name)
+        link = ipr.get_links(idx)[0]
+        li = link.get_attr("IFLA_LINKINFO")
+        if li is None or li.get_attr("IFLA_INFO_KIND") != "bridge":
+            raise MyDockerError("%s exists on the host but is not a bridge: delete it first" % name)
+        try:
+            want = "%s/%d" % (gateway, int(prefixlen))
+            have = ["%s/%d" % (a.get_attr("IFA_ADDRESS"), a["prefixlen"])
+                    for a in ipr.get_addr(family=socket.AF_INET, index=idx)]
+            if want not in have:
+                net = ipaddress.ip_network(want, strict=False)
+                ipr.addr("add", index=idx, address=str(gateway), prefixlen=int(prefixlen),
+                         broadcast=str(net.broadcast_address))
+                done.append("added address %s to bridge %s" % (want, name))
+            if not link["flags"] & 1:
+                ipr.link("set", index=idx, state="up")
+                done.append("set bridge %s up" % name)
+            for port in ports:
+                pidx = index_of(ipr, port)
+                if pidx is None:
+                    continue
+                if ipr.get_links(pidx)[0].get_attr("IFLA_MASTER") != idx:
+                    ipr.link("set", index=pidx, master=idx)
+                    ipr.link("set", index=pidx, state="up")
+                    done.append("attached %s to bridge %s" % (port, name))
+        except NetlinkError as e:
+            raise MyDockerError("cannot repair bridge %s: %s" % (name, e))
+    return done
+
+
+def index_of_name(name):
+    with host() as ipr:
+        return index_of(ipr, name)
+
+
+def mac_for(ip):
+    """02:42 followed by the four bytes of the IPv4 address."""
+    return "02:42:" + ":".join("%02x" % b for b in ipaddress.ip_address(str(ip)).packed)
+
+
+def connect_netns(host_name, peer_name, bridge, pid, ip, prefixlen, gateway):
+    """veth ``host_name``<->``peer_name``; host end on ``bridge`` and up; the peer moved into the
+    network namespace of ``pid``, renamed eth0, given ``ip/prefixlen``, up, lo up, default route
+    via ``gateway``.  On failure the veth is deleted (both ends) and the error raised."""
+    NetlinkError = _netlink_error()
+    ns_fd = open_netns(pid)
+    try:
+        with host() as ipr:
+            br = index_of(ipr, bridge)
+            if br is None:
+                raise MyDockerError("bridge %s of the network does not exist on the host" % bridge)
+            for stale in (host_name, peer_name):  # leftovers of a crashed run of this container
+                idx = index_of(ipr, stale)
+                if idx is not None:
+                    ipr.link("del", index=idx)
+            try:
+                ipr.link("add", ifname=host_name, kind="veth", peer=peer_name)
+            except NetlinkError as e:
+                raise MyDockerError("cannot create veth %s: %s" % (host_name, e))
+            try:
+                hidx = index_of(ipr, host_name)
+                pidx = index_of(ipr, peer_name)
+                ipr.link("set", index=hidx, master=br)
+                ipr.link("set", index=hidx, state="up")
+                ipr.link("set", index=pidx, net_ns_fd=ns_fd)
+                net = ipaddress.ip_network("%s/%d" % (ip, prefixlen), strict=False)
+                with in_netns(ns_fd) as nsr:
+                    if index_of(nsr, "eth0") is not None:
+                        raise MyDockerError("the container already has an eth0")
+                    cidx = index_of(nsr, peer_name)
+                    # A MAC derived from the IP (as Docker does): a container that comes back with
+                    # the same IP is reachable at once, with no stale neighbour entry to age out.
+                    nsr.link("set", index=cidx, ifname="eth0", address=mac_for(ip))
+                    nsr.addr("add", index=cidx, address=str(ip), prefixlen=int(prefixlen),
+                             broadcast=str(net.broadcast_address))
+                    nsr.link("set", index=cidx, state="up")
+                    lo = index_of(nsr, "lo")
+                    if lo is not None:
+                        nsr.link("set", index=lo, state="up")
+                    nsr.route("add", dst="0.0.0.0/0", gateway=str(gateway))
+            except BaseException as e:
+                try:
+                    idx = index_of(ipr, host_name)
+                    if idx is not None:
+                        ipr.link("del", index=idx)  # takes the peer with it, wherever it is
+                    idx = index_of(ipr, peer_name)
+                    if idx is not None:
+                        ipr.link("del", index=idx)
+                except Exception:
+                    pass
+                if isinstance(e, NetlinkError):
+                    raise MyDockerError("cannot connect the container to %s: %s" % (bridge, e))
+                raise
+    finally:
+        os.close(ns_fd)
+
+
+def set_sysctl(path, value):
+    """Write a /proc/sys value (errors are MyDockerError)."""
+    try:
+        with open(path, "w") as f:
+            f.write(value)
+    except OSError as e:
+        raise MyDockerError("cannot set %s: %s" % (path, e))
+
+
+def get_sysctl(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return None

@@ -1,0 +1,299 @@
+# Copyright (c) mydocker.runtime contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Creating the container's PID 1 and entering a running container (exec).
+
+``spawn`` forks a short-lived child that unshares the namespaces and forks the container's
+init; the init waits on a pipe until the caller has put it into its cgroup (and network),
+then builds its root filesystem and execs the user command. Errors before exec travel
+back on a close-on-exec pipe, so the caller knows whether the command really started.
+"""
+
+import fcntl
+import os
+import signal
+import socket
+import struct
+import termios
+import traceback
+
+from .errors import MyDockerError
+from .rootfs import setup_rootfs
+from .syscalls import CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, PR_SET_NO_NEW_PRIVS, SYS
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+NS_ORDER = ("ipc", "uts", "net", "pid", "mnt")
+
+
+def container_env(spec, tty):
+    """Exactly PATH, HOSTNAME, TERM (with a tty) and what the user set: never the host's."""
+    env = {"PATH": DEFAULT_PATH, "HOSTNAME": spec["hostname"]}
+    if tty:
+        env["TERM"] = "xterm"
+    env.update(spec.get("env") or {})
+    return env
+
+
+def _stdio(fds, tty):
+    """Install (stdin, stdout, stderr) as 0, 1, 2; with a tty make it the controlling one."""
+    if tty:
+        os.setsid()
+        fcntl.ioctl(fds[0], termios.TIOCSCTTY, 0)
+    for i, fd in enumerate(fds):
+        if fd != i:
+            os.dup2(fd, i)
+
+
+TIOCGPTN = 0x80045430
+TIOCSPTLCK = 0x40045431
+
+
+def new_console(console_fd):
+    """Open a pty in this mount namespace's /dev/pts, send its master over the unix socket
+    ``console_fd`` (as runc's --console-socket does) and return the slave fd."""
+    master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
+    n = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, struct.pack("I", 0)))[0]
+    slave = os.open("/dev/pts/%d" % n, os.O_RDWR | os.O_NOCTTY)
+    sock = socket.socket(fileno=os.dup(console_fd))
+    try:
+        socket.send_fds(sock, [b"pty"], [master])
+    finally:
+        sock.close()
+        os.close(master)
+        os.close(console_fd)
+    return slave
+
+
+def recv_console(sock, timeout=10):
+    """The pty master sent by ``new_console`` (CLI side)."""
+    sock.settimeout(timeout)
+    try:
+        fds = socket.recv_fds(sock, 16, 1)[1]
+    except (OSError, socket.timeout) as e:
+        raise MyDockerError("no terminal from the container: %s" % e)
+    if not fds:
+        raise MyDockerError("no terminal from the container")
+    return fds[0]
+
+
+def close_fds(keep):
+    """Close every fd from 3 up that is not in ``keep``."""
+    for fd in range(3, 1024):
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _report_and_exit(errw, msg, code=127):
+    """Send "<code> <message>" to the parent and exit with ``code``."""
+    try:
+        os.write(errw, ("%d %s" % (code, msg)).encode("utf-8", "replace")[:4000])
+    finally:
+        os._exit(code)
+
+
+def _exec(argv, env, errw):
+    try:
+        os.execvpe(argv[0], argv, env)
+    except OSError as e:
+        if e.errno == 2:
+            _report_and_exit(errw, "%s: executable file not found in $PATH" % argv[0], 127)
+        _report_and_exit(errw, "cannot run %s: %s" % (argv[0], e.strerror), 126)
+
+
+def _init(spec, stdio, console, gor, errw):
+    """Body of the container's PID 1 (runs in the new namespaces)."""
+    try:
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE, signal.SIGCHLD):
+            signal.signal(s, signal.SIG_DFL)
+        if os.read(gor, 2) != b"go":
+            os._exit(1)  # the monitor gave up before starting us
+        os.close(gor)
+        setup_rootfs(spec["rootfs"], spec.get("etcFiles", {}), spec.get("volumes", []))
+        SYS.sethostname(spec["hostname"])
+        SYS.link_up("lo")
+        wd = spec.get("workdir") or "/"
+        if not os.path.isdir(wd):
+            os.makedirs(wd, 0o755)
+        os.chdir(wd)
+        tty = console is not None
+        if tty:
+            slave = new_console(console)
+            stdio = (slave, slave, slave)
+        _stdio(stdio, tty)
+        SYS.prctl(PR_SET_NO_NEW_PRIVS, 1)
+        SYS.drop_capabilities()
+        _exec(spec["cmd"], container_env(spec, tty), errw)
+    except MyDockerError as e:
+        _report_and_exit(errw, str(e))
+    except OSError as e:
+        _report_and_exit(errw, "container init failed: %s" % e)
+    except BaseException:
+        _report_and_exit(errw, "container init failed: %s" % traceback.format_exc().strip().splitlines()[-1])
+
+
+def _read_all(fd):
+    chunks = []
+    while True:
+        b = os.read(fd, 4096)
+        if not b:
+            break
+        chunks.append(b)
+    os.close(fd)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+class Spawned:
+    """A container init created by ``spawn``, paused until ``go()``."""
+
+    def __init__(self, pid, gow, errr):
+        self.pid = pid
+        self._gow = gow
+        self._errr = errr
+
+    def go(self):
+        """Let the init run; returns once the user command was exec'd, raises if it was not."""
+        os.write(self._gow, b"go")
+        os.close(self._gow)
+        self._gow = None
+        errr, self._errr = self._errr, None
+        _check_started(self.pid, errr)
+
+    def abort(self):
+        """Kill the paused init (a failure between spawn and go)."""
+        if self._gow is not None:
+            os.close(self._gow)
+            self._gow = None
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            os.waitpid(self.pid, 0)
+        except OSError:
+            pass
+        if self._errr is not None:
+            os.close(self._errr)
+            self._errr = None
+
+
+def spawn(spec, stdio, console=None):
+    """Create the container init in new UTS, PID, mount, network and IPC namespaces.
+
+    The caller must be a child subreaper (the init is re-parented to it). ``stdio`` is a tuple
+    of three fds; ``console``: a unix socket fd to send a new pty's master on (``-t``).
+    Returns a ``Spawned`` whose ``pid`` is the init's host PID.
+    """
+    gor, gow = os.pipe()
+    errr, errw = os.pipe2(os.O_CLOEXEC)
+    pidr, pidw = os.pipe()
+    child = os.fork()
+    if child == 0:
+        try:
+            os.close(gow)
+            os.close(errr)
+            os.close(pidr)
+            SYS.unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID)
+            init = os.fork()
+            if init == 0:
+                os.close(pidw)
+                close_fds(set(stdio) | {gor, errw, console})
+                _init(spec, stdio, console, gor, errw)
+                os._exit(127)
+            os.write(pidw, str(init).encode())
+            os._exit(0)
+        except BaseException as e:
+            _report_and_exit(errw, "cannot create the container's namespaces: %s" % e, 1)
+    os.close(gor)
+    os.close(errw)
+    os.close(pidw)
+    os.waitpid(child, 0)
+    raw = _read_all(pidr)
+    if not raw:
+        os.close(gow)
+        raise report_error(_read_all(errr) or "1 cannot create the container process")
+    return Spawned(int(raw), gow, errr)
+
+
+def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None):
+    """Fork a process that joins the namespaces and cgroup of container PID ``pid`` and execs
+    ``argv`` (with a new pty sent on ``console`` when given). Returns, once the command was
+    exec'd, the host PID of an intermediate process whose exit status is the command's; raises
+    when it could not be started.
+    """
+    errr, errw = os.pipe2(os.O_CLOEXEC)
+    child = os.fork()
+    if child == 0:
+        try:
+            os.close(errr)
+            cgroup.add(os.getpid())
+            fds = [os.open("/proc/%d/ns/%s" % (pid, ns), os.O_RDONLY | os.O_CLOEXEC) for ns in NS_ORDER]
+            for fd in fds:
+                SYS.setns(fd, 0)
+                os.close(fd)
+            os.chdir("/")
+            inner = os.fork()  # the PID namespace applies to children only
+            if inner == 0:
+                wd = workdir or spec.get("workdir") or "/"
+                try:
+                    os.chdir(wd)
+                except OSError:
+                    _report_and_exit(errw, "cannot change to directory %s in the container" % wd, 126)
+                tty = console is not None
+                if tty:
+                    slave = new_console(console)
+                    stdio = (slave, slave, slave)
+                _stdio(stdio, tty)
+                close_fds({errw})
+                SYS.prctl(PR_SET_NO_NEW_PRIVS, 1)
+                SYS.drop_capabilities()
+                e = container_env(spec, tty)
+                e.update(env or {})
+                _exec(argv, e, errw)
+            os.close(errw)
+            for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(s, lambda signum, frame, p=inner: os.kill(p, signum))
+            os._exit(wait(inner))
+        except BaseException as e:
+            _report_and_exit(errw, "cannot enter the container: %s" % e, 126)
+    os.close(errw)
+    _check_started(child, errr)
+    return child
+
+
+def _check_started(pid, errr):
+    """Read the close-on-exec error pipe of ``pid``: empty means the command was exec'd;
+    otherwise reap ``pid`` and raise what it reported."""
+    err = _read_all(errr)
+    if err:
+        try:
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+        raise report_error(err)
+
+
+def wait(pid):
+    """Wait for child ``pid``; its exit code (128+N for signal N)."""
+    while True:
+        try:
+            return exit_code(os.waitpid(pid, 0)[1])
+        except InterruptedError:
+            continue
+
+
+def report_error(raw):
+    """The MyDockerError for a "<code> <message>" report from a child (126/127 as a shell does)."""
+    code, dummy, msg = raw.partition(" ")
+    try:
+        return MyDockerError(msg, code=int(code))
+    except ValueError:
+        return MyDockerError(raw)
+
+
+def exit_code(status):
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)

@@ -1,0 +1,190 @@
+# Copyright (c) mydocker.runtime contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Root filesystem: the host-side overlay and the in-container mount set-up (SPEC 4).
+
+The container-side steps run in the container's fresh mount namespace, in the order the
+kernel needs them: private root, /proc, /sys, /dev, files, volumes, pivot_root, masks.
+"""
+
+import errno
+import os
+import stat
+
+from .errors import MyDockerError
+from .store import makedirs
+from .syscalls import (
+    MNT_DETACH,
+    MS_BIND,
+    MS_NODEV,
+    MS_NOEXEC,
+    MS_NOSUID,
+    MS_PRIVATE,
+    MS_RDONLY,
+    MS_REC,
+    MS_REMOUNT,
+    MS_STRICTATIME,
+    SYS,
+)
+
+MASKED_PATHS = ["/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+                "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/proc/interrupts",
+                "/sys/firmware"]
+READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+DEVICES = [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9),
+           ("tty", 5, 0)]
+DEV_LINKS = [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+             ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"), ("core", "/proc/kcore")]
+
+
+# ---------------------------------------------------------------- host side
+
+def _unescape(s):
+    return s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
+
+
+def mountpoints():
+    """Mount points of this mount namespace, in mount order."""
+    out = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            out.append(_unescape(line.split()[4]))
+    return out
+
+
+def mounts_under(prefix):
+    """Mount points at or below ``prefix``, deepest first (the order to unmount them)."""
+    prefix = os.path.realpath(prefix).rstrip("/")
+    found = [m for m in mountpoints() if m == prefix or m.startswith(prefix + "/")]
+    return sorted(set(found), key=lambda m: (-m.count("/"), m))
+
+
+def is_mounted(path):
+    path = os.path.realpath(path)
+    return path in mountpoints()
+
+
+def mount_overlay(lower, upper, work, merged):
+    if is_mounted(merged):
+        return False
+    opts = "lowerdir=%s,upperdir=%s,workdir=%s" % (lower, upper, work)
+    try:
+        SYS.mount("overlay", merged, "overlay", 0, opts)
+    except OSError as e:
+        raise MyDockerError("cannot mount the container's root filesystem: %s" % e.strerror)
+    return True
+
+
+def unmount_all(prefix):
+    """Unmount everything at or below ``prefix``; raise if anything stays mounted."""
+    for m in mounts_under(prefix):
+        try:
+            SYS.umount2(m, 0)
+        except OSError:
+            try:
+                SYS.umount2(m, MNT_DETACH)
+            except OSError as e:
+                if e.errno not in (errno.EINVAL, errno.ENOENT):
+                    raise MyDockerError("cannot unmount %s: %s" % (m, e.strerror))
+    left = mounts_under(prefix)
+    if left:
+        raise MyDockerError("still mounted: %s" % ", ".join(left))
+
+
+def secure_join(root, unsafe):
+    """Resolve ``unsafe`` inside ``root`` following symlinks as if ``root`` were '/'."""
+    parts = [p for p in unsafe.split("/") if p not in ("", ".")]
+    cur = ""
+    hops = 0
+    while parts:
+        p = parts.pop(0)
+        if p == "..":
+            cur = os.path.dirname(cur)
+            continue
+        nxt = os.path.join(cur, p)
+        full = os.path.join(root, nxt)
+        if os.path.islink(full):
+            hops += 1
+            if hops > 40:
+                raise MyDockerError("too many symlinks resolving %s" % unsafe)
+            target = os.readlink(full)
+            if target.startswith("/"):
+                cur = ""
+            parts = [x for x in target.split("/") if x not in ("", ".")] + parts
+            continue
+        cur = nxt
+    return os.path.join(root, cur) if cur else root
+
+
+# ------------------------------------------------------------ container side
+
+def _mkdir_in(root, path):
+    target = secure_join(root, path)
+    makedirs(target)
+    return target
+
+
+def _touch_in(root, path):
+    target = secure_join(root, path)
+    if not os.path.exists(target):
+        makedirs(os.path.dirname(target))
+        open(target, "a").close()
+    return target
+
+
+def _setup_dev(rootfs):
+    dev = _mkdir_in(rootfs, "/dev")
+    SYS.mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k")
+    for name, major, minor in DEVICES:
+        p = os.path.join(dev, name)
+        os.mknod(p, 0o666 | stat.S_IFCHR, os.makedev(major, minor))
+        os.chmod(p, 0o666)
+    pts = os.path.join(dev, "pts")
+    os.mkdir(pts, 0o755)
+    SYS.mount("devpts", pts, "devpts", MS_NOSUID | MS_NOEXEC,
+              "newinstance,ptmxmode=0666,mode=0620,gid=5")
+    shm = os.path.join(dev, "shm")
+    os.mkdir(shm, 0o1777)
+    SYS.mount("shm", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k")
+    for name, target in DEV_LINKS:
+        if name == "core":
+            continue
+        os.symlink(target, os.path.join(dev, name))
+
+
+def _bind(src, dst, readonly=False):
+    SYS.mount(src, dst, None, MS_BIND | MS_REC)
+    if readonly:
+        SYS.mount(src, dst, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC)
+
+
+def setup_rootfs(rootfs, etc_files, volumes):
+    """Prepare the container's mounts and pivot into ``rootfs``.
+
+    ``etc_files``: {container path: host file} bind-mounted read-write (hostname, hosts, resolv.conf).
+    ``volumes``: [{"host", "container", "ro"}].
+    """
+    SYS.mount(None, "/", None, MS_REC | MS_PRIVATE)
+    SYS.mount("proc", _mkdir_in(rootfs, "/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    SYS.mount("sysfs", _mkdir_in(rootfs, "/sys"), "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
+    _setup_dev(rootfs)
+    for cpath, hpath in sorted(etc_files.items()):
+        _bind(hpath, _touch_in(rootfs, cpath))
+    for v in volumes:
+        src = v["host"]
+        if os.path.isdir(src):
+            dst = _mkdir_in(rootfs, v["container"])
+        else:
+            dst = _touch_in(rootfs, v["container"])
+        _bind(src, dst, v.get("ro", False))
+    os.chdir(rootfs)
+    SYS.pivot_root(".", ".")
+    SYS.umount2(".", MNT_DETACH)
+    os.chdir("/")
+    for p in MASKED_PATHS:
+        if os.path.isdir(p) and not os.path.islink(p):
+            SYS.mount("tmpfs", p, "tmpfs", MS_RDONLY)
+        elif os.path.exists(p):
+            SYS.mount("/dev/null", p, None, MS_BIND)
+    for p in READONLY_PATHS:
+        if os.path.exists(p):
+            _bind(p, p, readonly=True)

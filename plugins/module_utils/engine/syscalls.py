@@ -1,0 +1,157 @@
+# Copyright (c) mydocker.runtime contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The few Linux syscalls the runtime needs, behind one small interface (as youki does).
+
+Everything above this file calls ``SYS.<name>(...)``; tests that must not touch the kernel
+can swap ``SYS`` for a recording fake.
+"""
+
+import ctypes
+import ctypes.util
+import os
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MS_SLAVE = 1 << 19
+MS_STRICTATIME = 1 << 24
+
+MNT_DETACH = 2
+
+PR_SET_PDEATHSIG = 1
+PR_CAPBSET_DROP = 24
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+# Docker's default capability set (the fourteen).
+DEFAULT_CAPS = {
+    "CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_FOWNER": 3, "CAP_FSETID": 4, "CAP_KILL": 5,
+    "CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SETPCAP": 8, "CAP_NET_BIND_SERVICE": 10,
+    "CAP_NET_RAW": 13, "CAP_SYS_CHROOT": 18, "CAP_MKNOD": 27, "CAP_AUDIT_WRITE": 29,
+    "CAP_SETFCAP": 31,
+}
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+class Syscalls:
+    """Thin ctypes wrappers that raise OSError with errno, like the os module does."""
+
+    def __init__(self):
+        self._libc = None
+
+    @property
+    def libc(self):
+        if self._libc is None:
+            self._libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return self._libc
+
+    def _check(self, ret, what):
+        if ret < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, "%s: %s" % (what, os.strerror(err)))
+        return ret
+
+    @staticmethod
+    def _b(s):
+        if s is None:
+            return None
+        return s.encode("utf-8") if isinstance(s, str) else s
+
+    def unshare(self, flags):
+        return self._check(self.libc.unshare(ctypes.c_int(flags)), "unshare")
+
+    def setns(self, fd, nstype=0):
+        return self._check(self.libc.setns(ctypes.c_int(fd), ctypes.c_int(nstype)), "setns")
+
+    def mount(self, source, target, fstype, flags=0, data=None):
+        ret = self.libc.mount(self._b(source), self._b(target), self._b(fstype),
+                              ctypes.c_ulong(flags), self._b(data))
+        return self._check(ret, "mount %s" % target)
+
+    def umount2(self, target, flags=0):
+        return self._check(self.libc.umount2(self._b(target), ctypes.c_int(flags)), "umount %s" % target)
+
+    def pivot_root(self, new_root, put_old):
+        # glibc has no wrapper; syscall 155 on x86_64, 41 on aarch64.
+        nr = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine, 155)
+        ret = self.libc.syscall(ctypes.c_long(nr), self._b(new_root), self._b(put_old))
+        return self._check(ret, "pivot_root")
+
+    def prctl(self, option, arg2=0, arg3=0, arg4=0, arg5=0):
+        ret = self.libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg2), ctypes.c_ulong(arg3),
+                              ctypes.c_ulong(arg4), ctypes.c_ulong(arg5))
+        return self._check(ret, "prctl(%d)" % option)
+
+    def sethostname(self, name):
+        b = self._b(name)
+        return self._check(self.libc.sethostname(b, ctypes.c_size_t(len(b))), "sethostname")
+
+    def link_up(self, name):
+        """Bring a network interface of this network namespace up (SIOCGIFFLAGS/SIOCSIFFLAGS)."""
+        import fcntl
+        import socket
+        import struct
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            req = struct.pack("16sH14x", name.encode(), 0)
+            flags = struct.unpack("16sH14x", fcntl.ioctl(s.fileno(), 0x8913, req))[1]
+            fcntl.ioctl(s.fileno(), 0x8914, struct.pack("16sH14x", name.encode(), flags | 1))
+
+    def capset(self, mask):
+        """Set effective, permitted and inheritable capability sets to ``mask``."""
+        hdr = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+        data = (_CapData * 2)()
+        for i in range(2):
+            part = (mask >> (32 * i)) & 0xFFFFFFFF
+            data[i].effective = part
+            data[i].permitted = part
+            data[i].inheritable = part
+        return self._check(self.libc.capset(ctypes.byref(hdr), data), "capset")
+
+    def drop_capabilities(self, keep=None):
+        """Cut the bounding, ambient, effective, permitted and inheritable sets to ``keep``."""
+        keep = set(DEFAULT_CAPS.values() if keep is None else keep)
+        try:
+            with open("/proc/sys/kernel/cap_last_cap") as f:
+                last = int(f.read())
+        except (OSError, ValueError):
+            last = 40
+        for cap in range(last + 1):
+            if cap not in keep:
+                try:
+                    self.prctl(PR_CAPBSET_DROP, cap)
+                except OSError:
+                    pass
+        try:
+            self.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+        except OSError:
+            pass
+        mask = 0
+        for cap in keep:
+            mask |= 1 << cap
+        self.capset(mask)
+
+
+SYS = Syscalls()

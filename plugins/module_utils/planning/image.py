@@ -1,0 +1,286 @@
+# Copyright (c) mydocker.runtime contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Planning for the ``mydocker_image`` module: wanted state against the persisted image record
+and the disk (a missing layer is drift), giving ``ImagePlan`` (changed, actions, before, after);
+``apply`` executes exactly that plan.  Check mode reports the plan without applying it, so the
+prediction and the real run report the same ``changed``, ``actions`` and diff.
+
+Plain Python; knows nothing of Ansible.
+
+The diff shows an image as ``view(record)``: the keys an import decides before it runs
+(name, id, digest, layer, format, source) and ``layerPresent`` (false: the unpacked layer is
+missing on disk).  A commit's content is only known once it is made, so the "after" of a commit
+shows name, format, source (``commit``) and ``layerPresent``; the returned ``image`` is the
+full record.
+"""
+
+import os
+import shutil
+import tempfile
+
+from ..engine import images
+from ..engine.errors import MyDockerError, NotFound
+from ..engine.store import Paths, read_json, state_lock, write_json
+from ..engine.validate import validate_name
+from .plan import Plan
+
+VIEW_KEYS = ("name", "id", "digest", "layer", "format", "source")
+
+
+def view(rec, layer_present):
+    """The diff form of an image record ({} when there is no image)."""
+    if not rec:
+        return {}
+    out = dict((k, rec.get(k)) for k in VIEW_KEYS if k in rec)
+    out["layerPresent"] = bool(layer_present)
+    return out
+
+
+def _predicted(name, digest, kind, source):
+    hexd = digest.split(":", 1)[1]
+    return {"name": name, "id": hexd[:12], "digest": digest, "layer": hexd[:16], "format": kind,
+            "source": source, "layerPresent": True}
+
+
+class ImagePlan(Plan):
+    """What one ``mydocker_image`` task does.
+
+    ``steps``: [(op, args)] with op one of ``import``, ``commit``, ``output``, ``remove``.
+    ``before``/``after``: the diff views; ``image``: the record the task leaves (predicted in
+    check mode); ``output``: the tar file a commit to a path writes (else None)."""
+
+    def __init__(self, root, name):
+        super().__init__(name)
+        self.root = root
+        self.image = {}
+        self.output = None
+        self.diff_name = "image"
+        self.scratch = []  # temporary directories to remove once the plan is applied (or not)
+
+    def add(self, action, op, **args):
+        self.actions.append(action)
+        self.steps.append((op, args))
+
+
+def _find_container(root, ref):
+    from ..engine import containers as container  # only the commit paths need the container engine
+    try:
+        return container.find(root, ref)
+    except NotFound:
+        raise MyDockerError("container %s (option container) does not exist" % ref)
+
+
+def _layer_path(root, rec):
+    return os.path.join(Paths(root).layers, rec["layer"]) if rec and rec.get("layer") else None
+
+
+def _refuse_force_on_used_layer(root, name, digest):
+    layer = digest.split(":", 1)[1][:16]
+    if os.path.isdir(os.path.join(Paths(root).layers, layer)):
+        users = images.layer_container_users(root, layer)
+        if users:
+            raise MyDockerError("cannot import image %s again with force: its layer is used by container(s) %s "
+                                "(remove them first)" % (name, ", ".join(users)))
+
+
+def _repair_source(root, name, rec):
+    """A file to re-import a damaged image from: the stored tarball or the original source,
+    when its digest is still the record's."""
+    candidates = [Paths(root).image_tar(name)]
+    if rec.get("source") and rec["source"] != "commit":
+        candidates.append(rec["source"])
+    for path in candidates:
+        if os.path.isfile(path):
+            try:
+                if images.file_digest(path) == rec.get("digest"):
+                    return path
+            except OSError:
+                continue
+    return None
+
+
+def plan_image(root, name, state="present", source=None, force=False, container=None, output=None,
+               busybox=None):
+    """Compute the plan of one task (reads the state root and the disk, changes nothing but a
+    scratch tarball for ``busybox``, which ``cleanup(plan)`` removes)."""
+    validate_name(name, "image name")
+    plan = ImagePlan(Paths(root).root, name)
+    label = None
+    try:
+        if busybox:
+            if source or container or state != "present":
+                raise MyDockerError("option busybox is mutually exclusive with source and container, "
+                                    "and only applies to state=present")
+            scratch = tempfile.mkdtemp(prefix="mydocker-busybox-")
+            plan.scratch.append(scratch)
+            source = images.make_busybox_rootfs(os.path.join(scratch, "rootfs.tar"), busybox)
+            label = "busybox:" + os.path.abspath(busybox)
+        return _plan(plan, state, source, force, container, output, label)
+    except BaseException:
+        cleanup(plan)
+        raise
+
+
+def _plan(plan, state, source, force, container, output, label):
+    root, name = plan.root, plan.name
+    rec = images.read_image(root, name)
+    layer_ok = images.layer_present(root, rec)
+    plan.before = view(rec, layer_ok)
+    plan.after = dict(plan.before)
+    plan.image = _public(root, rec) if rec else {}
+
+    if state == "absent":
+        for opt, val in (("source", source), ("container", container), ("output", output)):
+            if val:
+                raise MyDockerError("option %s only applies to state=present" % opt)
+        if rec is None:
+            return plan
+        users = images.image_users(root, name)
+        if users and not force:
+            raise MyDockerError("image %s is used by container(s) %s: remove them first or set force=true"
+                                % (name, ", ".join(users)))
+        plan.add("remove" + (": used by container(s) %s (force)" % ", ".join(users) if users else ""),
+                 "remove", force=force)
+        plan.after = {}
+        plan.image = {}
+        return plan
+
+    if state != "present":
+        raise MyDockerError("invalid state %r: present or absent" % (state,))
+    if source and container:
+        raise MyDockerError("options source and container are mutually exclusive")
+    if output and not container:
+        raise MyDockerError("option output needs option container")
+
+    if container and output:
+        crec = _find_container(root, container)
+        output = os.path.abspath(output)
+        plan.output = output
+        plan.diff_name = "output"
+        if not os.path.isdir(os.path.dirname(output)):
+            raise MyDockerError("output directory %s does not exist (option output)" % os.path.dirname(output))
+        if os.path.isdir(output):
+            raise MyDockerError("output %s is a directory: give the path of a tar file (option output)" % output)
+        exists = os.path.exists(output)
+        plan.before = {"path": output, "exists": exists}
+        plan.after = {"path": output, "exists": True}
+        if not exists or force:
+            what = "commit: container %s to %s%s" % (crec.get("name", container), output, " (force)" if exists else "")
+            plan.add(what, "output", container=crec["id"], output=output)
+        return plan
+
+    if container:
+        crec = _find_container(root, container)
+        if rec is not None and layer_ok and not force:
+            return plan
+        why = "new image" if rec is None else ("layer %s missing on disk" % rec.get("layer") if not layer_ok
+                                               else "force")
+        plan.add("commit: container %s (%s)" % (crec.get("name", container), why), "commit", container=crec["id"])
+        plan.after = {"name": name, "format": "rootfs", "source": "commit", "layerPresent": True}
+        plan.image = dict(plan.after)
+        return plan
+
+    if source:
+        src = os.path.abspath(source)
+        kind = images.archive_kind(src)  # clear error when missing or not a tarball
+        digest = images.file_digest(src)
+        same = rec is not None and rec.get("digest") == digest
+        if same and layer_ok and not force:
+            return plan
+        if force:
+            _refuse_force_on_used_layer(root, name, digest)
+        if rec is None:
+            why = "new image"
+        elif not same:
+            why = "content changed (%s -> %s)" % (rec.get("digest"), digest)
+        elif not layer_ok:
+            why = "layer %s missing on disk" % rec.get("layer")
+        else:
+            why = "force"
+        plan.add("import: %s (%s)" % (label or src, why), "import", source=src, force=force, keep_source=label)
+        plan.after = _predicted(name, digest, kind, label or src)
+        plan.image = dict(plan.after)
+        return plan
+
+    # neither source nor container: the image must exist; a missing layer is repaired
+    if rec is None:
+        raise MyDockerError("image %s does not exist: give source (a tarball) or container to create it" % name)
+    if layer_ok and not force:
+        return plan
+    src = _repair_source(root, name, rec)
+    if src is None:
+        if layer_ok:
+            raise MyDockerError("image %s: force needs source (or container) to import it again" % name)
+        raise MyDockerError("image %s is damaged: its layer %s is missing and neither %s nor its source "
+                            "is still there with the same content; give source to import it again"
+                            % (name, rec.get("layer"), Paths(root).image_tar(name)))
+    if force:
+        _refuse_force_on_used_layer(root, name, rec["digest"])
+    plan.add("import: %s (%s)" % (src, "force" if layer_ok else "layer %s missing on disk" % rec.get("layer")),
+             "import", source=src, force=force, keep_source=rec.get("source"))
+    plan.after = dict(plan.before, layerPresent=True)
+    plan.image = dict(plan.image, layerPresent=True)
+    return plan
+
+
+def cleanup(plan):
+    for d in plan.scratch:
+        shutil.rmtree(d, ignore_errors=True)
+    plan.scratch = []
+
+
+def _public(root, rec):
+    out = dict(rec)
+    out["layerPath"] = _layer_path(root, rec)
+    out["layerPresent"] = images.layer_present(root, rec)
+    return out
+
+
+def get(root, name):
+    """The record of image ``name`` as the modules return it ({} when it does not exist)."""
+    rec = images.read_image(root, name)
+    return _public(Paths(root).root, rec) if rec else {}
+
+
+def apply(plan):
+    """Execute ``plan``; returns the image record after it ({} when removed or with output)."""
+    root = plan.root
+    for op, args in plan.steps:
+        if op == "remove":
+            images.remove_image(root, plan.name, force=args["force"])
+        elif op == "import":
+            images.import_image(root, args["source"], plan.name, force=args["force"])
+            keep = args.get("keep_source")
+            if keep:  # re-imported from the stored tarball: the record keeps where it came from
+                paths = Paths(root)
+                with state_lock(paths):
+                    rec = read_json(paths.image_meta(plan.name))
+                    if rec and rec.get("source") != keep:
+                        rec["source"] = keep
+                        write_json(paths.image_meta(plan.name), rec)
+        elif op == "commit":
+            from ..engine import containers as container  # see _find_container
+            container.commit(root, args["container"], image=plan.name)
+        elif op == "output":
+            from ..engine import containers as container  # see _find_container
+            container.commit(root, args["container"], output=args["output"])
+        else:  # pragma: no cover
+            raise MyDockerError("unknown plan step %r" % op)
+    if plan.output:
+        return {}
+    return get(root, plan.name)
+
+
+def info(root, names=None):
+    """([record], {name: exists}) of the images ``names`` (all when None) that exist."""
+    root = Paths(root).root
+    if names is None:
+        names = [r["name"] for r in images.list_images(root) if r.get("name")]
+    out = []
+    exists = {}
+    for name in names:
+        rec = get(root, name)
+        exists[name] = bool(rec)
+        if rec:
+            out.append(rec)
+    return out, exists

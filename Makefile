@@ -1,6 +1,27 @@
-# Entry points that are not the fast test suite (scripts/test.sh).
+# Entry points. unit and lint need neither root nor apt: only a Python with the test requirements
+# (PYTHON, default the project's venv when it exists, else python3).
+VENV ?= /opt/mydocker/venv
+PYTHON ?= $(shell test -x $(VENV)/bin/python && echo $(VENV)/bin/python || echo python3)
 
-.PHONY: vm-test
+.PHONY: unit lint sanity test vm-test
+
+# Pure unit tests (no root, no containers).
+unit:
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/unit
+
+# ruff on the Python, yamllint on the YAML.
+lint:
+	$(PYTHON) -m ruff check plugins tests bench bin/mydocker scripts
+	$(PYTHON) -m yamllint -s .
+
+# ansible-test sanity on a copy of the collection placed under ansible_collections/ (root not needed).
+sanity:
+	STAGES="sanity" bash scripts/test.sh
+
+# The whole suite, as CI runs it (root: installs packages, starts real containers and VMs).
+test:
+	bash scripts/test.sh
+
 # The molecule scenario in two Debian 12 VMs (extensions/molecule/vm/README.md): builds and caches
 # the guest image when missing, then destroy, create, prepare, converge, idempotence, check,
 # verify, destroy.

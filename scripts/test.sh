@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Install everything, the test dependencies too, and run the whole test suite:
-#   pytest (unit tests and real-container tests), ansible-test sanity, units and integration
+#   lint (ruff, yamllint), pytest (unit tests and real-container tests), ansible-test sanity,
+#   units and integration
 #   (the modules' targets), the molecule scenario against localhost, and then the molecule
 #   scenario in two Debian 12 VMs (make vm-test; it builds and caches the guest image first).
 # STAGES="pytest sanity" bash scripts/test.sh runs only some stages; extra arguments go to pytest.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${MYDOCKER_VENV:-/opt/mydocker/venv}"
-STAGES="${STAGES:-pytest sanity units integration molecule vm}"
+STAGES="${STAGES:-lint pytest sanity units integration molecule vm}"
 export PATH="$VENV/bin:$PATH"
 export ANSIBLE_PYTHON_INTERPRETER="$VENV/bin/python"
 
@@ -47,6 +48,7 @@ ac_copy() {
     echo "$dest"
 }
 
+run_lint() { (cd "$REPO" && python -m ruff check plugins tests bench bin/mydocker scripts && python -m yamllint -s .); }
 run_pytest() { (cd "$REPO" && python -m pytest -p no:cacheprovider -ra "$@" tests); }
 run_sanity() { (cd "$AC" && ansible-test sanity --python 3.11 --color no); }
 run_units() { (cd "$AC" && ansible-test units --python 3.11 --requirements --color no); }
@@ -54,6 +56,7 @@ run_integration() { (cd "$AC" && ansible-test integration --python 3.11 --allow-
 run_molecule() { (cd "$REPO" && molecule test -s default); }
 run_vm() { bash "$REPO/scripts/vm/run-scenario.sh"; }
 
+stage lint run_lint
 stage pytest run_pytest "$@"
 case " $STAGES " in
     *" sanity "*|*" units "*|*" integration "*)

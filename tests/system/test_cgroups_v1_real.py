@@ -1,4 +1,4 @@
-"""cgroups.py against the real cgroup v1 hierarchies of this host (root only).
+"""The cgroups package against the real cgroup v1 hierarchies of this host (root only).
 
 Every test works under a unique parent ``mydocker-test-<random>`` and the fixture removes every
 process and directory it made, even when the test fails.
@@ -14,6 +14,7 @@ import uuid
 import pytest
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine import cgroups as C
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.cgroups import base as B
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
 
 ROOT = "/sys/fs/cgroup"
@@ -219,14 +220,14 @@ def test_destroy_keeps_parent_for_other_containers(lab):
 
 
 def test_failed_create_leaves_nothing(lab, monkeypatch):
-    real_write = C._write
+    real_write = B._write
 
     def failing_write(path, value):
         if path.endswith("pids.max"):
             raise OSError(errno.EACCES, "Permission denied", path)
         real_write(path, value)
 
-    monkeypatch.setattr(C, "_write", failing_write)
+    monkeypatch.setattr(B, "_write", failing_write)
     cg = lab.cgroup()
     with pytest.raises(MyDockerError, match="pids.max.*Permission denied"):
         cg.create({"memory": "16m", "pids_limit": 5})

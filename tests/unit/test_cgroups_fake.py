@@ -1,4 +1,4 @@
-"""cgroups.py against fake cgroup v1 and v2 trees in a temporary directory.
+"""The cgroups package against fake cgroup v1 and v2 trees in a temporary directory.
 
 The fake kernel (``FakeKernel``) replaces the module's file-system helpers: ``mkdir`` fills a new
 directory with the control files a real kernel would show, ``rmdir`` refuses a directory with
@@ -11,6 +11,7 @@ import signal
 import pytest
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine import cgroups as C
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.cgroups import base as B
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
 
 MIB = 1024 * 1024
@@ -53,10 +54,10 @@ class FakeKernel:
         self.fail_mkdir = None    # predicate(path) -> errno or None
         self.drop_files = set()   # control files mkdir "forgets" to create
         self.kill_works = True
-        monkeypatch.setattr(C, "_mkdir", self.mkdir)
-        monkeypatch.setattr(C, "_rmdir", self.rmdir)
-        monkeypatch.setattr(C, "_write", self.write)
-        monkeypatch.setattr(C, "_kill", self.kill)
+        monkeypatch.setattr(B, "_mkdir", self.mkdir)
+        monkeypatch.setattr(B, "_rmdir", self.rmdir)
+        monkeypatch.setattr(B, "_write", self.write)
+        monkeypatch.setattr(B, "_kill", self.kill)
         if version == "v1":
             for controller in V1_FILES:
                 self.add_hierarchy(controller)
@@ -194,6 +195,20 @@ def test_detect_version_this_host_ignores_unified_subdir():
     if not os.path.isdir("/sys/fs/cgroup/memory"):
         pytest.skip("not a v1 host")
     assert C.detect_version() == "v1"
+
+
+def test_manager_by_layout(v1, tmp_path):
+    v2root = tmp_path / "v2"
+    v2root.mkdir()
+    (v2root / "cgroup.controllers").write_text("memory\n")
+    assert type(C.Cgroup("p", "c1", root=v1.root)) is C.CgroupV1
+    assert type(C.Cgroup("p", "c1", root=str(v2root))) is C.CgroupV2
+    assert type(C.Cgroup("p", "c1", root=v1.root, version="v2")) is C.CgroupV2
+    assert repr(C.Cgroup("p", "c1", root=str(v2root))) == "Cgroup('p/c1', v2)"
+    with pytest.raises(MyDockerError, match="unknown cgroup version 'v3'"):
+        C.Cgroup("p", "c1", root=v1.root, version="v3")
+    with pytest.raises(MyDockerError, match="unknown cgroup version"):
+        C.list_ids("p", root=v1.root, version="v3")
 
 
 def test_names_are_validated(v1):

@@ -25,6 +25,7 @@ V1_FILES = {
     "cpuset": {"cpuset.cpus": "", "cpuset.mems": ""},
     "pids": {"pids.max": "max", "pids.current": "0"},
     "freezer": {"freezer.state": "THAWED"},
+    "devices": {"devices.allow": "", "devices.deny": "", "devices.list": "a *:* rwm\n"},
 }
 V2_FILES = {
     "memory": {"memory.max": "max", "memory.swap.max": "max",
@@ -132,6 +133,12 @@ class FakeKernel:
             for word in value.split():
                 (enabled.add if word[0] == "+" else enabled.discard)(word[1:])
             stored = " ".join(sorted(enabled))
+        elif name in ("devices.allow", "devices.deny"):   # the kernel keeps the result in devices.list
+            rules = [] if (name, value) == ("devices.deny", "a") else _get(os.path.join(d, "devices.list")).split("\n")
+            if name == "devices.allow":
+                rules.append(value)
+            _put(os.path.join(d, "devices.list"), "\n".join(r for r in rules if r) + "\n")
+            stored = ""
         elif name == "cgroup.procs" and self.version == "v1":
             stored = " ".join(_get(path).split() + [value])
         else:
@@ -228,7 +235,7 @@ def test_v1_create_with_limits(v1):
     assert not cg.exists()
     assert cg.create(FULL) == FULL_NORMAL
     assert cg.exists()
-    for controller in ("memory", "cpu", "cpuacct", "cpuset", "pids", "freezer"):
+    for controller in ("memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "devices"):
         assert os.path.isdir(v1.p(controller, "mydocker-test", "c1")), controller
     leaf = ("mydocker-test", "c1")
     assert v1.read("memory", *leaf, "memory.limit_in_bytes") == str(16 * MIB)
@@ -266,6 +273,47 @@ def test_v1_create_unlimited(v1):
     assert cg.diff({}) == {}
     # an explicit "all CPUs" cpuset and the default shares are the same as unset
     assert cg.diff({"cpuset_cpus": "0-3", "cpu_shares": 1024}) == {}
+
+
+DOCKER_DEVICES = ["c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+                  "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"]
+
+
+def test_v1_device_allowlist(v1):
+    cg = C.Cgroup("p", "c1", root=v1.root)
+    cg.create({"memory": "16m"})
+    devices = [w for w in v1.writes if w[0].startswith("devices/")]
+    # deny everything first, then the allowlist, all before any process can join
+    assert devices == [("devices/p/c1/devices.deny", "a")] + [("devices/p/c1/devices.allow", r)
+                                                                for r in DOCKER_DEVICES]
+    assert v1.read("devices", "p", "c1", "devices.list").split("\n")[:-1] == DOCKER_DEVICES
+    assert v1.read("devices", "p", "devices.list") == "a *:* rwm\n"   # the parent is untouched
+    # limits updates do not touch the device rules
+    del v1.writes[:]
+    cg.update({"memory": "32m"})
+    assert [w for w in v1.writes if w[0].startswith("devices/")] == []
+    cg.add(4321)
+    assert v1.read("devices", "p", "c1", "cgroup.procs") == "4321"
+    cg.destroy()
+    assert v1.leftovers("p") == []
+
+
+def test_v1_device_rules_failure_rolls_back(v1):
+    v1.drop_files.add("devices.allow")
+    cg = C.Cgroup("p", "c1", root=v1.root)
+    with pytest.raises(MyDockerError, match="devices.allow"):
+        cg.create()
+    assert v1.leftovers("p") == []
+
+
+def test_v1_without_devices_hierarchy(v1):
+    import shutil
+    shutil.rmtree(v1.p("devices"))
+    cg = C.Cgroup("p", "c1", root=v1.root)
+    cg.create({"pids_limit": 3})
+    assert [w for w in v1.writes if "devices" in w[0]] == []
+    cg.destroy()
+    assert v1.leftovers("p") == []
 
 
 def test_v1_kernel_unlimited_reads_as_none(v1):
@@ -401,7 +449,7 @@ def test_v1_comounted_cpu_cpuacct(tmp_path, monkeypatch):
     cg.create({"cpus": 1, "cpu_shares": 4})
     assert fake.read("cpu,cpuacct", "p", "c1", "cpu.cfs_quota_us") == "100000"
     assert fake.read("cpu,cpuacct", "p", "c1", "cpu.shares") == "4"
-    assert len(cg.leaf_dirs()) == 5   # memory, cpu(+cpuacct), cpuset, pids, freezer
+    assert len(cg.leaf_dirs()) == 6   # memory, cpu(+cpuacct), cpuset, pids, freezer, devices
     cg.add(4242)
     assert fake.read("cpu,cpuacct", "p", "c1", "cgroup.procs") == "4242"
     cg.destroy()

@@ -23,6 +23,21 @@ from ..validate import validate_name
 DEFAULT_ROOT = "/sys/fs/cgroup"
 CFS_PERIOD = 100000
 
+# Docker's default device allowlist (runc's AllowedDevices without tun): mknod of any node, and
+# read/write only of these. (type, major, minor, access); None is the wildcard "*".
+DEFAULT_DEVICE_RULES = (
+    ("c", None, None, "m"), ("b", None, None, "m"),
+    ("c", 1, 3, "rwm"),     # /dev/null
+    ("c", 1, 5, "rwm"),     # /dev/zero
+    ("c", 1, 7, "rwm"),     # /dev/full
+    ("c", 1, 8, "rwm"),     # /dev/random
+    ("c", 1, 9, "rwm"),     # /dev/urandom
+    ("c", 5, 0, "rwm"),     # /dev/tty
+    ("c", 5, 1, "rwm"),     # /dev/console
+    ("c", 5, 2, "rwm"),     # /dev/ptmx
+    ("c", 136, None, "rwm"),  # /dev/pts/*
+)
+
 # Which controller owns each limit.
 LIMIT_CONTROLLER = {"memory": "memory", "cpus": "cpu", "cpu_shares": "cpu",
                     "cpuset_cpus": "cpuset", "pids_limit": "pids"}

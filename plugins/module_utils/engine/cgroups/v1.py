@@ -2,8 +2,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """cgroup v1: one directory ``<root>/<controller>/<parent>/<cid>`` per mounted hierarchy.
 
-The hierarchies used are memory, cpu, cpuacct, cpuset, pids and freezer, those that are mounted;
-co-mounted hierarchies such as ``cpu,cpuacct`` are handled once.
+The hierarchies used are memory, cpu, cpuacct, cpuset, pids, freezer and devices, those that are
+mounted; co-mounted hierarchies such as ``cpu,cpuacct`` are handled once. In the devices hierarchy
+a new cgroup gets Docker's default allowlist (``base.DEFAULT_DEVICE_RULES``) before any process
+joins it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from ..errors import MyDockerError
 from ..resources import CPU_SHARES_DEFAULT, cpu_list_to_set, cpu_set_to_list, format_bytes
 from . import base
 
-V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "cpuset", "pids", "freezer")
+V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "devices")
 V1_REQUIRED = ("memory", "cpu", "cpuset", "pids")
 # The kernel shows an unlimited v1 memory limit as PAGE_COUNTER_MAX * PAGE_SIZE.
 _V1_UNLIMITED_THRESHOLD = 1 << 62
@@ -44,6 +46,12 @@ def unique_mounts(hier: dict[str, str]) -> list[str]:
             seen.add(real)
             mounts.append(mount)
     return mounts
+
+
+def device_rule(rule) -> str:
+    """("c", 136, None, "rwm") -> "c 136:* rwm", as devices.allow wants it."""
+    kind, major, minor, access = rule
+    return "%s %s:%s %s" % (kind, "*" if major is None else major, "*" if minor is None else minor, access)
 
 
 def memory_value(text):
@@ -95,6 +103,15 @@ class CgroupV1(base.CgroupManager):
                 self._mkdir_tracked(path, created)
                 if cpuset:
                     self._copy_cpuset(parent_path, path)
+        if "devices" in self._hier:
+            self._set_devices()
+
+    def _set_devices(self):
+        """Deny every device, then allow the default list (one rule per write, as the kernel wants)."""
+        base._write(self._ctl("devices", "devices.deny"), "a")
+        allow = self._ctl("devices", "devices.allow")
+        for rule in base.DEFAULT_DEVICE_RULES:
+            base._write(allow, device_rule(rule))
 
     @staticmethod
     def _copy_cpuset(src, dst):

@@ -42,3 +42,15 @@ def test_exec_joins_the_device_cgroup(md):
     assert lines["devices"] == "/" + md.record(cid)["cgroupManager"]["Path"], p.out
     _check_hwrng(md("exec", "dev", "sh", "-c", HWRNG, check=False))
     _check_allowed(md("exec", "dev", "sh", "-c", ALLOWED, check=False))
+
+
+def test_start_completes_a_cgroup_made_without_devices(md):
+    # a container created before the devices hierarchy was managed: its cgroup lacks that leaf
+    md("run", "-d", "--name", "old", "busybox", "sleep", "1000")
+    cid = md.inspect("old")["id"]
+    md("stop", "-t", "0", "old")
+    leaf = os.path.join(DEVICES, md.record(cid)["cgroupManager"]["Path"])
+    os.rmdir(leaf)
+    md("start", "old")
+    assert os.path.isdir(leaf)
+    _check_hwrng(md("exec", "old", "sh", "-c", HWRNG, check=False))

@@ -298,6 +298,22 @@ def test_v1_device_allowlist(v1):
     assert v1.leftovers("p") == []
 
 
+def test_v1_incomplete_cgroup_is_completed_by_create(v1):
+    import shutil
+    cg = C.Cgroup("p", "c1", root=v1.root)
+    cg.create({"memory": "16m"})
+    assert cg.complete()
+    shutil.rmtree(v1.p("devices", "p"))      # made before the devices hierarchy was managed
+    assert cg.exists() and not cg.complete()
+    del v1.writes[:]
+    cg.create({"memory": "16m"})
+    assert cg.complete()
+    assert ("devices/p/c1/devices.deny", "a") in v1.writes
+    assert cg.read_limits()["memory"] == 16 * MIB
+    cg.destroy()
+    assert v1.leftovers("p") == [] and not cg.exists() and not cg.complete()
+
+
 def test_v1_device_rules_failure_rolls_back(v1):
     v1.drop_files.add("devices.allow")
     cg = C.Cgroup("p", "c1", root=v1.root)

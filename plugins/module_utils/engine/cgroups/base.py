@@ -200,7 +200,13 @@ class CgroupManager:
     # -- creation -----------------------------------------------------------------------------
 
     def exists(self) -> bool:
+        """Whether the cgroup is there in at least one hierarchy."""
         return any(os.path.isdir(d) for d in self.leaf_dirs())
+
+    def complete(self) -> bool:
+        """Whether the cgroup is there in every hierarchy (a cgroup made before a hierarchy was
+        added to the managed ones, e.g. devices, is not; ``create`` fills in the rest)."""
+        return all(os.path.isdir(d) for d in self.leaf_dirs())
 
     def create(self, resources: dict | None = None) -> dict:
         """Create the cgroup and apply ``resources``. On failure undo everything, then raise."""

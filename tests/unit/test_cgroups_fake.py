@@ -55,10 +55,12 @@ class FakeKernel:
         self.fail_mkdir = None    # predicate(path) -> errno or None
         self.drop_files = set()   # control files mkdir "forgets" to create
         self.kill_works = True
+        self.attached = []        # (path relative to root, rules) of eBPF device filters
         monkeypatch.setattr(B, "_mkdir", self.mkdir)
         monkeypatch.setattr(B, "_rmdir", self.rmdir)
         monkeypatch.setattr(B, "_write", self.write)
         monkeypatch.setattr(B, "_kill", self.kill)
+        monkeypatch.setattr(B, "_attach_devices", self.attach_devices)
         if version == "v1":
             for controller in V1_FILES:
                 self.add_hierarchy(controller)
@@ -155,6 +157,13 @@ class FakeKernel:
                 if "cgroup.procs" in files and dirpath != self.root:
                     path = os.path.join(dirpath, "cgroup.procs")
                     _put(path, "\n".join(p for p in _get(path).split() if p != str(pid)))
+
+    def attach_devices(self, path, rules):
+        if not os.path.isdir(path):
+            raise MyDockerError("cgroup v2 device filter: cannot attach it to %s: No such file" % path)
+        if self.version != "v2":
+            raise AssertionError("eBPF device filter on v1")
+        self.attached.append((self.rel(path), rules))
 
     # -- assertions helpers ---------------------------------------------------------------------
 
@@ -675,3 +684,25 @@ def test_v2_add_destroy_oom(v2):
     assert not os.path.exists(v2.p("p"))
     assert os.path.exists(v2.p("cgroup.procs"))     # the root is untouched
     cg.destroy()
+
+
+def test_v2_device_filter(v2):
+    cg = C.Cgroup("p", "c1", root=v2.root)
+    cg.create({"memory": "16m"})
+    assert v2.attached == [("p/c1", B.DEFAULT_DEVICE_RULES)]
+    assert ["%s %s:%s %s" % (t, "*" if a is None else a, "*" if b is None else b, m)
+            for t, a, b, m in B.DEFAULT_DEVICE_RULES] == DOCKER_DEVICES
+    cg.update({"memory": "32m"})
+    cg.create({"memory": "16m"})        # the leaf exists: no second filter
+    assert len(v2.attached) == 1
+    cg.destroy()
+    assert v2.leftovers("p") == []
+
+
+def test_v2_device_filter_failure_rolls_back(v2, monkeypatch):
+    def refuse(path, rules):
+        raise MyDockerError("cgroup v2 device filter: cannot load the eBPF program: Operation not permitted")
+    monkeypatch.setattr(B, "_attach_devices", refuse)
+    with pytest.raises(MyDockerError, match="eBPF program: Operation not permitted"):
+        C.Cgroup("p", "c1", root=v2.root).create()
+    assert not os.path.exists(v2.p("p"))

@@ -3,9 +3,10 @@
 """What the cgroup v1 and v2 managers share: the file-system helpers, detection, and the
 ``CgroupManager`` base class with every step that does not depend on the layout.
 
-Every file-system operation and signal of the package goes through ``_mkdir``/``_rmdir``/
-``_write``/``_read``/``_kill`` below, called as ``base._write(...)`` from v1.py and v2.py, so that
-tests can replace them in this one module and run the same code against a fake tree.
+Every file-system operation, signal and bpf(2) call of the package goes through ``_mkdir``/
+``_rmdir``/``_write``/``_read``/``_kill``/``_attach_devices`` below, called as ``base._write(...)``
+from v1.py and v2.py, so that tests can replace them in this one module and run the same code
+against a fake tree.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..errors import MyDockerError
 from ..resources import RESOURCE_KEYS, normalize_resources
 from ..resources import cpu_list_to_set as _cpu_list_to_set
 from ..validate import validate_name
+from . import devicefilter
 
 DEFAULT_ROOT = "/sys/fs/cgroup"
 CFS_PERIOD = 100000
@@ -73,6 +75,11 @@ def _read(path):
 
 def _kill(pid, sig):
     os.kill(pid, sig)
+
+
+def _attach_devices(path, rules):
+    """cgroup v2: load and attach the eBPF device filter that allows ``rules`` (bpf(2))."""
+    devicefilter.attach(path, rules)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,6 +2,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """cgroup v2: one directory ``<root>/<parent>/<cid>`` in the unified hierarchy, with the
 controllers enabled in the ancestors' ``cgroup.subtree_control``.
+
+v2 has no device files: a new leaf gets the eBPF device filter of devicefilter.py for
+``base.DEFAULT_DEVICE_RULES`` before any process joins it.
 """
 
 from __future__ import annotations
@@ -67,7 +70,9 @@ class CgroupV2(base.CgroupManager):
             path = os.path.join(path, part)
             self._mkdir_tracked(path, created)
         self._enable(path, wanted)
-        self._mkdir_tracked(os.path.join(path, self.cid), created)
+        leaf = os.path.join(path, self.cid)
+        if self._mkdir_tracked(leaf, created):   # an existing leaf keeps the filter it has
+            base._attach_devices(leaf, base.DEFAULT_DEVICE_RULES)
 
     # -- limits -------------------------------------------------------------------------------
 

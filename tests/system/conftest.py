@@ -58,7 +58,7 @@ def leftovers(root):
                 found.append("mount " + line.split()[4])
     parent = cgroup_parent(root)
     for dirpath in ("/sys/fs/cgroup", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids",
-                    "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpuset"):
+                    "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpuset", "/sys/fs/cgroup/devices"):
         if os.path.exists(os.path.join(dirpath, parent)):
             for sub in os.listdir(os.path.join(dirpath, parent)):
                 if os.path.isdir(os.path.join(dirpath, parent, sub)):

@@ -1,4 +1,4 @@
-"""cgroups.py against the real cgroup v1 hierarchies of this host (root only).
+"""The cgroups package against the real cgroup v1 hierarchies of this host (root only).
 
 Every test works under a unique parent ``mydocker-test-<random>`` and the fixture removes every
 process and directory it made, even when the test fails.
@@ -14,6 +14,7 @@ import uuid
 import pytest
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine import cgroups as C
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.cgroups import base as B
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
 
 ROOT = "/sys/fs/cgroup"
@@ -128,6 +129,35 @@ def test_create_with_limits_reads_back(lab):
     assert C.list_ids(lab.parent, root=ROOT) == ["c1"]
 
 
+DOCKER_DEVICES = ["c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+                  "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"]
+
+
+@pytest.mark.skipif(not os.path.isfile(os.path.join(ROOT, "devices", "cgroup.procs")),
+                    reason="no cgroup v1 devices hierarchy")
+def test_device_allowlist_is_enforced(lab):
+    cg = lab.cgroup()
+    cg.create()
+    assert _read("devices", lab.parent, "c1", "devices.list").splitlines() == DOCKER_DEVICES
+    # a process in the cgroup may open /dev/null but not the host's /dev/kmsg (c 1:11, not listed)
+    code = ("import errno, os, sys\n"
+            "sys.stdin.readline()\n"
+            "os.close(os.open('/dev/null', os.O_RDWR))\n"
+            "try:\n"
+            "    os.close(os.open('/dev/kmsg', os.O_RDONLY | os.O_NONBLOCK))\n"
+            "except OSError as e:\n"
+            "    print('denied', errno.errorcode[e.errno])\n"
+            "else:\n"
+            "    print('opened')\n")
+    proc = lab.spawn([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    cg.add(proc.pid)
+    assert _in_cgroup(proc.pid, lab.parent, "c1")["devices"] == "/%s/c1" % lab.parent
+    out, dummy = proc.communicate(b"go\n", timeout=30)
+    assert out.decode().strip() == "denied EPERM"
+    cg.destroy()
+    assert not os.path.exists(os.path.join(ROOT, "devices", lab.parent))
+
+
 def test_unlimited_reads_back_as_none(lab):
     cg = lab.cgroup()
     cg.create()
@@ -219,14 +249,14 @@ def test_destroy_keeps_parent_for_other_containers(lab):
 
 
 def test_failed_create_leaves_nothing(lab, monkeypatch):
-    real_write = C._write
+    real_write = B._write
 
     def failing_write(path, value):
         if path.endswith("pids.max"):
             raise OSError(errno.EACCES, "Permission denied", path)
         real_write(path, value)
 
-    monkeypatch.setattr(C, "_write", failing_write)
+    monkeypatch.setattr(B, "_write", failing_write)
     cg = lab.cgroup()
     with pytest.raises(MyDockerError, match="pids.max.*Permission denied"):
         cg.create({"memory": "16m", "pids_limit": 5})

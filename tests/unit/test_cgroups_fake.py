@@ -1,4 +1,4 @@
-"""cgroups.py against fake cgroup v1 and v2 trees in a temporary directory.
+"""The cgroups package against fake cgroup v1 and v2 trees in a temporary directory.
 
 The fake kernel (``FakeKernel``) replaces the module's file-system helpers: ``mkdir`` fills a new
 directory with the control files a real kernel would show, ``rmdir`` refuses a directory with
@@ -11,6 +11,7 @@ import signal
 import pytest
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine import cgroups as C
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.cgroups import base as B
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
 
 MIB = 1024 * 1024
@@ -24,6 +25,7 @@ V1_FILES = {
     "cpuset": {"cpuset.cpus": "", "cpuset.mems": ""},
     "pids": {"pids.max": "max", "pids.current": "0"},
     "freezer": {"freezer.state": "THAWED"},
+    "devices": {"devices.allow": "", "devices.deny": "", "devices.list": "a *:* rwm\n"},
 }
 V2_FILES = {
     "memory": {"memory.max": "max", "memory.swap.max": "max",
@@ -53,10 +55,12 @@ class FakeKernel:
         self.fail_mkdir = None    # predicate(path) -> errno or None
         self.drop_files = set()   # control files mkdir "forgets" to create
         self.kill_works = True
-        monkeypatch.setattr(C, "_mkdir", self.mkdir)
-        monkeypatch.setattr(C, "_rmdir", self.rmdir)
-        monkeypatch.setattr(C, "_write", self.write)
-        monkeypatch.setattr(C, "_kill", self.kill)
+        self.attached = []        # (path relative to root, rules) of eBPF device filters
+        monkeypatch.setattr(B, "_mkdir", self.mkdir)
+        monkeypatch.setattr(B, "_rmdir", self.rmdir)
+        monkeypatch.setattr(B, "_write", self.write)
+        monkeypatch.setattr(B, "_kill", self.kill)
+        monkeypatch.setattr(B, "_attach_devices", self.attach_devices)
         if version == "v1":
             for controller in V1_FILES:
                 self.add_hierarchy(controller)
@@ -131,6 +135,12 @@ class FakeKernel:
             for word in value.split():
                 (enabled.add if word[0] == "+" else enabled.discard)(word[1:])
             stored = " ".join(sorted(enabled))
+        elif name in ("devices.allow", "devices.deny"):   # the kernel keeps the result in devices.list
+            rules = [] if (name, value) == ("devices.deny", "a") else _get(os.path.join(d, "devices.list")).split("\n")
+            if name == "devices.allow":
+                rules.append(value)
+            _put(os.path.join(d, "devices.list"), "\n".join(r for r in rules if r) + "\n")
+            stored = ""
         elif name == "cgroup.procs" and self.version == "v1":
             stored = " ".join(_get(path).split() + [value])
         else:
@@ -147,6 +157,13 @@ class FakeKernel:
                 if "cgroup.procs" in files and dirpath != self.root:
                     path = os.path.join(dirpath, "cgroup.procs")
                     _put(path, "\n".join(p for p in _get(path).split() if p != str(pid)))
+
+    def attach_devices(self, path, rules):
+        if not os.path.isdir(path):
+            raise MyDockerError("cgroup v2 device filter: cannot attach it to %s: No such file" % path)
+        if self.version != "v2":
+            raise AssertionError("eBPF device filter on v1")
+        self.attached.append((self.rel(path), rules))
 
     # -- assertions helpers ---------------------------------------------------------------------
 
@@ -196,6 +213,20 @@ def test_detect_version_this_host_ignores_unified_subdir():
     assert C.detect_version() == "v1"
 
 
+def test_manager_by_layout(v1, tmp_path):
+    v2root = tmp_path / "v2"
+    v2root.mkdir()
+    (v2root / "cgroup.controllers").write_text("memory\n")
+    assert type(C.Cgroup("p", "c1", root=v1.root)) is C.CgroupV1
+    assert type(C.Cgroup("p", "c1", root=str(v2root))) is C.CgroupV2
+    assert type(C.Cgroup("p", "c1", root=v1.root, version="v2")) is C.CgroupV2
+    assert repr(C.Cgroup("p", "c1", root=str(v2root))) == "Cgroup('p/c1', v2)"
+    with pytest.raises(MyDockerError, match="unknown cgroup version 'v3'"):
+        C.Cgroup("p", "c1", root=v1.root, version="v3")
+    with pytest.raises(MyDockerError, match="unknown cgroup version"):
+        C.list_ids("p", root=v1.root, version="v3")
+
+
 def test_names_are_validated(v1):
     for parent, cid in (("../etc", "c1"), ("ok", "../c1"), ("ok", "a/b"), ("", "c1"), ("a/../b", "c1")):
         with pytest.raises(MyDockerError):
@@ -213,7 +244,7 @@ def test_v1_create_with_limits(v1):
     assert not cg.exists()
     assert cg.create(FULL) == FULL_NORMAL
     assert cg.exists()
-    for controller in ("memory", "cpu", "cpuacct", "cpuset", "pids", "freezer"):
+    for controller in ("memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "devices"):
         assert os.path.isdir(v1.p(controller, "mydocker-test", "c1")), controller
     leaf = ("mydocker-test", "c1")
     assert v1.read("memory", *leaf, "memory.limit_in_bytes") == str(16 * MIB)
@@ -251,6 +282,63 @@ def test_v1_create_unlimited(v1):
     assert cg.diff({}) == {}
     # an explicit "all CPUs" cpuset and the default shares are the same as unset
     assert cg.diff({"cpuset_cpus": "0-3", "cpu_shares": 1024}) == {}
+
+
+DOCKER_DEVICES = ["c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+                  "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"]
+
+
+def test_v1_device_allowlist(v1):
+    cg = C.Cgroup("p", "c1", root=v1.root)
+    cg.create({"memory": "16m"})
+    devices = [w for w in v1.writes if w[0].startswith("devices/")]
+    # deny everything first, then the allowlist, all before any process can join
+    assert devices == [("devices/p/c1/devices.deny", "a")] + [("devices/p/c1/devices.allow", r)
+                                                                for r in DOCKER_DEVICES]
+    assert v1.read("devices", "p", "c1", "devices.list").split("\n")[:-1] == DOCKER_DEVICES
+    assert v1.read("devices", "p", "devices.list") == "a *:* rwm\n"   # the parent is untouched
+    # limits updates do not touch the device rules
+    del v1.writes[:]
+    cg.update({"memory": "32m"})
+    assert [w for w in v1.writes if w[0].startswith("devices/")] == []
+    cg.add(4321)
+    assert v1.read("devices", "p", "c1", "cgroup.procs") == "4321"
+    cg.destroy()
+    assert v1.leftovers("p") == []
+
+
+def test_v1_incomplete_cgroup_is_completed_by_create(v1):
+    import shutil
+    cg = C.Cgroup("p", "c1", root=v1.root)
+    cg.create({"memory": "16m"})
+    assert cg.complete()
+    shutil.rmtree(v1.p("devices", "p"))      # made before the devices hierarchy was managed
+    assert cg.exists() and not cg.complete()
+    del v1.writes[:]
+    cg.create({"memory": "16m"})
+    assert cg.complete()
+    assert ("devices/p/c1/devices.deny", "a") in v1.writes
+    assert cg.read_limits()["memory"] == 16 * MIB
+    cg.destroy()
+    assert v1.leftovers("p") == [] and not cg.exists() and not cg.complete()
+
+
+def test_v1_device_rules_failure_rolls_back(v1):
+    v1.drop_files.add("devices.allow")
+    cg = C.Cgroup("p", "c1", root=v1.root)
+    with pytest.raises(MyDockerError, match="devices.allow"):
+        cg.create()
+    assert v1.leftovers("p") == []
+
+
+def test_v1_without_devices_hierarchy(v1):
+    import shutil
+    shutil.rmtree(v1.p("devices"))
+    cg = C.Cgroup("p", "c1", root=v1.root)
+    cg.create({"pids_limit": 3})
+    assert [w for w in v1.writes if "devices" in w[0]] == []
+    cg.destroy()
+    assert v1.leftovers("p") == []
 
 
 def test_v1_kernel_unlimited_reads_as_none(v1):
@@ -386,7 +474,7 @@ def test_v1_comounted_cpu_cpuacct(tmp_path, monkeypatch):
     cg.create({"cpus": 1, "cpu_shares": 4})
     assert fake.read("cpu,cpuacct", "p", "c1", "cpu.cfs_quota_us") == "100000"
     assert fake.read("cpu,cpuacct", "p", "c1", "cpu.shares") == "4"
-    assert len(cg.leaf_dirs()) == 5   # memory, cpu(+cpuacct), cpuset, pids, freezer
+    assert len(cg.leaf_dirs()) == 6   # memory, cpu(+cpuacct), cpuset, pids, freezer, devices
     cg.add(4242)
     assert fake.read("cpu,cpuacct", "p", "c1", "cgroup.procs") == "4242"
     cg.destroy()
@@ -596,3 +684,25 @@ def test_v2_add_destroy_oom(v2):
     assert not os.path.exists(v2.p("p"))
     assert os.path.exists(v2.p("cgroup.procs"))     # the root is untouched
     cg.destroy()
+
+
+def test_v2_device_filter(v2):
+    cg = C.Cgroup("p", "c1", root=v2.root)
+    cg.create({"memory": "16m"})
+    assert v2.attached == [("p/c1", B.DEFAULT_DEVICE_RULES)]
+    assert ["%s %s:%s %s" % (t, "*" if a is None else a, "*" if b is None else b, m)
+            for t, a, b, m in B.DEFAULT_DEVICE_RULES] == DOCKER_DEVICES
+    cg.update({"memory": "32m"})
+    cg.create({"memory": "16m"})        # the leaf exists: no second filter
+    assert len(v2.attached) == 1
+    cg.destroy()
+    assert v2.leftovers("p") == []
+
+
+def test_v2_device_filter_failure_rolls_back(v2, monkeypatch):
+    def refuse(path, rules):
+        raise MyDockerError("cgroup v2 device filter: cannot load the eBPF program: Operation not permitted")
+    monkeypatch.setattr(B, "_attach_devices", refuse)
+    with pytest.raises(MyDockerError, match="eBPF program: Operation not permitted"):
+        C.Cgroup("p", "c1", root=v2.root).create()
+    assert not os.path.exists(v2.p("p"))

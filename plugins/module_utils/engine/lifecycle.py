@@ -159,7 +159,7 @@ def launch(paths, cid, stdio, monitor_pid, console=None):
     sp = None
     net = None
     try:
-        if not cg.exists():
+        if not cg.complete():
             cg.create(rec.get("resources") or {})
         sp = process.spawn(spec_of(paths, cid, rec), stdio, console)
         cg.add(sp.pid)

@@ -51,29 +51,29 @@ class RecordingSyscalls(Syscalls):
         """The recorded calls with one of ``names``, in order."""
         return [c for c in self.calls if c.name in names]
 
-    def index(self, name, **args):
+    def index(self, syscall, **args):
         """Position in ``calls`` of the first call ``name`` whose arguments include ``args``."""
         for i, c in enumerate(self.calls):
-            if c.name == name and all(c.args.get(k) == v for k, v in args.items()):
+            if c.name == syscall and all(c.args.get(k) == v for k, v in args.items()):
                 return i
-        raise AssertionError("no call %s(%s) in %r" % (name, args, self.calls))
+        raise AssertionError("no call %s(%s) in %r" % (syscall, args, self.calls))
 
     def mark(self, label, **args):
         """Record a non-syscall event (e.g. the exec) in the same sequence."""
         self.calls.append(Call(label, args, os.getcwd()))
 
-    def _record(self, name, what=None, filename=None, **args):
-        call = Call(name, args, os.getcwd())
+    def _record(self, syscall, what=None, filename=None, **args):
+        call = Call(syscall, args, os.getcwd())
         self.calls.append(call)
         for f in self._failures:
-            if f.name != name or (f.when is not None and not f.when(call)):
+            if f.name != syscall or (f.when is not None and not f.when(call)):
                 continue
             if f.times is not None and f.hits >= f.times:
                 continue
             f.hits += 1
             if filename is not None:  # as the os module reports it
                 raise OSError(f.err, os.strerror(f.err), filename)
-            raise OSError(f.err, "%s: %s" % (what or name, os.strerror(f.err)))
+            raise OSError(f.err, "%s: %s" % (what or syscall, os.strerror(f.err)))
         return call
 
     # ---------------------------------------------------------------- primitives

@@ -251,3 +251,55 @@ def test_container_env(monkeypatch, tty, user, want):
 def test_report_error(raw, msg, code):
     e = P.report_error(raw)
     assert (str(e), e.code) == (msg, code)
+
+
+# ------------------------------------------------------------------------- the seam
+
+COMPOSED = {"drop_capabilities"}
+
+
+def _public(cls):
+    return {n for n in dir(cls) if not n.startswith("_") and callable(getattr(cls, n))}
+
+
+def test_the_fake_and_linux_implement_every_primitive():
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine.syscalls import Syscalls
+    primitives = _public(Syscalls) - COMPOSED
+    assert {"mount", "umount2", "pivot_root", "unshare", "setns", "sethostname", "prctl", "capset",
+            "mknod", "link_up", "last_cap"} <= primitives
+    for cls in (RecordingSyscalls, LinuxSyscalls):
+        missing = [n for n in primitives if getattr(cls, n) is getattr(Syscalls, n)]
+        assert missing == [], "%s leaves %s to the interface" % (cls.__name__, missing)
+    for n in COMPOSED:  # written once, on the interface
+        assert getattr(RecordingSyscalls, n) is getattr(Syscalls, n) is getattr(LinuxSyscalls, n)
+    with pytest.raises(NotImplementedError):
+        Syscalls().mount(None, "/", None)
+
+
+def test_drop_capabilities_keeps_what_it_is_told_and_tolerates_unknown_caps():
+    fake = RecordingSyscalls(last_cap=5)
+    fake.fail("prctl", errno.EINVAL, when=lambda c: c["option"] == PR_CAPBSET_DROP and c["arg2"] == 4)
+    fake.fail("prctl", errno.EINVAL, when=lambda c: c["option"] == PR_CAP_AMBIENT)  # kernels before 4.3
+    fake.drop_capabilities(keep=[1, 3])
+    assert [(c["option"], c["arg2"]) for c in fake.named("prctl")] == \
+        [(PR_CAPBSET_DROP, 0), (PR_CAPBSET_DROP, 2), (PR_CAPBSET_DROP, 4), (PR_CAPBSET_DROP, 5),
+         (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)]
+    assert [c["mask"] for c in fake.named("capset")] == [0b1010]
+
+
+def test_a_failing_capset_is_not_swallowed():
+    fake = RecordingSyscalls(last_cap=3)
+    fake.fail("capset", errno.EPERM)
+    with pytest.raises(OSError) as e:
+        fake.drop_capabilities()
+    assert e.value.errno == errno.EPERM
+
+
+def test_fake_failures_can_be_limited_in_number():
+    fake = RecordingSyscalls()
+    fake.fail("umount2", errno.EBUSY, times=1)
+    with pytest.raises(OSError) as e:
+        fake.umount2("/x")
+    assert (e.value.errno, e.value.strerror) == (errno.EBUSY, "umount /x: Device or resource busy")
+    fake.umount2("/x")
+    assert [(c.name, c["target"]) for c in fake.calls] == [("umount2", "/x"), ("umount2", "/x")]

@@ -123,11 +123,12 @@ resume(sys.argv[1:])
 """
 
 
-def _engine_sources():
+def _engine_sources(here=None):
     """{relative path: bytes} of the engine package's Python files (this folder and below), from
     a directory or from a module's zip (AnsiballZ). Only the engine: the CLI, the planners and
-    the Ansible glue are not the monitor's business, so editing them makes no new copy."""
-    here = os.path.dirname(os.path.abspath(__file__))
+    the Ansible glue are not the monitor's business, so editing them makes no new copy.
+    ``here``: another directory to read (tests)."""
+    here = here or os.path.dirname(os.path.abspath(__file__))
     out = {}
     if os.path.isdir(here):
         for d, dirs, files in os.walk(here):
@@ -148,6 +149,14 @@ def _engine_sources():
     return out
 
 
+def engine_digest(sources):
+    """The name of the copy: a digest of the waiter, the resume script and ``sources``."""
+    h = hashlib.sha256(WAITER.encode() + RESUME.encode())
+    for n in sorted(sources):
+        h.update(n.encode() + b"\0" + sources[n] + b"\0")
+    return h.hexdigest()[:16]
+
+
 _COPY = None
 
 
@@ -156,10 +165,7 @@ def engine_copy(paths):
     global _COPY
     if _COPY is None:
         sources = _engine_sources()
-        h = hashlib.sha256(WAITER.encode() + RESUME.encode())
-        for n in sorted(sources):
-            h.update(n.encode() + b"\0" + sources[n] + b"\0")
-        _COPY = (h.hexdigest()[:16], sources)
+        _COPY = (engine_digest(sources), sources)
     digest, sources = _COPY
     base = os.path.join(paths.root, ".engine")
     dest = os.path.join(base, digest)
@@ -202,6 +208,19 @@ def resume(argv):
         os._exit(0)
 
 
+FIRST_DELAY = 0.1   # seconds before the first restart
+MAX_DELAY = 10.0    # the back-off doubles up to this
+RESET_AFTER = 10.0  # a run longer than this starts the back-off again
+
+
+def backoff(ran_for, delay):
+    """Restart back-off: (seconds to wait before this restart, the delay for the one after),
+    given how long the container ran and the delay it was started with."""
+    if ran_for > RESET_AFTER:
+        delay = FIRST_DELAY
+    return delay, min(delay * 2, MAX_DELAY)
+
+
 class Monitor:
     def __init__(self, paths, cid, stdio, console, notify, engine):
         self.paths = paths
@@ -227,7 +246,7 @@ class Monitor:
         SYS.prctl(PR_SET_CHILD_SUBREAPER, 1)  # kept across execve
         for s in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTERM):
             signal.signal(s, signal.SIG_IGN)  # SIG_IGN is kept across execve too
-        self.start(first=True, delay=0.1)
+        self.start(first=True, delay=FIRST_DELAY)
 
     def start(self, first, delay):
         """Launch the container, then become the lean waiter. Returns only on failure."""
@@ -257,15 +276,14 @@ class Monitor:
 
     def after(self, code, began, delay):
         """The container exited with ``code``: record it, restart or finish."""
-        if time.time() - began > 10:
-            delay = 0.1
+        delay, later = backoff(time.time() - began, delay)
         if lifecycle.after_exit(self.paths, self.cid, code):
             # restart: back off, but stop promptly if asked to
             deadline = time.time() + delay
             while time.time() < deadline and not lifecycle.stop_requested(self.paths, self.cid):
                 time.sleep(0.05)
             if not lifecycle.stop_requested(self.paths, self.cid):
-                self.start(first=False, delay=min(delay * 2, 10.0))
+                self.start(first=False, delay=later)
                 return
             lifecycle.finish(self.paths, self.cid, code, None)
         self.done()

@@ -103,7 +103,7 @@ def _exec(argv, env, errw):
         _report_and_exit(errw, "cannot run %s: %s" % (argv[0], e.strerror), 126)
 
 
-def _init(spec, stdio, console, gor, errw):
+def _init(spec, stdio, console, gor, errw, syscalls=SYS):
     """Body of the container's PID 1 (runs in the new namespaces)."""
     try:
         for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE, signal.SIGCHLD):
@@ -111,9 +111,9 @@ def _init(spec, stdio, console, gor, errw):
         if os.read(gor, 2) != b"go":
             os._exit(1)  # the monitor gave up before starting us
         os.close(gor)
-        setup_rootfs(spec["rootfs"], spec.get("etcFiles", {}), spec.get("volumes", []))
-        SYS.sethostname(spec["hostname"])
-        SYS.link_up("lo")
+        setup_rootfs(spec["rootfs"], spec.get("etcFiles", {}), spec.get("volumes", []), syscalls)
+        syscalls.sethostname(spec["hostname"])
+        syscalls.link_up("lo")
         wd = spec.get("workdir") or "/"
         if not os.path.isdir(wd):
             os.makedirs(wd, 0o755)
@@ -123,8 +123,8 @@ def _init(spec, stdio, console, gor, errw):
             slave = new_console(console)
             stdio = (slave, slave, slave)
         _stdio(stdio, tty)
-        SYS.prctl(PR_SET_NO_NEW_PRIVS, 1)
-        SYS.drop_capabilities()
+        syscalls.prctl(PR_SET_NO_NEW_PRIVS, 1)
+        syscalls.drop_capabilities()
         _exec(spec["cmd"], container_env(spec, tty), errw)
     except MyDockerError as e:
         _report_and_exit(errw, str(e))
@@ -179,12 +179,12 @@ class Spawned:
             self._errr = None
 
 
-def spawn(spec, stdio, console=None):
+def spawn(spec, stdio, console=None, syscalls=SYS):
     """Create the container init in new UTS, PID, mount, network and IPC namespaces.
 
     The caller must be a child subreaper (the init is re-parented to it). ``stdio`` is a tuple
     of three fds; ``console``: a unix socket fd to send a new pty's master on (``-t``).
-    Returns a ``Spawned`` whose ``pid`` is the init's host PID.
+    Returns a ``Spawned`` whose ``pid`` is the init's host PID. ``syscalls``: see syscalls.py.
     """
     gor, gow = os.pipe()
     errr, errw = os.pipe2(os.O_CLOEXEC)
@@ -195,12 +195,12 @@ def spawn(spec, stdio, console=None):
             os.close(gow)
             os.close(errr)
             os.close(pidr)
-            SYS.unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID)
+            syscalls.unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID)
             init = os.fork()
             if init == 0:
                 os.close(pidw)
                 close_fds(set(stdio) | {gor, errw, console})
-                _init(spec, stdio, console, gor, errw)
+                _init(spec, stdio, console, gor, errw, syscalls)
                 os._exit(127)
             os.write(pidw, str(init).encode())
             os._exit(0)
@@ -217,7 +217,7 @@ def spawn(spec, stdio, console=None):
     return Spawned(int(raw), gow, errr)
 
 
-def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None):
+def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None, syscalls=SYS):
     """Fork a process that joins the namespaces and cgroup of container PID ``pid`` and execs
     ``argv`` (with a new pty sent on ``console`` when given). Returns, once the command was
     exec'd, the host PID of an intermediate process whose exit status is the command's; raises
@@ -231,7 +231,7 @@ def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None):
             cgroup.add(os.getpid())
             fds = [os.open("/proc/%d/ns/%s" % (pid, ns), os.O_RDONLY | os.O_CLOEXEC) for ns in NS_ORDER]
             for fd in fds:
-                SYS.setns(fd, 0)
+                syscalls.setns(fd, 0)
                 os.close(fd)
             os.chdir("/")
             inner = os.fork()  # the PID namespace applies to children only
@@ -247,8 +247,8 @@ def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None):
                     stdio = (slave, slave, slave)
                 _stdio(stdio, tty)
                 close_fds({errw})
-                SYS.prctl(PR_SET_NO_NEW_PRIVS, 1)
-                SYS.drop_capabilities()
+                syscalls.prctl(PR_SET_NO_NEW_PRIVS, 1)
+                syscalls.drop_capabilities()
                 e = container_env(spec, tty)
                 e.update(env or {})
                 _exec(argv, e, errw)

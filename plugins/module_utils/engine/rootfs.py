@@ -4,6 +4,8 @@
 
 The container-side steps run in the container's fresh mount namespace, in the order the
 kernel needs them: private root, /proc, /sys, /dev, files, volumes, pivot_root, masks.
+Every privileged call goes through a ``syscalls`` object (default ``SYS``), so tests can pass
+a recording fake.
 """
 
 import errno
@@ -63,25 +65,25 @@ def is_mounted(path):
     return path in mountpoints()
 
 
-def mount_overlay(lower, upper, work, merged):
+def mount_overlay(lower, upper, work, merged, syscalls=SYS):
     if is_mounted(merged):
         return False
     opts = "lowerdir=%s,upperdir=%s,workdir=%s" % (lower, upper, work)
     try:
-        SYS.mount("overlay", merged, "overlay", 0, opts)
+        syscalls.mount("overlay", merged, "overlay", 0, opts)
     except OSError as e:
         raise MyDockerError("cannot mount the container's root filesystem: %s" % e.strerror)
     return True
 
 
-def unmount_all(prefix):
+def unmount_all(prefix, syscalls=SYS):
     """Unmount everything at or below ``prefix``; raise if anything stays mounted."""
     for m in mounts_under(prefix):
         try:
-            SYS.umount2(m, 0)
+            syscalls.umount2(m, 0)
         except OSError:
             try:
-                SYS.umount2(m, MNT_DETACH)
+                syscalls.umount2(m, MNT_DETACH)
             except OSError as e:
                 if e.errno not in (errno.EINVAL, errno.ENOENT):
                     raise MyDockerError("cannot unmount %s: %s" % (m, e.strerror))
@@ -131,60 +133,83 @@ def _touch_in(root, path):
     return target
 
 
-def _setup_dev(rootfs):
+def _setup_dev(rootfs, syscalls):
     dev = _mkdir_in(rootfs, "/dev")
-    SYS.mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k")
+    syscalls.mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k")
     for name, major, minor in DEVICES:
         p = os.path.join(dev, name)
-        os.mknod(p, 0o666 | stat.S_IFCHR, os.makedev(major, minor))
+        syscalls.mknod(p, 0o666 | stat.S_IFCHR, os.makedev(major, minor))
         os.chmod(p, 0o666)
     pts = os.path.join(dev, "pts")
     os.mkdir(pts, 0o755)
-    SYS.mount("devpts", pts, "devpts", MS_NOSUID | MS_NOEXEC,
+    syscalls.mount("devpts", pts, "devpts", MS_NOSUID | MS_NOEXEC,
               "newinstance,ptmxmode=0666,mode=0620,gid=5")
     shm = os.path.join(dev, "shm")
     os.mkdir(shm, 0o1777)
-    SYS.mount("shm", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k")
+    syscalls.mount("shm", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k")
     for name, target in DEV_LINKS:
         if name == "core":
             continue
         os.symlink(target, os.path.join(dev, name))
 
 
-def _bind(src, dst, readonly=False):
-    SYS.mount(src, dst, None, MS_BIND | MS_REC)
+def _bind(syscalls, src, dst, readonly=False):
+    syscalls.mount(src, dst, None, MS_BIND | MS_REC)
     if readonly:
-        SYS.mount(src, dst, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC)
+        syscalls.mount(src, dst, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC)
 
 
-def setup_rootfs(rootfs, etc_files, volumes):
+def _probe(rootfs, path):
+    """What the container will see at ``path`` once ``rootfs`` is its root: "dir" (a directory,
+    not a symlink), "other" (anything else that exists) or None. Looked at before pivot_root,
+    with the same mounts in place, resolving symlinks inside ``rootfs`` as the kernel will."""
+    where = os.path.join(secure_join(rootfs, os.path.dirname(path)), os.path.basename(path))
+    if os.path.islink(where):
+        return "other" if os.path.exists(secure_join(rootfs, path)) else None
+    if os.path.isdir(where):
+        return "dir"
+    return "other" if os.path.exists(where) else None
+
+
+def setup_rootfs(rootfs, etc_files, volumes, syscalls=SYS):
     """Prepare the container's mounts and pivot into ``rootfs``.
 
     ``etc_files``: {container path: host file} bind-mounted read-write (hostname, hosts, resolv.conf).
-    ``volumes``: [{"host", "container", "ro"}].
+    ``volumes``: [{"host", "container", "ro"}]. A failing step raises one MyDockerError.
     """
-    SYS.mount(None, "/", None, MS_REC | MS_PRIVATE)
-    SYS.mount("proc", _mkdir_in(rootfs, "/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    SYS.mount("sysfs", _mkdir_in(rootfs, "/sys"), "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
-    _setup_dev(rootfs)
+    try:
+        _setup_rootfs(rootfs, etc_files, volumes, syscalls)
+    except OSError as e:
+        why = e.strerror or str(e)
+        if e.filename:
+            why = "%s: %s" % (e.filename, why)
+        raise MyDockerError("cannot set up the container's root filesystem: %s" % why)
+
+
+def _setup_rootfs(rootfs, etc_files, volumes, syscalls):
+    syscalls.mount(None, "/", None, MS_REC | MS_PRIVATE)
+    syscalls.mount("proc", _mkdir_in(rootfs, "/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    syscalls.mount("sysfs", _mkdir_in(rootfs, "/sys"), "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
+    _setup_dev(rootfs, syscalls)
     for cpath, hpath in sorted(etc_files.items()):
-        _bind(hpath, _touch_in(rootfs, cpath))
+        _bind(syscalls, hpath, _touch_in(rootfs, cpath))
     for v in volumes:
         src = v["host"]
         if os.path.isdir(src):
             dst = _mkdir_in(rootfs, v["container"])
         else:
             dst = _touch_in(rootfs, v["container"])
-        _bind(src, dst, v.get("ro", False))
+        _bind(syscalls, src, dst, v.get("ro", False))
+    masked = [(p, _probe(rootfs, p)) for p in MASKED_PATHS]
+    readonly = [p for p in READONLY_PATHS if _probe(rootfs, p)]
     os.chdir(rootfs)
-    SYS.pivot_root(".", ".")
-    SYS.umount2(".", MNT_DETACH)
+    syscalls.pivot_root(".", ".")
+    syscalls.umount2(".", MNT_DETACH)
     os.chdir("/")
-    for p in MASKED_PATHS:
-        if os.path.isdir(p) and not os.path.islink(p):
-            SYS.mount("tmpfs", p, "tmpfs", MS_RDONLY)
-        elif os.path.exists(p):
-            SYS.mount("/dev/null", p, None, MS_BIND)
-    for p in READONLY_PATHS:
-        if os.path.exists(p):
-            _bind(p, p, readonly=True)
+    for p, kind in masked:
+        if kind == "dir":
+            syscalls.mount("tmpfs", p, "tmpfs", MS_RDONLY)
+        elif kind:
+            syscalls.mount("/dev/null", p, None, MS_BIND)
+    for p in readonly:
+        _bind(syscalls, p, p, readonly=True)

@@ -2,13 +2,23 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The few Linux syscalls the runtime needs, behind one small interface (as youki does).
 
-Everything above this file calls ``SYS.<name>(...)``; tests that must not touch the kernel
-can swap ``SYS`` for a recording fake.
+``Syscalls`` is the interface: every call into the kernel that needs privileges or a namespace
+(mount, umount2, pivot_root, unshare, setns, sethostname, prctl, capset, mknod, bringing ``lo``
+up). ``LinuxSyscalls`` implements it with ctypes; ``SYS`` is the one instance the engine uses.
+Functions that make these calls take the object as a ``syscalls=SYS`` argument, so tests pass a
+recording fake (tests/unit/fakes.py) instead of touching the kernel. Composed steps such as
+``drop_capabilities`` are written once, on the interface, in terms of the primitives.
+
+Every primitive raises OSError with the errno, as the os module does.
 """
 
 import ctypes
 import ctypes.util
 import os
+from collections.abc import Iterable
+from typing import Optional, Union
+
+StrPath = Union[str, bytes]
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -57,9 +67,79 @@ class _CapData(ctypes.Structure):
 
 
 class Syscalls:
+    """The syscall interface of the engine. Primitives raise NotImplementedError here."""
+
+    def unshare(self, flags: int) -> None:
+        """unshare(2): move this process into new namespaces (``CLONE_NEW*`` flags)."""
+        raise NotImplementedError
+
+    def setns(self, fd: int, nstype: int = 0) -> None:
+        """setns(2): join the namespace open on ``fd`` (``nstype`` 0: any type)."""
+        raise NotImplementedError
+
+    def mount(self, source: Optional[StrPath], target: StrPath, fstype: Optional[StrPath],
+              flags: int = 0, data: Optional[StrPath] = None) -> None:
+        """mount(2)."""
+        raise NotImplementedError
+
+    def umount2(self, target: StrPath, flags: int = 0) -> None:
+        """umount2(2) (``MNT_DETACH``: lazy)."""
+        raise NotImplementedError
+
+    def pivot_root(self, new_root: StrPath, put_old: StrPath) -> None:
+        """pivot_root(2)."""
+        raise NotImplementedError
+
+    def prctl(self, option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
+        """prctl(2); returns what the kernel returned."""
+        raise NotImplementedError
+
+    def sethostname(self, name: StrPath) -> None:
+        """sethostname(2) (in the caller's UTS namespace)."""
+        raise NotImplementedError
+
+    def capset(self, mask: int) -> None:
+        """capset(2): effective, permitted and inheritable sets all set to ``mask``."""
+        raise NotImplementedError
+
+    def mknod(self, path: StrPath, mode: int, device: int) -> None:
+        """mknod(2) (needs CAP_MKNOD for device nodes)."""
+        raise NotImplementedError
+
+    def link_up(self, name: str) -> None:
+        """Bring network interface ``name`` of the caller's network namespace up."""
+        raise NotImplementedError
+
+    def last_cap(self) -> int:
+        """The highest capability number the kernel knows."""
+        raise NotImplementedError
+
+    # ------------------------------------------------ composed from the primitives above
+
+    def drop_capabilities(self, keep: Optional[Iterable[int]] = None) -> None:
+        """Cut the bounding, ambient, effective, permitted and inheritable sets to ``keep``
+        (default: Docker's fourteen, ``DEFAULT_CAPS``)."""
+        keep = set(DEFAULT_CAPS.values() if keep is None else keep)
+        for cap in range(self.last_cap() + 1):
+            if cap not in keep:
+                try:
+                    self.prctl(PR_CAPBSET_DROP, cap)
+                except OSError:
+                    pass
+        try:
+            self.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+        except OSError:
+            pass
+        mask = 0
+        for cap in keep:
+            mask |= 1 << cap
+        self.capset(mask)
+
+
+class LinuxSyscalls(Syscalls):
     """Thin ctypes wrappers that raise OSError with errno, like the os module does."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._libc = None
 
     @property
@@ -68,7 +148,7 @@ class Syscalls:
             self._libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         return self._libc
 
-    def _check(self, ret, what):
+    def _check(self, ret: int, what: str) -> int:
         if ret < 0:
             err = ctypes.get_errno()
             raise OSError(err, "%s: %s" % (what, os.strerror(err)))
@@ -81,24 +161,24 @@ class Syscalls:
         return s.encode("utf-8") if isinstance(s, str) else s
 
     def unshare(self, flags):
-        return self._check(self.libc.unshare(ctypes.c_int(flags)), "unshare")
+        self._check(self.libc.unshare(ctypes.c_int(flags)), "unshare")
 
     def setns(self, fd, nstype=0):
-        return self._check(self.libc.setns(ctypes.c_int(fd), ctypes.c_int(nstype)), "setns")
+        self._check(self.libc.setns(ctypes.c_int(fd), ctypes.c_int(nstype)), "setns")
 
     def mount(self, source, target, fstype, flags=0, data=None):
         ret = self.libc.mount(self._b(source), self._b(target), self._b(fstype),
                               ctypes.c_ulong(flags), self._b(data))
-        return self._check(ret, "mount %s" % target)
+        self._check(ret, "mount %s" % target)
 
     def umount2(self, target, flags=0):
-        return self._check(self.libc.umount2(self._b(target), ctypes.c_int(flags)), "umount %s" % target)
+        self._check(self.libc.umount2(self._b(target), ctypes.c_int(flags)), "umount %s" % target)
 
     def pivot_root(self, new_root, put_old):
         # glibc has no wrapper; syscall 155 on x86_64, 41 on aarch64.
         nr = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine, 155)
         ret = self.libc.syscall(ctypes.c_long(nr), self._b(new_root), self._b(put_old))
-        return self._check(ret, "pivot_root")
+        self._check(ret, "pivot_root")
 
     def prctl(self, option, arg2=0, arg3=0, arg4=0, arg5=0):
         ret = self.libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg2), ctypes.c_ulong(arg3),
@@ -107,7 +187,7 @@ class Syscalls:
 
     def sethostname(self, name):
         b = self._b(name)
-        return self._check(self.libc.sethostname(b, ctypes.c_size_t(len(b))), "sethostname")
+        self._check(self.libc.sethostname(b, ctypes.c_size_t(len(b))), "sethostname")
 
     def link_up(self, name):
         """Bring a network interface of this network namespace up (SIOCGIFFLAGS/SIOCSIFFLAGS)."""
@@ -128,30 +208,17 @@ class Syscalls:
             data[i].effective = part
             data[i].permitted = part
             data[i].inheritable = part
-        return self._check(self.libc.capset(ctypes.byref(hdr), data), "capset")
+        self._check(self.libc.capset(ctypes.byref(hdr), data), "capset")
 
-    def drop_capabilities(self, keep=None):
-        """Cut the bounding, ambient, effective, permitted and inheritable sets to ``keep``."""
-        keep = set(DEFAULT_CAPS.values() if keep is None else keep)
+    def mknod(self, path, mode, device):
+        os.mknod(path, mode, device)
+
+    def last_cap(self):
         try:
             with open("/proc/sys/kernel/cap_last_cap") as f:
-                last = int(f.read())
+                return int(f.read())
         except (OSError, ValueError):
-            last = 40
-        for cap in range(last + 1):
-            if cap not in keep:
-                try:
-                    self.prctl(PR_CAPBSET_DROP, cap)
-                except OSError:
-                    pass
-        try:
-            self.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
-        except OSError:
-            pass
-        mask = 0
-        for cap in keep:
-            mask |= 1 << cap
-        self.capset(mask)
+            return 40
 
 
-SYS = Syscalls()
+SYS: Syscalls = LinuxSyscalls()

@@ -13,30 +13,16 @@ namespace: the calling thread ``setns()``es into ``/proc/<pid>/ns/net``, creates
 No fork, no named netns under /var/run/netns, safe from threads.
 """
 
-import ctypes
-import ctypes.util
 import ipaddress
 import os
 import socket
 from contextlib import contextmanager
 
 from ..errors import MyDockerError
+from ..syscalls import CLONE_NEWNET, SYS
 
-CLONE_NEWNET = 0x40000000
 IFNAMSIZ = 15  # usable characters of an interface name
 RT_TABLE_MAIN = 254
-
-_libc = None
-
-
-def _setns(fd):
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    if _libc.setns(fd, CLONE_NEWNET) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, "setns: %s" % os.strerror(err))
-
 
 def _iproute():
     from pyroute2 import IPRoute
@@ -76,12 +62,12 @@ def in_netns(ns_fd):
     """An IPRoute whose socket lives in the namespace ``ns_fd``."""
     own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        _setns(ns_fd)
+        SYS.setns(ns_fd, CLONE_NEWNET)
         try:
             ipr = _iproute()
         finally:
             try:
-                _setns(own)
+                SYS.setns(own, CLONE_NEWNET)
             except OSError as e:  # pragma: no cover - cannot happen with CAP_SYS_ADMIN
                 raise SystemExit("mydocker: cannot return to the host network namespace: %s" % e)
     finally:

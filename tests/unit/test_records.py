@@ -10,6 +10,7 @@ import pytest
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine import lifecycle, records, store
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError, NotFound
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import ipam
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.store import Paths
 
 GO_RECORD = ('{"pid":" ","id":"4242424242","name":"4242424242","command":"sh",'
@@ -152,6 +153,8 @@ def test_lock_is_reentrant_and_excludes_another_process(paths):
         assert store.lock_held(paths.lock_file)
         with store.state_lock(paths):       # the same thread again: no deadlock
             records.update(paths, records.save(paths, ours()).id, status=records.RUNNING)
+            with ipam.lock(paths):          # the networking engine's name for the same lock
+                assert ipam.load(paths) == {}
             assert not _try_lock_elsewhere(paths.lock_file)
         assert store.lock_held(paths.lock_file)
         assert not _try_lock_elsewhere(paths.lock_file)   # still held after the inner block
@@ -202,3 +205,25 @@ def test_lock_fd_is_cloexec(paths):
     with store.state_lock(paths):
         held = [h for k, h in store._HELD.items() if k[0] == os.path.abspath(paths.lock_file)]
         assert len(held) == 1 and fcntl.fcntl(held[0].fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
+
+
+def test_users_of_an_image_and_a_layer(paths):
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine import images
+    records.save(paths, ours("3000000002", name="b", image="alpine", layer="L2"))
+    records.save(paths, ours("3000000001", name="a"))
+    records.save(paths, ours("3000000003", name="c"))
+    assert images.image_users(paths.root, "busybox") == ["a", "c"]
+    assert images.image_users(paths.root, "alpine") == ["b"]
+    assert images.layer_container_users(paths.root, "L2") == ["b"]
+    assert images.layer_container_users(paths.root, "nosuch") == []
+
+
+def test_network_reads_records_through_records(paths):
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import networks
+    records.save(paths, ours("3000000001", name="a"))
+    os.makedirs(paths.container_dir("3000000009"))
+    with open(paths.container_config("3000000009"), "w") as f:
+        f.write("not json")   # a corrupt record does not stop the network engine
+    got = networks._container_records(paths)
+    assert list(got) == ["3000000001"] and got["3000000001"].port_specs == ["8080:80", "127.0.0.1:5353:53/udp"]
+    assert networks.format_publish is records.format_port

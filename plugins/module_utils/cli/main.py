@@ -12,6 +12,7 @@ import time
 from ..engine import containers as C
 from ..engine import images
 from ..engine.errors import MyDockerError
+from ..engine.records import ACTIVE, EXITED
 from ..engine.resources import format_bytes
 from ..engine.store import Paths
 
@@ -62,7 +63,7 @@ def _table(rows, headers):
 
 
 def _status(rec):
-    if rec["status"] == "exited":
+    if rec["status"] == EXITED:
         code = rec.get("exitCode")
         return "exited (%s)" % ("?" if code is None else code)
     return rec["status"]
@@ -155,7 +156,7 @@ def cmd_logs(a):
             rec = C.inspect(a.root, rec["id"])
         except MyDockerError:
             return 0
-        if rec["status"] not in ("running", "restarting"):
+        if rec["status"] not in ACTIVE:
             # one more read to catch what was written just before the exit
             a.follow = False
             continue

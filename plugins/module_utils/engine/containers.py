@@ -4,25 +4,24 @@
 
 create / start / run / stop / restart / remove / list / inspect / exec / logs / commit / prune.
 Every operation takes a name or an ID. Every failure undoes what the steps before it did.
+Records are read and written through ``records``; ``prune`` lives in ``prune``.
 """
 
 import os
 import random
 import re
-import shlex
-import shutil
 import tempfile
 import time
 
-from . import images, lifecycle, process
+from . import images, lifecycle, process, records
 from .cgroups import Cgroup
-from .cgroups import list_ids as cgroup_list_ids
 from .errors import MyDockerError, NotFound
-from .lifecycle import CREATED, EXITED, RUNNING
 from .monitor import start_monitor
+from .prune import prune  # noqa: F401 (part of this API)
+from .records import ACTIVE, CREATED, EXITED, RUNNING, Record
 from .resources import normalize_resources
 from .rootfs import mounts_under, unmount_all
-from .store import Paths, cgroup_parent, locked, makedirs, read_json, state_lock, write_atomic, write_json
+from .store import Paths, cgroup_parent, file_lock, makedirs, state_lock, write_atomic
 from .syscalls import MS_RDONLY, SYS
 from .validate import validate_name
 
@@ -95,16 +94,7 @@ def _paths(root):
 
 def find(root, ref):
     """The record of the container called ``ref`` (ID or name)."""
-    paths = _paths(root)
-    if not isinstance(ref, str) or not ref or "/" in ref or ref.startswith("."):
-        raise NotFound("no such container: %r" % (ref,))
-    rec = read_json(paths.container_config(ref))
-    if rec is not None:
-        return rec
-    for rec in lifecycle.all_records(paths):
-        if rec.get("name") == ref:
-            return rec
-    raise NotFound("no such container: %s" % ref)
+    return records.find(_paths(root), ref)
 
 
 def exists(root, ref):
@@ -126,9 +116,9 @@ def view(rec):
 
 def list_containers(root, all=False):
     paths = _paths(root)
-    out = [view(r) for r in lifecycle.all_records(paths)]
+    out = [view(r) for r in records.iter_records(paths)]
     if not all:
-        out = [r for r in out if r["status"] in (RUNNING, lifecycle.RESTARTING)]
+        out = [r for r in out if r["status"] in ACTIVE]
     return out
 
 
@@ -201,7 +191,6 @@ def create(root, image, command=None, name=None, env=None, volumes=None, workdir
     if hostname is not None and not _HOSTNAME_RE.match(hostname):
         raise MyDockerError("invalid hostname %r" % hostname)
     net_ports = []
-    netmod = None
     if network:
         from .net import networks as netmod
         netmod.inspect_network(paths.root, network)  # raises for an unknown network
@@ -214,34 +203,29 @@ def create(root, image, command=None, name=None, env=None, volumes=None, workdir
     with state_lock(paths):
         cid = _new_id(paths)
         name = name or cid
-        for rec in lifecycle.all_records(paths):
-            if rec.get("name") == name:
+        for other in records.iter_records(paths):
+            if other.get("name") == name:
                 raise MyDockerError("the container name %s is already in use by container %s"
-                                    % (name, rec["id"]))
+                                    % (name, other.id))
         makedirs(paths.container_dir(cid), 0o700)
-        rec = {
-            "pid": "", "id": cid, "name": name, "command": shlex.join(cmd) if hasattr(shlex, "join")
-            else " ".join(shlex.quote(a) for a in cmd),
-            "createdTime": lifecycle.now(), "status": CREATED,
-            "volume": ",".join("%s:%s%s" % (v["host"], v["container"], ":ro" if v["ro"] else "")
-                               for v in vols),
-            "networkName": network or "",
-            "portmapping": [netmod.format_publish(p) for p in net_ports] if net_ports else None,
-            "ip": ip or "",
-            "cgroupManager": {"Path": "%s/%s" % (cgroup_parent(paths.root), cid),
-                              "Resource": _go_resources(res)},
+        rec = Record({
+            # the Go tool's keys (command, volume, portmapping, Resource: derived by records.save)
+            "pid": "", "id": cid, "name": name, "command": "", "createdTime": lifecycle.now(),
+            "status": CREATED, "volume": "", "networkName": network or "", "portmapping": None,
+            "ip": ip or "", "cgroupManager": {"Path": "%s/%s" % (cgroup_parent(paths.root), cid),
+                                              "Resource": None},
             "cmd": cmd, "image": image, "layer": img["layer"], "env": image_env, "volumes": vols,
             "workdir": workdir, "hostname": hostname or cid, "resources": res,
             "restartPolicy": policy, "restartCount": 0, "autoRemove": bool(auto_remove),
             "tty": bool(tty), "interactive": bool(interactive), "ports": net_ports,
             "exitCode": None, "startedAt": "", "finishedAt": "", "monitorPid": "",
             "stopRequested": False,
-        }
-        write_json(paths.container_config(cid), rec)
+        })
+        rec = records.save(paths, rec)
     try:
         cdir = paths.container_dir(cid)
-        write_atomic(os.path.join(cdir, "hostname"), rec["hostname"] + "\n")
-        write_hosts(paths, cid, rec["hostname"], ip)
+        write_atomic(os.path.join(cdir, "hostname"), rec.hostname + "\n")
+        write_hosts(paths, cid, rec.hostname, ip)
         write_atomic(os.path.join(cdir, "resolv.conf"), _resolv_conf())
         ov = paths.overlay_dir(cid)
         for d in ("upper", "work", "merged"):
@@ -257,13 +241,6 @@ def create(root, image, command=None, name=None, env=None, volumes=None, workdir
     return rec
 
 
-def _go_resources(res):
-    return {"MemoryLimit": str(res["memory"]) if res.get("memory") else "",
-            "CpuCfsQuota": int(res["cpus"] * 100000) if res.get("cpus") else 0,
-            "CpuShare": str(res["cpu_shares"]) if res.get("cpu_shares") else "",
-            "CpuSet": res.get("cpuset_cpus") or ""}
-
-
 # ---------------------------------------------------------------- start / run
 
 def start(root, ref, stdio=None, console=None, attached=False):
@@ -274,14 +251,14 @@ def start(root, ref, stdio=None, console=None, attached=False):
     """
     paths = _paths(root)
     rec = find(paths, ref)
-    cid = rec["id"]
-    with locked(os.path.join(paths.container_dir(cid), ".start.lock")):
+    cid = rec.id
+    with file_lock(os.path.join(paths.container_dir(cid), ".start.lock")):
         rec = find(paths, cid)
-        if lifecycle.true_status(rec) in (RUNNING, lifecycle.RESTARTING):
-            raise MyDockerError("container %s is already running" % rec["name"])
+        if lifecycle.true_status(rec) in ACTIVE:
+            raise MyDockerError("container %s is already running" % rec.name)
         if lifecycle.monitor_alive(rec):
             _wait_monitor(rec, 10)
-        lifecycle.update(paths, cid, stopRequested=False, restartCount=0, error="")
+        records.update(paths, cid, stopRequested=False, restartCount=0, error="")
         return start_monitor(paths, cid, stdio=stdio, console=console, attached=attached)
 
 
@@ -290,13 +267,13 @@ def run(root, image, command=None, detach=True, stdio=None, console=None, **kwar
     paths = _paths(root)
     rec = create(paths, image, command, **kwargs)
     try:
-        pid, notify = start(paths, rec["id"], stdio=stdio, console=console, attached=not detach)
+        pid, notify = start(paths, rec.id, stdio=stdio, console=console, attached=not detach)
     except BaseException:
-        rec = read_json(paths.container_config(rec["id"]))
-        if rec is not None:
-            lifecycle.remove_files(paths, rec)
+        now = records.read(paths, rec.id)
+        if now is not None:
+            lifecycle.remove_files(paths, now)
         raise
-    rec = read_json(paths.container_config(rec["id"])) or rec
+    rec = records.read(paths, rec.id) or rec
     return rec, pid, notify
 
 
@@ -357,7 +334,7 @@ def update(root, ref, resources=None, restart=None):
     changes = {}
     if restart is not None:
         policy = parse_restart(restart)
-        if rec.get("autoRemove") and policy["name"] != "no":
+        if rec.auto_remove and policy["name"] != "no":
             raise MyDockerError("--rm cannot be combined with a restart policy")
         changes["restartPolicy"] = policy
     if resources is not None:
@@ -368,14 +345,13 @@ def update(root, ref, resources=None, restart=None):
                 cg.update(res)
             except MyDockerError:
                 try:
-                    cg.update(rec.get("resources") or {})
+                    cg.update(rec.resources)
                 except MyDockerError:
                     pass
                 raise
-        changes["resources"] = res
-        changes["cgroupManager"] = dict(rec.get("cgroupManager") or {}, Resource=_go_resources(res))
+        changes["resources"] = res  # records.save derives cgroupManager.Resource
     if changes:
-        rec = lifecycle.update(paths, rec["id"], **changes)
+        rec = records.update(paths, rec.id, **changes)
     return rec
 
 
@@ -394,18 +370,18 @@ def stop(root, ref, timeout=10):
     Returns True when something was stopped."""
     paths = _paths(root)
     rec = find(paths, ref)
-    cid = rec["id"]
-    if rec.get("status") not in (RUNNING, lifecycle.RESTARTING) and not lifecycle.monitor_alive(rec):
+    cid = rec.id
+    if rec.status not in ACTIVE and not lifecycle.monitor_alive(rec):
         return False
-    rec = lifecycle.update(paths, cid, stopRequested=True)
+    rec = records.update(paths, cid, stopRequested=True)
     if not lifecycle.kill_and_wait(rec, timeout):
-        raise MyDockerError("container %s (pid %s) did not die after SIGKILL" % (rec["name"], rec["pid"]))
+        raise MyDockerError("container %s (pid %s) did not die after SIGKILL" % (rec.name, rec.pid))
     if not _wait_monitor(rec, 15):
-        raise MyDockerError("the monitor of container %s did not finish" % rec["name"])
-    rec = read_json(paths.container_config(cid))
-    if rec is not None and rec.get("status") != EXITED:
+        raise MyDockerError("the monitor of container %s did not finish" % rec.name)
+    rec = records.read(paths, cid)
+    if rec is not None and rec.status != EXITED:
         # the monitor died (crashed or was killed): clean up in its place
-        lifecycle.finish(paths, cid, rec.get("exitCode") if rec.get("exitCode") is not None else 137, None)
+        lifecycle.finish(paths, cid, rec.exit_code if rec.exit_code is not None else 137, None)
         lifecycle.final(paths, cid)
     return True
 
@@ -418,11 +394,11 @@ def restart(root, ref, timeout=10):
 def remove(root, ref, force=False):
     paths = _paths(root)
     rec = find(paths, ref)
-    if lifecycle.true_status(rec) in (RUNNING, lifecycle.RESTARTING) or lifecycle.monitor_alive(rec):
+    if lifecycle.true_status(rec) in ACTIVE or lifecycle.monitor_alive(rec):
         if not force:
-            raise MyDockerError("container %s is running: stop it first or use rm -f" % rec["name"])
-        stop(paths, rec["id"], timeout=0)
-    rec = read_json(paths.container_config(rec["id"]))
+            raise MyDockerError("container %s is running: stop it first or use rm -f" % rec.name)
+        stop(paths, rec.id, timeout=0)
+    rec = records.read(paths, rec.id)
     if rec is None:
         return True  # it was started with --rm and is gone already
     lifecycle.remove_files(paths, rec)
@@ -437,13 +413,13 @@ def exec_start(root, ref, argv, stdio=(0, 1, 2), console=None, env=None, workdir
     paths = _paths(root)
     rec = find(paths, ref)
     if lifecycle.true_status(rec) != RUNNING:
-        raise MyDockerError("container %s is not running" % rec["name"])
+        raise MyDockerError("container %s is not running" % rec.name)
     if not argv:
         raise MyDockerError("no command given")
     if workdir is not None and not workdir.startswith("/"):
         raise MyDockerError("invalid working directory %r: must be absolute" % workdir)
-    spec = lifecycle.spec_of(paths, rec["id"], rec)
-    return process.enter(int(rec["pid"]), lifecycle.cgroup_of(paths, rec), spec, list(argv),
+    spec = lifecycle.spec_of(paths, rec.id, rec)
+    return process.enter(rec.pid, lifecycle.cgroup_of(paths, rec), spec, list(argv),
                          stdio, console=console, env=parse_env(env), workdir=workdir)
 
 
@@ -455,7 +431,7 @@ def exec_wait(pid):
 def log_path(root, ref):
     paths = _paths(root)
     rec = find(paths, ref)
-    return paths.container_log(rec["id"]), rec
+    return paths.container_log(rec.id), rec
 
 
 # ---------------------------------------------------------------- commit
@@ -469,11 +445,11 @@ def commit(root, ref, image=None, output=None):
         raise MyDockerError("commit needs an image name or --output PATH")
     if image:
         validate_name(image, "image name")
-    cid = rec["id"]
+    cid = rec.id
     ov = paths.overlay_dir(cid)
     merged = os.path.join(ov, "merged")
     tmp = None
-    if lifecycle.true_status(rec) in (RUNNING, lifecycle.RESTARTING) and mounts_under(merged):
+    if lifecycle.true_status(rec) in ACTIVE and mounts_under(merged):
         src = merged
     else:
         # a read-only overlay of upper over lower needs no work dir and changes nothing
@@ -484,7 +460,7 @@ def commit(root, ref, image=None, output=None):
                       "lowerdir=%s:%s" % (os.path.join(ov, "upper"), lower))
         except OSError as e:
             os.rmdir(tmp)
-            raise MyDockerError("cannot mount container %s for commit: %s" % (rec["name"], e.strerror))
+            raise MyDockerError("cannot mount container %s for commit: %s" % (rec.name, e.strerror))
         src = tmp
     try:
         if output:
@@ -494,79 +470,3 @@ def commit(root, ref, image=None, output=None):
         if tmp:
             unmount_all(tmp)
             os.rmdir(tmp)
-
-
-# ---------------------------------------------------------------- prune
-
-def prune(root):
-    """Find and remove what crashed runs left behind. Returns a list of what was removed."""
-    paths = _paths(root)
-    removed = []
-    known = set()
-    for cid in lifecycle.list_ids(paths):
-        rec = read_json(paths.container_config(cid))
-        if rec is None:
-            # a directory without a record: a run that died while creating
-            unmount_all(paths.container_dir(cid))
-            shutil.rmtree(paths.container_dir(cid), ignore_errors=True)
-            removed.append("directory containers/%s" % cid)
-            continue
-        known.add(cid)
-        if rec.get("status") in (RUNNING, lifecycle.RESTARTING) and not lifecycle.monitor_alive(rec):
-            # monitor-less record: nothing supervises it any more
-            lifecycle.kill_and_wait(rec, 0)
-            lifecycle.remove_files(paths, rec)
-            known.discard(cid)
-            removed.append("container %s (no monitor)" % rec.get("name", cid))
-        elif lifecycle.true_status(rec) in (EXITED, CREATED) and not lifecycle.monitor_alive(rec):
-            merged = os.path.join(paths.overlay_dir(cid), "merged")
-            if mounts_under(paths.overlay_dir(cid)):
-                unmount_all(paths.overlay_dir(cid))
-                removed.append("mount %s" % merged)
-    try:
-        overlay_ids = os.listdir(paths.overlay)
-    except OSError:
-        overlay_ids = []
-    for cid in overlay_ids:
-        if cid not in known and not cid.startswith("."):
-            unmount_all(paths.overlay_dir(cid))
-            shutil.rmtree(paths.overlay_dir(cid), ignore_errors=True)
-            removed.append("directory overlay2/%s" % cid)
-    parent = cgroup_parent(paths.root)
-    for cid in cgroup_list_ids(parent):
-        if cid not in known:
-            Cgroup(parent, cid).destroy()
-            removed.append("cgroup %s/%s" % (parent, cid))
-    if os.path.isdir(paths.network_dir):
-        from .net import networks as netmod
-        removed.extend(netmod.prune(paths.root, known))
-    removed.extend(_prune_engines(paths))
-    return removed
-
-
-def _prune_engines(paths):
-    """Engine copies (see monitor.engine_copy) that neither this version nor a live monitor uses."""
-    from .monitor import engine_copy
-    base = os.path.join(paths.root, ".engine")
-    try:
-        names = os.listdir(base)
-    except OSError:
-        return []
-    current = os.path.basename(engine_copy(paths))
-    in_use = set()
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                with open("/proc/%s/cmdline" % pid, "rb") as f:
-                    args = f.read().decode("utf-8", "replace").split("\0")
-            except OSError:
-                continue
-            for a in args:
-                if a.startswith(base + "/"):
-                    in_use.add(a[len(base) + 1:].split("/")[0])
-    removed = []
-    for n in names:
-        if n != current and n not in in_use:
-            shutil.rmtree(os.path.join(base, n), ignore_errors=True)
-            removed.append("engine copy .engine/%s" % n)
-    return removed

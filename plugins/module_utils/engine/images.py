@@ -17,6 +17,7 @@ import tarfile
 import tempfile
 import time
 
+from . import records
 from .errors import MyDockerError, NotFound
 from .store import Paths, makedirs, read_json, state_lock, write_json
 from .validate import validate_name
@@ -148,17 +149,7 @@ def read_image(root, name):
 
 def image_users(root, name):
     """Names (or IDs) of the containers whose record uses image ``name``, sorted by ID."""
-    paths = Paths(root)
-    users = []
-    try:
-        cids = os.listdir(paths.containers)
-    except OSError:
-        cids = []
-    for cid in sorted(cids):
-        c = read_json(paths.container_config(cid)) or {}
-        if c.get("image") == name:
-            users.append(c.get("name", cid))
-    return users
+    return records.users(root, "image", name)
 
 
 def image_exists(root, name):
@@ -265,14 +256,7 @@ def _layer_users(paths, layer):
     for rec in list_images(paths.root):
         if rec.get("layer") == layer:
             users.append("image " + rec["name"])
-    try:
-        cids = os.listdir(paths.containers)
-    except OSError:
-        cids = []
-    for cid in cids:
-        c = read_json(paths.container_config(cid)) or {}
-        if c.get("layer") == layer:
-            users.append("container " + c.get("name", cid))
+    users.extend("container " + n for n in records.users(paths, "layer", layer))
     return users
 
 

@@ -1,6 +1,7 @@
 # Copyright (c) mydocker.runtime contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Container records and the steps of one container start and exit (used by the monitor).
+"""The steps of one container start and exit (used by the monitor), and what the host says
+about a container record (``true_status``). Records are read and written by ``records``.
 
 Each start: overlay mounted, cgroup present, init spawned and put in the cgroup, network
 attached, record updated, command exec'd; each step undone if a later one fails.
@@ -12,55 +13,16 @@ import shutil
 import signal
 import time
 
-from . import process
+from . import process, records
 from .cgroups import Cgroup
 from .errors import MyDockerError, NotFound
+from .records import CREATED, EXITED, RESTARTING, RUNNING, Record, load, update  # noqa: F401 (re-exported)
 from .rootfs import mount_overlay, unmount_all
-from .store import read_json, state_lock, write_json
-
-RUNNING = "running"
-CREATED = "created"
-EXITED = "exited"
-RESTARTING = "restarting"
+from .store import cgroup_parent, state_lock
 
 
 def now():
     return time.strftime("%Y-%m-%d %H:%M:%S")
-
-
-# ------------------------------------------------------------------ records
-
-def load(paths, cid):
-    rec = read_json(paths.container_config(cid))
-    if rec is None:
-        raise NotFound("no such container: %s" % cid)
-    return rec
-
-
-def update(paths, cid, **changes):
-    """Read-modify-write of a container record under the state lock; returns the new record."""
-    with state_lock(paths):
-        rec = load(paths, cid)
-        rec.update(changes)
-        write_json(paths.container_config(cid), rec)
-    return rec
-
-
-def list_ids(paths):
-    try:
-        names = os.listdir(paths.containers)
-    except OSError:
-        return []
-    return sorted(n for n in names if not n.startswith("."))
-
-
-def all_records(paths):
-    out = []
-    for cid in list_ids(paths):
-        rec = read_json(paths.container_config(cid))
-        if rec is not None:
-            out.append(rec)
-    return out
 
 
 def proc_start_time(pid):
@@ -84,17 +46,20 @@ def pid_alive(pid, start):
 
 
 def is_running(rec):
-    return rec.get("status") in (RUNNING, RESTARTING) and pid_alive(rec.get("pid"), rec.get("pidStart"))
+    rec = Record.of(rec)
+    return rec.status in records.ACTIVE and pid_alive(rec.pid, rec.pid_start)
 
 
 def monitor_alive(rec):
-    return pid_alive(rec.get("monitorPid"), rec.get("monitorStart"))
+    rec = Record.of(rec)
+    return pid_alive(rec.monitor_pid, rec.monitor_start)
 
 
 def true_status(rec):
     """'running', 'restarting', 'created' or 'exited': what the host really shows."""
-    st = rec.get("status")
-    if st == RUNNING and pid_alive(rec.get("pid"), rec.get("pidStart")):
+    rec = Record.of(rec)
+    st = rec.status
+    if st == RUNNING and pid_alive(rec.pid, rec.pid_start):
         return RUNNING
     if st == RESTARTING and monitor_alive(rec):
         return RESTARTING
@@ -104,15 +69,20 @@ def true_status(rec):
 
 
 def cgroup_of(paths, rec):
-    parent, dummy, cid = rec["cgroupManager"]["Path"].rpartition("/")
+    """The container's own cgroup. A record that names none of its own (the Go tool's shared
+    ``mydocker-cgroup``) gets the one it would have under this root's parent: it does not exist,
+    so removing the container removes no cgroup that is not ours."""
+    rec = Record.of(rec)
+    parent, cid = rec.own_cgroup or (cgroup_parent(paths.root), rec.id)
     return Cgroup(parent, cid)
 
 
 def signal_container(rec, sig):
-    if not pid_alive(rec.get("pid"), rec.get("pidStart")):
+    rec = Record.of(rec)
+    if not pid_alive(rec.pid, rec.pid_start):
         return False
     try:
-        os.kill(int(rec["pid"]), sig)
+        os.kill(rec.pid, sig)
         return True
     except OSError as e:
         if e.errno == errno.ESRCH:
@@ -123,14 +93,18 @@ def signal_container(rec, sig):
 # ------------------------------------------------------------------ one start
 
 def spec_of(paths, cid, rec):
+    rec = Record.of(rec)
+    if not rec.cmd:
+        raise MyDockerError("container %s has no command of ours to start (a record of another tool?)"
+                            % rec.name)
     cdir = paths.container_dir(cid)
     return {
         "rootfs": os.path.join(paths.overlay_dir(cid), "merged"),
-        "cmd": rec["cmd"],
-        "env": rec.get("env") or {},
-        "hostname": rec.get("hostname") or rec["id"],
-        "workdir": rec.get("workdir") or "/",
-        "volumes": rec.get("volumes") or [],
+        "cmd": rec.cmd,
+        "env": rec.env,
+        "hostname": rec.hostname,
+        "workdir": rec.workdir,
+        "volumes": rec.volumes,
         "etcFiles": {"/etc/hostname": os.path.join(cdir, "hostname"),
                      "/etc/hosts": os.path.join(cdir, "hosts"),
                      "/etc/resolv.conf": os.path.join(cdir, "resolv.conf")},
@@ -141,7 +115,7 @@ def mount_rootfs(paths, cid, rec):
     ov = paths.overlay_dir(cid)
     lower = os.path.realpath(os.path.join(ov, "lower"))
     if not os.path.isdir(lower):
-        raise MyDockerError("the image layer of container %s is missing (%s)" % (rec["name"], lower))
+        raise MyDockerError("the image layer of container %s is missing (%s)" % (Record.of(rec).name, lower))
     return mount_overlay(lower, os.path.join(ov, "upper"), os.path.join(ov, "work"),
                          os.path.join(ov, "merged"))
 
@@ -160,16 +134,16 @@ def launch(paths, cid, stdio, monitor_pid, console=None):
     net = None
     try:
         if not cg.complete():
-            cg.create(rec.get("resources") or {})
+            cg.create(rec.resources)
         sp = process.spawn(spec_of(paths, cid, rec), stdio, console)
         cg.add(sp.pid)
         changes = {}
-        if rec.get("networkName"):
-            net = _network().connect(paths.root, rec["networkName"], cid, sp.pid, ip=rec.get("ip") or None)
+        if rec.network:
+            net = _network().connect(paths.root, rec.network, cid, sp.pid, ip=rec.ip or None)
             changes["ip"] = net["ip"]
             changes["veth"] = net.get("veth", "")
-            if rec.get("ports"):
-                _network().publish(paths.root, rec["networkName"], cid, net["ip"], rec["ports"])
+            if rec.ports:
+                _network().publish(paths.root, rec.network, cid, net["ip"], rec.ports)
         update(paths, cid, pid=str(sp.pid), pidStart=proc_start_time(sp.pid), status=RUNNING,
                startedAt=now(), monitorPid=str(monitor_pid), monitorStart=proc_start_time(monitor_pid),
                **changes)
@@ -189,8 +163,8 @@ def launch(paths, cid, stdio, monitor_pid, console=None):
 
 
 def _release_network(paths, cid, ip, release=True):
-    rec = read_json(paths.container_config(cid)) or {}
-    name = rec.get("networkName")
+    rec = records.read(paths, cid)
+    name = rec.network if rec is not None else ""
     if not name:
         return
     net = _network()
@@ -201,29 +175,29 @@ def _release_network(paths, cid, ip, release=True):
 
 
 def stop_requested(paths, cid):
-    rec = read_json(paths.container_config(cid))
-    return rec is None or bool(rec.get("stopRequested"))
+    rec = records.read(paths, cid)
+    return rec is None or rec.stop_requested
 
 
 def after_exit(paths, cid, code):
     """Record an exit; returns True when the restart policy says to start again."""
     with state_lock(paths):
         rec = load(paths, cid)
-        policy = rec.get("restartPolicy") or {"name": "no"}
+        policy = rec.restart_policy
         restart = False
-        if not rec.get("stopRequested"):
+        if not rec.stop_requested:
             if policy["name"] == "always":
                 restart = True
             elif policy["name"] == "on-failure" and code != 0:
-                restart = not policy.get("maxRetries") or rec.get("restartCount", 0) < policy["maxRetries"]
+                restart = not policy.get("maxRetries") or rec.restart_count < policy["maxRetries"]
         rec.update(exitCode=code, finishedAt=now(), pid="", pidStart=None,
                    status=RESTARTING if restart else EXITED)
         if restart:
-            rec["restartCount"] = rec.get("restartCount", 0) + 1
-        write_json(paths.container_config(cid), rec)
-    if rec.get("networkName") and rec.get("ip"):
+            rec["restartCount"] = rec.restart_count + 1
+        rec = records.save(paths, rec)
+    if rec.network and rec.ip:
         # the veth died with the network namespace; keep the IP across a restart
-        _release_network(paths, cid, rec["ip"], release=not restart)
+        _release_network(paths, cid, rec.ip, release=not restart)
     return restart
 
 
@@ -239,7 +213,7 @@ def finish(paths, cid, code, error):
 
 def final(paths, cid):
     """The container is done for good: unmount, release, mark exited, --rm."""
-    rec = read_json(paths.container_config(cid))
+    rec = records.read(paths, cid)
     if rec is None:
         return None
     try:
@@ -247,33 +221,34 @@ def final(paths, cid):
     except MyDockerError as e:
         rec = update(paths, cid, error=str(e))
     rec = update(paths, cid, status=EXITED, monitorPid="", monitorStart=None)
-    if rec.get("autoRemove"):
+    if rec.auto_remove:
         remove_files(paths, rec)
     return rec
 
 
 def remove_files(paths, rec):
     """Delete a stopped container's cgroup, network reservation, mounts, directories, record."""
-    cid = rec["id"]
+    rec = Record.of(rec)
+    cid = rec.id
     ov = paths.overlay_dir(cid)
     unmount_all(paths.container_dir(cid))
     unmount_all(ov)  # never delete a host file through a mount that is still there
     cgroup_of(paths, rec).destroy()
-    if rec.get("networkName"):
+    if rec.network:
         _network().release_container(paths.root, cid)
     shutil.rmtree(ov, ignore_errors=True)
-    with state_lock(paths):
-        shutil.rmtree(paths.container_dir(cid), ignore_errors=True)
+    records.delete(paths, cid)
     return True
 
 
 def wait_gone(rec, timeout):
+    rec = Record.of(rec)
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if not pid_alive(rec.get("pid"), rec.get("pidStart")):
+        if not pid_alive(rec.pid, rec.pid_start):
             return True
         time.sleep(0.02)
-    return not pid_alive(rec.get("pid"), rec.get("pidStart"))
+    return not pid_alive(rec.pid, rec.pid_start)
 
 
 def kill_and_wait(rec, timeout):

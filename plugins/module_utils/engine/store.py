@@ -1,6 +1,6 @@
 # Copyright (c) mydocker.runtime contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""State root paths, atomic JSON files and the state lock.
+"""State root paths, atomic JSON files and the state lock (one flock, re-entrant).
 
 Plain Python (standard library only); knows nothing of Ansible.
 Layout (SPEC 1.3)::
@@ -19,7 +19,10 @@ import hashlib
 import json
 import os
 import tempfile
-from contextlib import contextmanager
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Optional, Union
 
 from .errors import MyDockerError
 from .validate import validate_name
@@ -29,13 +32,13 @@ ROOT_ENV = "MYDOCKER_ROOT"
 CGROUP_PARENT_ENV = "MYDOCKER_CGROUP_PARENT"
 
 
-def resolve_root(root=None):
+def resolve_root(root: Optional[str] = None) -> str:
     """The state root: explicit value, else $MYDOCKER_ROOT, else /var/lib/mydocker."""
     root = root or os.environ.get(ROOT_ENV) or DEFAULT_ROOT
     return os.path.abspath(root)
 
 
-def cgroup_parent(root):
+def cgroup_parent(root: Optional[str]) -> str:
     """Cgroup parent directory name for containers of this state root.
 
     The default root uses ``mydocker``; any other root gets ``mydocker-<hash>`` so that
@@ -53,7 +56,7 @@ def cgroup_parent(root):
 class Paths:
     """All the paths of one state root."""
 
-    def __init__(self, root=None):
+    def __init__(self, root: Optional[str] = None) -> None:
         self.root = resolve_root(root)
         self.containers = os.path.join(self.root, "containers")
         self.overlay = os.path.join(self.root, "overlay2")
@@ -64,34 +67,34 @@ class Paths:
         self.ipam_file = os.path.join(self.ipam_dir, "subnet.json")
         self.lock_file = os.path.join(self.root, ".lock")
 
-    def container_dir(self, cid):
+    def container_dir(self, cid: str) -> str:
         return os.path.join(self.containers, cid)
 
-    def container_config(self, cid):
+    def container_config(self, cid: str) -> str:
         return os.path.join(self.containers, cid, "config.json")
 
-    def container_log(self, cid):
+    def container_log(self, cid: str) -> str:
         return os.path.join(self.containers, cid, "log.txt")
 
-    def overlay_dir(self, cid):
+    def overlay_dir(self, cid: str) -> str:
         return os.path.join(self.overlay, cid)
 
-    def image_tar(self, name):
+    def image_tar(self, name: str) -> str:
         return os.path.join(self.images, name + ".tar")
 
-    def image_meta(self, name):
+    def image_meta(self, name: str) -> str:
         return os.path.join(self.images, name + ".json")
 
-    def network_file(self, name):
+    def network_file(self, name: str) -> str:
         return os.path.join(self.network_dir, name)
 
-    def ensure(self):
+    def ensure(self) -> None:
         for d in (self.root, self.containers, self.overlay, self.images, self.layers,
                   self.network_dir, self.ipam_dir):
             makedirs(d)
 
 
-def makedirs(path, mode=0o755):
+def makedirs(path: str, mode: int = 0o755) -> None:
     try:
         os.makedirs(path, mode)
     except OSError as e:
@@ -112,7 +115,7 @@ def _fsync_dir(path):
         os.close(fd)
 
 
-def write_atomic(path, data, mode=0o644):
+def write_atomic(path: str, data: Union[str, bytes], mode: int = 0o644) -> None:
     """Write bytes or text to ``path`` atomically: temp file, fsync, rename, fsync dir."""
     if isinstance(data, str):
         data = data.encode("utf-8")
@@ -135,11 +138,11 @@ def write_atomic(path, data, mode=0o644):
     _fsync_dir(d)
 
 
-def write_json(path, obj):
+def write_json(path: str, obj: Any) -> None:
     write_atomic(path, json.dumps(obj, indent=None, separators=(",", ":"), sort_keys=False) + "\n")
 
 
-def read_json(path, default=None):
+def read_json(path: str, default: Any = None) -> Any:
     """Read a JSON file; ``default`` when it does not exist."""
     try:
         with open(path, "rb") as f:
@@ -154,18 +157,79 @@ def read_json(path, default=None):
         raise MyDockerError("corrupt state file %s" % path)
 
 
+class _Held:
+    """One flock this process holds: its descriptor and how deep the ``with`` blocks are nested."""
+
+    __slots__ = ("fd", "depth")
+
+    def __init__(self, fd: int) -> None:
+        self.fd: Optional[int] = fd
+        self.depth = 0
+
+
+# (absolute lock file path, thread id) -> _Held.  A thread's key is its own, so this table needs
+# no lock of its own; the flock on a descriptor per thread excludes the other threads and
+# processes (flock locks belong to the open file description, not to the process).
+_HELD: dict[tuple[str, int], _Held] = {}
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: it holds none of its parent's locks.
+
+    The inherited descriptors are closed (the parent's lock stays, it has its own descriptor;
+    the child no longer prolongs it) and the table is emptied, so that the child's own
+    ``with file_lock(...)`` takes the flock afresh instead of trusting a counter it inherited.
+    The descriptors are O_CLOEXEC as well, for children that exec without this hook."""
+    for held in list(_HELD.values()):
+        if held.fd is not None:
+            try:
+                os.close(held.fd)
+            except OSError:
+                pass
+            held.fd = None
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 @contextmanager
-def locked(path, shared=False):
-    """Hold an flock on ``path`` (created if missing) for the duration of the block."""
-    makedirs(os.path.dirname(path))
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+def file_lock(path: str) -> Iterator[None]:
+    """Hold an exclusive flock on ``path`` (created if missing) for the duration of the block.
+
+    Re-entrant per process and thread: a nested ``with`` on the same file in the same thread
+    only counts up; the flock is released when the outermost block ends. Other threads and
+    other processes wait for it."""
+    key = (os.path.abspath(path), threading.get_ident())
+    held = _HELD.get(key)
+    if held is None:
+        makedirs(os.path.dirname(key[0]))
+        fd = os.open(key[0], os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        held = _HELD[key] = _Held(fd)
+    held.depth += 1
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         yield
     finally:
-        os.close(fd)  # closing releases the lock
+        held.depth -= 1
+        if held.depth == 0:
+            if _HELD.get(key) is held:
+                del _HELD[key]
+            if held.fd is not None:  # None: a forked child whose hook closed it already
+                os.close(held.fd)  # closing releases the lock
+                held.fd = None
 
 
-def state_lock(paths):
-    """The one lock around every read-modify-write of the state root."""
-    return locked(paths.lock_file)
+def lock_held(path: str) -> bool:
+    """True when this thread holds the flock on ``path`` (through :func:`file_lock`)."""
+    return (os.path.abspath(path), threading.get_ident()) in _HELD
+
+
+def state_lock(paths: "Paths") -> AbstractContextManager[None]:
+    """The one lock around every read-modify-write of the state root (re-entrant, see
+    :func:`file_lock`)."""
+    return file_lock(paths.lock_file)

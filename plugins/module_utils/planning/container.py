@@ -21,7 +21,7 @@ import random
 import shlex
 
 from ..engine import containers as engine
-from ..engine import images, lifecycle
+from ..engine import images, lifecycle, records
 from ..engine.errors import MyDockerError, NotFound
 from ..engine.resources import (
     CPU_SHARES_DEFAULT,
@@ -362,7 +362,7 @@ def gather(root, params):
     name = params["name"]
     _wrap("name", validate_name, name, "container name")
     try:
-        rec = engine.find(paths, name)
+        rec = records.find(paths, name)
     except NotFound:
         rec = None
     facts = Facts(record=rec)
@@ -398,8 +398,8 @@ def gather(root, params):
 
 
 def _display_status(status):
-    if status in (lifecycle.RUNNING, lifecycle.RESTARTING):
-        return "running"
+    if status in records.ACTIVE:
+        return records.RUNNING
     return status or "absent"
 
 
@@ -504,7 +504,7 @@ def decide(params, facts):
         updates = [o.name for o in changed if o.change == UPDATE]
         drifted = [k for k in RESOURCE_KEYS if k in facts.cgroup_diff and k not in updates]
 
-    was_running = facts.status in (lifecycle.RUNNING, lifecycle.RESTARTING)
+    was_running = facts.status in records.ACTIVE
     if rec is None or recreate_why:
         after = predicted_config(wish, facts.image)
         if not after["command"]:
@@ -518,9 +518,9 @@ def decide(params, facts):
         if start:
             plan.step("start", ("start",))
         if start:
-            after["state"] = "running" if plan.detach else ("absent" if after["auto_remove"] else "exited")
+            after["state"] = records.RUNNING if plan.detach else ("absent" if after["auto_remove"] else records.EXITED)
         else:
-            after["state"] = "created"
+            after["state"] = records.CREATED
         plan.after = after
         return plan
 
@@ -545,18 +545,18 @@ def decide(params, facts):
     status = _display_status(facts.status)
     if state == "started":
         if not was_running:
-            if status == "exited" and not rec.get("stopRequested") and plan.detach:
+            if status == records.EXITED and not rec.get("stopRequested") and plan.detach:
                 why = "start: process not running"
             else:
                 why = "start"
             plan.step(why, ("start",))
-            status = "running" if plan.detach else ("absent" if after["auto_remove"] else "exited")
+            status = records.RUNNING if plan.detach else ("absent" if after["auto_remove"] else records.EXITED)
         elif params.get("restart"):
             plan.step("restart", ("restart",))
-            status = "running"
+            status = records.RUNNING
     elif state == "stopped" and was_running:
         plan.step("stop", ("stop",))
-        status = "exited"
+        status = records.EXITED
     after["state"] = status
     plan.after = after
     return plan
@@ -632,7 +632,7 @@ def apply(root, plan):
             except BaseException:
                 engine.remove(root, rec["id"], force=True)
                 raise
-            lifecycle.update(Paths(root), rec["id"], name=plan.name)
+            records.update(Paths(root), rec["id"], name=plan.name)
             cid = rec["id"]
         elif kind == "update":
             engine.update(root, cid, resources=plan.resources, restart=plan.restart_policy)

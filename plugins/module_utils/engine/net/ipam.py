@@ -28,8 +28,6 @@ The ``*_in`` functions are pure (they work on the loaded dicts); the others take
 
 import ipaddress
 import os
-import threading
-from contextlib import contextmanager
 
 from ..errors import MyDockerError
 from ..store import read_json, state_lock, write_json
@@ -37,35 +35,11 @@ from ..store import read_json, state_lock, write_json
 MIN_PREFIX = 16     # largest subnet: a /16 (65536 characters in subnet.json)
 MAX_PREFIX = 30     # smallest subnet: a /30 (two usable addresses: gateway + one container)
 
-_HELD = threading.local()
 
-
-@contextmanager
 def lock(paths):
-    """The state lock, re-entrant within one thread.
-
-    ``state.state_lock`` is an flock on a fresh descriptor, so taking it twice in one thread
-    would deadlock; the networking engine always goes through this wrapper.  A caller that wants
-    to hold the lock around several networking calls uses ``with ipam.lock(paths):`` (not
-    ``state_lock`` directly) and may then call the network API inside.
-    """
-    held = getattr(_HELD, "paths", None)
-    if held is None:
-        held = _HELD.paths = {}
-    key = paths.lock_file
-    if held.get(key):
-        held[key] += 1
-        try:
-            yield
-        finally:
-            held[key] -= 1
-        return
-    with state_lock(paths):
-        held[key] = 1
-        try:
-            yield
-        finally:
-            held[key] = 0
+    """The state lock (``store.state_lock``: re-entrant per thread, so a caller may hold it around
+    several networking calls)."""
+    return state_lock(paths)
 
 
 def owners_file(paths):

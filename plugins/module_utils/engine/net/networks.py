@@ -24,20 +24,21 @@ lets the kernel route a 127.0.0.1 packet DNATed in OUTPUT out of the bridge, whe
 ``-s 127.0.0.0/8 -o BR -j MASQUERADE`` rule gives it the gateway address as source, so published
 ports answer on 127.0.0.1:HOSTPORT from the host itself.
 
-Locking: every function takes the state lock itself through ``ipam.lock`` (re-entrant within a
-thread).  A caller that already holds the lock must hold it through ``ipam.lock(paths)``, not
-``state.state_lock`` directly, or these calls would deadlock on the flock.
+Locking: every function takes the state lock itself (``ipam.lock``, which is ``store.state_lock``:
+re-entrant per thread, so a caller may hold it around several of these calls).
+
+Container records are read through ``records`` (the Go tool's too).
 """
 
 import base64
 import errno
-import glob
 import hashlib
 import ipaddress
 import os
 import socket
 import time
 
+from .. import records
 from ..errors import MyDockerError
 from ..store import Paths, read_json, write_json
 from ..validate import validate_name
@@ -142,16 +143,8 @@ def _all_networks(paths):
 
 
 def _container_records(paths):
-    """{cid: record} of every container of the root."""
-    out = {}
-    for f in glob.glob(os.path.join(paths.containers, "*", "config.json")):
-        try:
-            rec = read_json(f)
-        except (MyDockerError, OSError):
-            continue
-        if isinstance(rec, dict):
-            out[rec.get("id") or os.path.basename(os.path.dirname(f))] = rec
-    return out
+    """{cid: record} of every container of the root (corrupt records do not count here)."""
+    return dict((rec.id, rec) for rec in records.iter_records(paths, skip_corrupt=True))
 
 
 def _public(net):
@@ -274,8 +267,8 @@ def attached(paths, net):
     """Containers attached to ``net``: [(cid, name, ip)] from records and IP owners."""
     out = {}
     for cid, rec in _container_records(paths).items():
-        if rec.get("networkName") == net.name:
-            out[cid] = (cid, rec.get("name") or cid, rec.get("ip") or "")
+        if rec.network == net.name:
+            out[cid] = (cid, rec.name, rec.ip)
     for ip, cid in ipam.owners_of(ipam.load_owners(paths), net.subnet).items():
         if cid not in out:
             out[cid] = (cid, cid, ip)
@@ -379,14 +372,8 @@ def parse_publish(spec):
     return out
 
 
-def format_publish(p):
-    """The Go tool's spelling: "8080:80", "127.0.0.1:8080:80", "53:53/udp"."""
-    s = "%s:%s" % (p["host_port"], p["container_port"])
-    if p.get("host_ip"):
-        s = "%s:%s" % (p["host_ip"], s)
-    if p.get("proto", "tcp") != "tcp":
-        s += "/" + p["proto"]
-    return s
+# The Go tool's spelling: "8080:80", "127.0.0.1:8080:80", "53:53/udp" (the records write it).
+format_publish = records.format_port
 
 
 def _same_host_port(a, b):
@@ -400,9 +387,9 @@ def _published_by_others(paths, chains, cid):
     for other, rec in _container_records(paths).items():
         if other == cid:
             continue
-        for spec in rec.get("portmapping") or []:
+        for spec in rec.port_specs:
             try:
-                out.append((rec.get("name") or other, parse_publish(spec)))
+                out.append((rec.name, parse_publish(spec)))
             except MyDockerError:
                 continue
     for chain, spec in ipt.all_dnat_rules():  # every state root: a DNAT holds no socket
@@ -595,8 +582,8 @@ def prune(root, live_cids):
         records = _container_records(paths)
         used = set()
         for cid, rec in records.items():
-            if cid in live and rec.get("ip"):
-                used.add((rec.get("networkName"), rec.get("ip")))
+            if cid in live and rec.ip:
+                used.add((rec.network, rec.ip))
         owners = ipam.load_owners(paths)
         data = ipam.load(paths)
         for n in nets:

@@ -31,16 +31,16 @@ def test_link_per_checkout(helper, tmp_path):
     assert a != b and os.path.basename(a).startswith("mydocker-collections-%d-" % os.getuid())
     assert helper.link_dir("/x/one", prefix="p", parent="/q") == "/q/p-%d-%s" % (os.getuid(), a.rsplit("-", 1)[1])
     base = str(tmp_path / "coll")
-    assert helper.collections_base(REPO, base=base) in (base, *helper.INSTALLED)
-    if helper.collections_base(REPO, base=base) == base:
-        assert os.readlink(_link(base)) == REAL
-    # a link to another checkout is replaced, atomically, by one to ours
-    other = tmp_path / "other"
+    checkout, other = tmp_path / "checkout", tmp_path / "other"
+    checkout.mkdir()
     other.mkdir()
+    assert helper.collections_base(str(checkout), base=base) == base
+    assert os.readlink(_link(base)) == str(checkout)
+    # a link to another checkout is replaced, atomically, by one to this one
     helper.link_checkout(base, str(other))
     assert os.path.realpath(_link(base)) == str(other)
-    helper.link_checkout(base, REPO)
-    assert os.path.realpath(_link(base)) == REAL
+    assert helper.collections_base(str(checkout), base=base) == base
+    assert os.path.realpath(_link(base)) == str(checkout)
     assert sorted(os.listdir(os.path.dirname(_link(base)))) == ["runtime"]
 
 
@@ -54,23 +54,25 @@ def test_inside_a_collections_tree(helper, tmp_path):
 
 
 def test_use_puts_the_base_first_once(helper, tmp_path, monkeypatch):
-    monkeypatch.setattr(sys, "path", ["/a", "/b"])
-    base = helper.use(REPO, base=str(tmp_path / "c"))
-    helper.use(REPO, base=str(tmp_path / "c"))
-    assert sys.path == [base, "/a", "/b"]
+    (tmp_path / "checkout").mkdir()
+    monkeypatch.setattr(sys, "path", ["/a", str(tmp_path / "c"), "/b"])
+    base = helper.use(str(tmp_path / "checkout"), base=str(tmp_path / "c"))
+    helper.use(str(tmp_path / "checkout"), base=str(tmp_path / "c"))
+    assert sys.path == [base, "/a", "/b"] and base == str(tmp_path / "c")
 
 
 def test_link_directories_only_we_can_write(helper, tmp_path):
-    base = tmp_path / "c"
+    base, checkout = tmp_path / "c", tmp_path / "checkout"
+    checkout.mkdir()
     (base / "ansible_collections").mkdir(parents=True)
     os.chmod(base / "ansible_collections", 0o777)
-    helper.link_checkout(str(base), REPO)
+    helper.link_checkout(str(base), str(checkout))
     assert os.stat(base / "ansible_collections").st_mode & 0o777 == 0o755
     if os.geteuid() != 0:
         return
     os.chown(base / "ansible_collections", 65534, 65534)
     with pytest.raises(RuntimeError, match="is not a directory of uid 0: remove it"):
-        helper.link_checkout(str(base), REPO)
+        helper.link_checkout(str(base), str(checkout))
 
 
 def test_install_launcher_runs_bin_mydocker(tmp_path):

@@ -31,12 +31,13 @@ fi
 mkdir -p "$COLLECTIONS/ansible_collections/mydocker"
 ln -sfn "$REPO" "$COLLECTIONS/ansible_collections/mydocker/runtime"
 
+# The launcher runs the collection's bin/mydocker (which finds the collection through
+# scripts/collection_path.py) with the venv's interpreter.
 cat > /usr/local/bin/mydocker <<LAUNCHER
 #!$VENV/bin/python
-import sys
-sys.path.insert(0, "$COLLECTIONS")
-from ansible_collections.mydocker.runtime.plugins.module_utils.cli.main import main
-sys.exit(main())
+"""mydocker, installed by scripts/install.sh: the collection's bin/mydocker with this interpreter."""
+import runpy
+runpy.run_path("$COLLECTIONS/ansible_collections/mydocker/runtime/bin/mydocker", run_name="__main__")
 LAUNCHER
 chmod 755 /usr/local/bin/mydocker
 echo "install.sh: mydocker installed ($(command -v mydocker)), venv $VENV, collection -> $REPO"

@@ -1,27 +1,18 @@
 """Shared pytest set-up: make the collection importable as ansible_collections.mydocker.runtime."""
-import hashlib
+import importlib.util
 import os
-import sys
-import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _collection_path():
-    # Inside an ansible_collections tree already (ansible-test, installed copy)?
-    parts = REPO.split(os.sep)
-    if len(parts) >= 3 and parts[-3] == "ansible_collections":
-        return os.sep.join(parts[:-3])
-    # one link per checkout, so suites of two checkouts can run side by side
-    tag = hashlib.sha1(REPO.encode()).hexdigest()[:10]
-    base = os.path.join(tempfile.gettempdir(), "mydocker-pytest-collections-%d-%s" % (os.getuid(), tag))
-    link = os.path.join(base, "ansible_collections", "mydocker", "runtime")
-    os.makedirs(os.path.dirname(link), exist_ok=True)
-    if os.path.realpath(link) != REPO:
-        tmp = link + ".%d" % os.getpid()
-        os.symlink(REPO, tmp)
-        os.replace(tmp, link)
-    return base
+    """scripts/collection_path.py does it; the link, when one is needed, is one per checkout (a hash
+    of its path in the name), so suites of two checkouts can run side by side."""
+    spec = importlib.util.spec_from_file_location("mydocker_collection_path",
+                                                  os.path.join(REPO, "scripts", "collection_path.py"))
+    helper = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(helper)
+    return helper.use(REPO, base=helper.link_dir(REPO, prefix="mydocker-pytest-collections"))
 
 
-sys.path.insert(0, _collection_path())
+_collection_path()

@@ -1,372 +1,142 @@
 # Copyright (c) mydocker.runtime contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The ``mydocker`` command line: argument parsing and printing around the engine."""
+"""The ``mydocker`` command line: the entry point ``main(argv)``.
+
+It finds the command word after the global options, imports only that command's group
+(``containers``, ``images``, ``network`` or ``system`` in this package) and builds only that
+command's sub-parser. Listing the commands (``mydocker --help``, ``mydocker help``, a bad command
+word) needs no group at all: the names and one-line helps are the static ``COMMANDS`` table."""
 
 import argparse
-import json
-import os
-import signal
+import importlib
 import sys
-import time
 
-from ..engine import containers as C
-from ..engine import images
 from ..engine.errors import MyDockerError
-from ..engine.records import ACTIVE, EXITED
-from ..engine.resources import format_bytes
-from ..engine.store import Paths
+from .output import err
 
-RUN_FLAGS = [
-    (("-i", "--interactive"), dict(action="store_true", help="keep stdin open")),
-    (("-t", "--tty"), dict(action="store_true", help="allocate a pseudo-terminal")),
-    (("-d", "--detach"), dict(action="store_true", help="run in the background, output to the log")),
-    (("-name", "--name"), dict(help="container name (default: the ID)")),
-    (("-e", "--env"), dict(action="append", default=[], metavar="K=V", help="environment variable")),
-    (("-v", "--volume"), dict(action="append", default=[], metavar="HOST:CTR[:ro]", help="bind a host path")),
-    (("-p", "--publish"), dict(action="append", default=[], metavar="[IP:]HOST:CTR[/proto]",
-                               help="publish a port (needs --net)")),
-    (("-net", "--net", "--network"), dict(dest="network", help="network to connect to")),
-    (("--ip",), dict(help="fixed IP address on the network")),
-    (("-w", "--workdir"), dict(help="working directory inside the container")),
-    (("--hostname", "-h"), dict(help="container host name")),
-    (("-mem", "--memory", "-m"), dict(help="memory limit, e.g. 100m")),
-    (("-cpu", "--cpus"), dict(help="CPU limit, e.g. 0.5")),
-    (("-cpuset", "--cpuset-cpus"), dict(dest="cpuset", help="CPUs allowed, e.g. 0-1")),
-    (("--cpu-shares", "-c"), dict(dest="cpu_shares", help="relative CPU weight")),
-    (("--pids-limit",), dict(dest="pids_limit", help="maximum number of processes")),
-    (("--restart",), dict(default="no", help="no | on-failure[:N] | always")),
-    (("--rm",), dict(action="store_true", help="remove the container when it exits")),
-]
+# (command, module of this package that defines it in its PARSERS, one-line help), in the order
+# `mydocker --help` lists them
+COMMANDS = (
+    ("run", "containers", "run a command in a new container"),
+    ("ps", "containers", "list containers"),
+    ("logs", "containers", "show a detached container's output"),
+    ("exec", "containers", "run a command in a running container"),
+    ("stop", "containers", "stop containers (SIGTERM, then SIGKILL)"),
+    ("restart", "containers", "restart containers"),
+    ("start", "containers", "start stopped containers"),
+    ("rm", "containers", "remove containers"),
+    ("commit", "containers", "save a container's filesystem as an image or a tar file"),
+    ("inspect", "containers", "show container records as JSON"),
+    ("images", "images", "list images"),
+    ("rmi", "images", "remove images"),
+    ("image", "images", "manage images"),
+    ("prune", "system", "remove leftovers of crashed runs"),
+    ("network", "network", "manage bridge networks"),
+)
+GROUP = {name: module for name, module, helptext in COMMANDS}
+NESTED = ("image", "network")   # commands with subcommands of their own: `mydocker help image ls`
 
-
-def out(text=""):
-    sys.stdout.write("%s\n" % (text,))
+EPILOG = "'mydocker help COMMAND' or 'mydocker COMMAND --help' shows a command's options."
 
 
-def err(error):
-    """One line on stderr, the way every mydocker error looks."""
-    sys.stderr.write("mydocker: %s\n" % (error,))
+class _ListingParser(argparse.ArgumentParser):
+    """The top-level parser with every command as a stub; on an error it can show the full help
+    (the command list) instead of the usage line (``mydocker`` alone)."""
+
+    full_help_on_error = False
+
+    def error(self, message):
+        if not self.full_help_on_error:
+            super().error(message)
+        self.print_help(sys.stderr)
+        self.exit(2, "%s: error: %s\n" % (self.prog, message))
 
 
-def _resources(a):
-    return {"memory": a.memory, "cpus": a.cpus, "cpuset_cpus": a.cpuset, "cpu_shares": a.cpu_shares,
-            "pids_limit": a.pids_limit}
-
-
-def _table(rows, headers):
-    rows = [[str(c) for c in r] for r in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    fmt = "  ".join("%%-%ds" % w for w in widths)
-    out((fmt % tuple(headers)).rstrip())
-    for r in rows:
-        out((fmt % tuple(r)).rstrip())
-
-
-def _status(rec):
-    if rec["status"] == EXITED:
-        code = rec.get("exitCode")
-        return "exited (%s)" % ("?" if code is None else code)
-    return rec["status"]
-
-
-# ------------------------------------------------------------------ commands
-
-def _forward_signals(pid):
-    """Pass SIGINT, SIGTERM and SIGHUP on to ``pid`` (an attached, non-tty container or exec)."""
-    def forward(signum, frame):
-        try:
-            os.kill(pid, signum)
-        except OSError:
-            pass
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, forward)
-
-
-def _with_terminal(a, start):
-    """Start something whose pty master comes back on a console socket, and attach to it.
-
-    ``start(console_fd)`` returns a notify file (or None); returns what it returned."""
-    from ..engine.process import recv_console
-    from . import console
-    ours, theirs = console.console_socket()
-    try:
-        result = start(theirs.fileno())
-    finally:
-        theirs.close()
-    master = recv_console(ours)
-    ours.close()
-    notify = result[-1] if isinstance(result, tuple) else None
-    console.proxy(master, done_fd=notify.fileno() if notify else None, stdin=a.interactive)
-    return result
-
-
-def _stdin(a):
-    return 0 if a.interactive else os.open(os.devnull, os.O_RDONLY)
-
-
-def cmd_run(a):
-    if not a.command:
-        raise MyDockerError("run needs an IMAGE and a COMMAND")
-    kwargs = dict(name=a.name, env=a.env, volumes=a.volume, workdir=a.workdir, hostname=a.hostname,
-                  resources=_resources(a), restart=a.restart, auto_remove=a.rm, tty=a.tty,
-                  interactive=a.interactive, network=a.network, ip=a.ip, ports=a.publish)
-    if a.detach:
-        rec = C.run(a.root, a.image, a.command, detach=True, **kwargs)[0]
-        out(rec["id"])
-        return 0
-    if a.tty:
-        rec, pid, notify = _with_terminal(
-            a, lambda fd: C.run(a.root, a.image, a.command, detach=False, console=fd, **kwargs))
-        return C.wait_exit(notify)
-    rec, pid, notify = C.run(a.root, a.image, a.command, detach=False, stdio=(_stdin(a), 1, 2), **kwargs)
-    _forward_signals(pid)
-    return C.wait_exit(notify)
-
-
-def cmd_ps(a):
-    rows = []
-    for r in C.list_containers(a.root, all=a.all):
-        if a.quiet:
-            out(r["id"])
-            continue
-        rows.append([r["id"], r["name"], r.get("ip", ""), r.get("pid", ""), _status(r), r["command"],
-                     r["createdTime"], r.get("volume", "")])
-    if not a.quiet:
-        _table(rows, ["ID", "NAME", "IP", "PID", "STATUS", "COMMAND", "CREATED", "Volume"])
-    return 0
-
-
-def cmd_logs(a):
-    path, rec = C.log_path(a.root, a.container)
-    pos = 0
-    while True:
-        try:
-            with open(path, "rb") as f:
-                f.seek(pos)
-                data = f.read()
-        except OSError:
-            data = b""
-        if data:
-            pos += len(data)
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
-        if not a.follow:
-            return 0
-        try:
-            rec = C.inspect(a.root, rec["id"])
-        except MyDockerError:
-            return 0
-        if rec["status"] not in ACTIVE:
-            # one more read to catch what was written just before the exit
-            a.follow = False
-            continue
-        time.sleep(0.1)
-
-
-def cmd_exec(a):
-    if not a.command:
-        raise MyDockerError("exec needs a CONTAINER and a COMMAND")
-    if a.tty:
-        pid = _with_terminal(
-            a, lambda fd: C.exec_start(a.root, a.container, a.command, console=fd, env=a.env, workdir=a.workdir))
-        return C.exec_wait(pid)
-    pid = C.exec_start(a.root, a.container, a.command, stdio=(_stdin(a), 1, 2), env=a.env, workdir=a.workdir)
-    _forward_signals(pid)
-    return C.exec_wait(pid)
-
-
-def _each(a, fn):
-    code = 0
-    for ref in a.containers:
-        try:
-            fn(ref)
-            out(ref)
-        except MyDockerError as e:
-            err(e)
-            code = 1
-    return code
-
-
-def cmd_stop(a):
-    return _each(a, lambda ref: C.stop(a.root, ref, timeout=a.time))
-
-
-def cmd_start(a):
-    return _each(a, lambda ref: C.start(a.root, ref))
-
-
-def cmd_restart(a):
-    return _each(a, lambda ref: C.restart(a.root, ref, timeout=a.time))
-
-
-def cmd_rm(a):
-    return _each(a, lambda ref: C.remove(a.root, ref, force=a.force))
-
-
-def cmd_commit(a):
-    if not a.image and not a.output:
-        raise MyDockerError("commit needs an IMAGE name or --output PATH.tar")
-    res = C.commit(a.root, a.container, image=a.image, output=a.output)
-    out(res.get("output") or res["name"])
-    return 0
-
-
-def cmd_inspect(a):
-    out(json.dumps([C.inspect(a.root, ref) for ref in a.containers], indent=2))
-    return 0
-
-
-def cmd_images(a):
-    rows = [[i["name"], i["id"], i["created"], format_bytes(i.get("size", 0))]
-            for i in images.list_images(a.root)]
-    _table(rows, ["NAME", "ID", "CREATED", "SIZE"])
-    return 0
-
-
-def cmd_image_import(a):
-    rec, changed = images.import_image(a.root, a.file, a.name)
-    out(rec["name"] if changed else "%s (unchanged)" % rec["name"])
-    return 0
-
-
-def cmd_image_busybox(a):
-    import tempfile
-    fd, tmp = tempfile.mkstemp(suffix=".tar")
-    os.close(fd)
-    try:
-        images.make_busybox_rootfs(tmp, a.busybox)
-        rec, changed = images.import_image(a.root, tmp, a.name)
-    finally:
-        os.unlink(tmp)
-    out(rec["name"] if changed else "%s (unchanged)" % rec["name"])
-    return 0
-
-
-def cmd_rmi(a):
-    code = 0
-    for name in a.images:
-        try:
-            images.remove_image(a.root, name, force=a.force)
-            out(name)
-        except MyDockerError as e:
-            err(e)
-            code = 1
-    return code
-
-
-def cmd_prune(a):
-    removed = C.prune(a.root)
-    for r in removed:
-        out("removed %s" % r)
-    if not removed:
-        out("nothing to prune")
-    return 0
-
-
-# ------------------------------------------------------------------ parser
-
-def build_parser():
-    p = argparse.ArgumentParser(prog="mydocker", allow_abbrev=False,
-                                description="A small Docker-like container runtime.")
+def _top(cls=argparse.ArgumentParser, **kw):
+    p = cls(prog="mydocker", allow_abbrev=False, description="A small Docker-like container runtime.", **kw)
     p.add_argument("--root", default=None,
                    help="state root (default: $MYDOCKER_ROOT or /var/lib/mydocker)")
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
     sub.required = True
+    return p, sub
 
-    s = sub.add_parser("run", help="run a command in a new container", allow_abbrev=False,
-                       add_help=False)
-    s.add_argument("--help", action="help", help="show this help")
-    for flags, kw in RUN_FLAGS:
-        s.add_argument(*flags, **kw)
-    s.add_argument("image")
-    s.add_argument("command", nargs=argparse.REMAINDER)
-    s.set_defaults(fn=cmd_run)
 
-    s = sub.add_parser("ps", help="list containers")
-    s.add_argument("-a", "--all", action="store_true", help="show stopped containers too")
-    s.add_argument("-q", "--quiet", action="store_true", help="only IDs")
-    s.set_defaults(fn=cmd_ps)
+def group(name):
+    """The module of this package that defines command ``name``."""
+    return importlib.import_module("." + GROUP[name], __package__)
 
-    s = sub.add_parser("logs", help="show a detached container's output")
-    s.add_argument("-f", "--follow", action="store_true")
-    s.add_argument("container")
-    s.set_defaults(fn=cmd_logs)
 
-    s = sub.add_parser("exec", help="run a command in a running container", allow_abbrev=False)
-    s.add_argument("-i", "--interactive", action="store_true")
-    s.add_argument("-t", "--tty", action="store_true")
-    s.add_argument("-e", "--env", action="append", default=[])
-    s.add_argument("-w", "--workdir")
-    s.add_argument("container")
-    s.add_argument("command", nargs=argparse.REMAINDER)
-    s.set_defaults(fn=cmd_exec)
-
-    for name, fn, helptext in (("stop", cmd_stop, "stop containers (SIGTERM, then SIGKILL)"),
-                               ("restart", cmd_restart, "restart containers")):
-        s = sub.add_parser(name, help=helptext)
-        s.add_argument("-t", "--time", type=int, default=10, help="seconds before SIGKILL (default 10)")
-        s.add_argument("containers", nargs="+")
-        s.set_defaults(fn=fn)
-
-    s = sub.add_parser("start", help="start stopped containers")
-    s.add_argument("containers", nargs="+")
-    s.set_defaults(fn=cmd_start)
-
-    s = sub.add_parser("rm", help="remove containers")
-    s.add_argument("-f", "--force", action="store_true", help="stop a running container first")
-    s.add_argument("containers", nargs="+")
-    s.set_defaults(fn=cmd_rm)
-
-    s = sub.add_parser("commit", help="save a container's filesystem as an image or a tar file")
-    s.add_argument("-o", "--output", help="write a tar file here instead")
-    s.add_argument("container")
-    s.add_argument("image", nargs="?")
-    s.set_defaults(fn=cmd_commit)
-
-    s = sub.add_parser("inspect", help="show container records as JSON")
-    s.add_argument("containers", nargs="+")
-    s.set_defaults(fn=cmd_inspect)
-
-    s = sub.add_parser("images", help="list images")
-    s.set_defaults(fn=cmd_images)
-
-    s = sub.add_parser("rmi", help="remove images")
-    s.add_argument("-f", "--force", action="store_true")
-    s.add_argument("images", nargs="+")
-    s.set_defaults(fn=cmd_rmi)
-
-    s = sub.add_parser("image", help="manage images")
-    isub = s.add_subparsers(dest="imgcmd", metavar="SUBCOMMAND")
-    isub.required = True
-    i = isub.add_parser("import", help="import a rootfs tarball (or docker save / OCI archive)")
-    i.add_argument("file")
-    i.add_argument("name")
-    i.set_defaults(fn=cmd_image_import)
-    i = isub.add_parser("busybox", help="make a base image from the host's busybox binary")
-    i.add_argument("name", nargs="?", default="busybox")
-    i.add_argument("--busybox", help="path of a static busybox (default: from PATH)")
-    i.set_defaults(fn=cmd_image_busybox)
-    i = isub.add_parser("ls", aliases=["list"], help="list images")
-    i.set_defaults(fn=cmd_images)
-    i = isub.add_parser("rm", aliases=["remove"], help="remove images")
-    i.add_argument("-f", "--force", action="store_true")
-    i.add_argument("images", nargs="+")
-    i.set_defaults(fn=cmd_rmi)
-
-    s = sub.add_parser("prune", help="remove leftovers of crashed runs")
-    s.set_defaults(fn=cmd_prune)
-
-    try:
-        from .network import add_network_parser
-    except ImportError:
-        add_network_parser = None
-    if add_network_parser is not None:
-        add_network_parser(sub)
+def build_parser(command=None):
+    """The parser for ``command``, with only that command's sub-parser built (its group imported);
+    with ``command=None``, every command's (every group imported)."""
+    p, sub = _top()
+    for name, module, helptext in COMMANDS:
+        if command is None or name == command:
+            group(name).PARSERS[name](sub, name, helptext)
     return p
 
 
+def listing_parser():
+    """The parser that lists every command from the static table, importing no group; each
+    command is a stub that takes whatever follows it (``main`` parses again with the real one)."""
+    p, sub = _top(_ListingParser, epilog=EPILOG)
+    for name, module, helptext in COMMANDS:
+        s = sub.add_parser(name, help=helptext, add_help=False)
+        s.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    return p
+
+
+def command_index(argv):
+    """Where the command word is in ``argv``: after ``--root DIR`` / ``--root=DIR``.
+
+    None when there is none, -1 when another option comes first (``-h``, ``--help``, ``--``, a bad
+    one) or ``--root`` has no value: argparse says what is to be said about it."""
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--root":
+            if i + 1 == len(argv):
+                return -1
+            i += 2
+        elif a.startswith("--root="):
+            i += 1
+        elif a.startswith("-") and a != "-":
+            return -1
+        else:
+            return i
+    return None
+
+
+def _help(before, words):
+    """``mydocker help [COMMAND [SUBCOMMAND]]``: what ``--help`` prints for it."""
+    if not words or words[0] == "help":
+        listing_parser().print_help()
+        return 0
+    n = 2 if words[0] in NESTED and len(words) > 1 else 1
+    return main(before + words[:n] + ["--help"])
+
+
+def parse_args(argv):
+    """The parsed arguments of a mydocker command line (``args.fn`` runs it); exits on a usage error
+    or after printing help, as argparse does."""
+    i = command_index(argv)
+    word = argv[i] if i is not None and i >= 0 else None
+    if word not in GROUP:
+        # no command, a bad one, or an option first: the listing parser prints the help or the
+        # error (and exits); what it parses is parsed again below with the real sub-parser
+        p = listing_parser()
+        p.full_help_on_error = i is None
+        word = p.parse_args(argv).cmd
+    return build_parser(word).parse_args(argv)
+
+
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    i = command_index(argv)
+    if i is not None and i >= 0 and argv[i] == "help":
+        return _help(argv[:i], argv[i + 1:])
+    args = parse_args(argv)
+    from ..engine.store import Paths
     args.root = Paths(args.root).root
     try:
         rc = args.fn(args)

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """``mydocker network ...``: the thin command line over ``network.py``.
 
-``add_network_parser(subparsers)`` adds::
+``add_network_parser(subparsers)`` (``PARSERS["network"]`` for ``main``) adds::
 
     network create --driver bridge --subnet CIDR [--gateway IP] NAME
     network ls | list
@@ -10,14 +10,14 @@
     network rm | remove [-f] NAME...
 
 Each handler takes the parsed args (``args.root``: state root or None), prints, and returns an
-exit status; MyDockerError propagates to the main CLI, which prints its one line.
+exit status; MyDockerError propagates to ``main``, which prints its one line.
 The Go tool's single-dash spellings (``-driver``, ``-subnet``) are accepted too.
 """
 
 import json
 
 from ..engine.errors import MyDockerError
-from .main import err, out
+from .output import err, out, table
 
 
 def _net():
@@ -38,13 +38,11 @@ def cmd_list(args):
         for n in nets:
             out(n["Name"])
         return 0
-    rows = [("NAME", "IPRange", "Driver", "SUBNET", "GATEWAY")]
+    rows = []
     for n in nets:
         rng = "%s/%s" % (n["Gateway"], n["Subnet"].split("/")[1])
         rows.append((n["Name"], rng, n.get("Driver", "bridge"), n["Subnet"], n["Gateway"]))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        out("   ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    table(rows, ("NAME", "IPRange", "Driver", "SUBNET", "GATEWAY"), sep="   ")
     return 0
 
 
@@ -75,9 +73,9 @@ def cmd_remove(args):
     return rc
 
 
-def add_network_parser(subparsers):
+def add_network_parser(subparsers, name="network", help="manage bridge networks"):
     """Add the ``network`` command (with its subcommands) to an argparse subparsers object."""
-    p = subparsers.add_parser("network", help="manage bridge networks")
+    p = subparsers.add_parser(name, help=help)
     sub = p.add_subparsers(dest="network_command", metavar="COMMAND")
     sub.required = True
 
@@ -105,3 +103,8 @@ def add_network_parser(subparsers):
         r.add_argument("names", metavar="NAME", nargs="+")
         r.set_defaults(fn=cmd_remove)
     return p
+
+
+PARSERS = {
+    "network": add_network_parser,
+}

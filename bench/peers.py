@@ -1,0 +1,238 @@
+# Copyright (c) mydocker.runtime contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The two runtimes under test, behind one interface: mydocker (this checkout's bin/mydocker with
+its own state root) and podman (its own root, runroot and configuration in the temporary
+directory)."""
+
+import hashlib
+import json
+import os
+import platform
+import resource
+import subprocess
+
+from .common import MYDOCKER, REPO, BenchError, run_cmd
+
+
+class MyDocker:
+    name = "mydocker"
+
+    def __init__(self, base, python):
+        self.root = os.path.join(base, "mydocker")
+        self.python = python
+        env = dict(os.environ)
+        env.pop("MYDOCKER_ROOT", None)
+        env.pop("MYDOCKER_CGROUP_PARENT", None)
+        self.env = env
+        # the cgroup parent mydocker uses for a non-default root (state.cgroup_parent)
+        self.cgroup_parent = "mydocker-" + hashlib.sha1(self.root.encode()).hexdigest()[:10]
+        # the same hash tags our iptables chains and rule comments (iptables.root_tag)
+        self.ipt_tag = "-" + hashlib.sha1(self.root.encode()).hexdigest()[:10]
+        self.networks = []   # created by us (names), bridge names are the same
+        self.bridges = []
+        self.net_cids = []   # networked containers started by us (their veths must be gone)
+        self.subnets = []
+        self.ports = []
+
+    def cmd(self, *args):
+        return [self.python, MYDOCKER, "--root", self.root] + list(args)
+
+    def call(self, *args, **kw):
+        return run_cmd(self.cmd(*args), env=self.env, **kw)
+
+    def version(self):
+        try:
+            rev = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, check=False).stdout.decode().strip()
+        except OSError:
+            rev = ""
+        return "mydocker (checkout %s%s), Python %s" % (REPO, " @ " + rev if rev else "", platform.python_version())
+
+    def import_image(self, tar, name):
+        return self.call("image", "import", tar, name)[0]
+
+    def run_detached(self, image, *cmd):
+        dt, dummy, out, dummy = self.call("run", "-d", image, *cmd)
+        return dt, out.strip().splitlines()[-1]
+
+    def run_rm(self, image, *cmd):
+        return self.call("run", "--rm", image, *cmd, capture=False)[0]
+
+    def remove(self, cid):
+        return self.call("rm", "-f", cid)[0]
+
+    def helper_pid(self, cid):
+        rec = json.loads(self.call("inspect", cid)[2])[0]
+        return int(rec["monitorPid"])
+
+    # networking: `network create --driver bridge --subnet CIDR NAME`; the bridge is named after it
+    def net_create(self, name, subnet):
+        dt = self.call("network", "create", "--driver", "bridge", "--subnet", subnet, name)[0]
+        self.networks.append(name)
+        self.bridges.append(name)
+        return dt
+
+    def run_net(self, net, port, image, *cmd):
+        dt, dummy, out, dummy = self.call("run", "-d", "--net", net, "-p", "%d:80" % port, image, *cmd)
+        cid = out.strip().splitlines()[-1]
+        self.net_cids.append(cid)
+        return dt, cid
+
+    def veth_names(self):
+        """Host ends of the veths of our networked containers (network.veth_name: "veth" + id)."""
+        return ["veth" + c if len(c) == 10 and c.isdigit() else "veth" + hashlib.sha1(c.encode()).hexdigest()[:10]
+                for c in self.net_cids]
+
+    def container_ids(self):
+        return self.call("ps", "-a", "-q", check=False)[2].split()
+
+    def cleanup(self, problems, notes):
+        if not os.path.isdir(self.root):
+            return
+        for cid in self.container_ids():
+            dummy, rc, dummy, err = self.call("rm", "-f", cid, check=False)
+            if rc != 0:
+                problems.append("mydocker rm -f %s: %s" % (cid, err.strip()))
+        out = self.call("images", check=False)[2].splitlines()[1:]
+        for line in out:
+            name = line.split()[0]
+            dummy, rc, dummy, err = self.call("rmi", "-f", name, check=False)
+            if rc != 0:
+                problems.append("mydocker rmi -f %s: %s" % (name, err.strip()))
+        for name in self.call("network", "ls", "-q", check=False)[2].split():
+            dummy, rc, dummy, err = self.call("network", "rm", name, check=False)
+            if rc != 0:
+                problems.append("mydocker network rm %s: %s" % (name, err.strip()))
+        dummy, rc, out, err = self.call("prune", check=False)
+        lines = [ln.strip() for ln in out.splitlines() if ln.strip()]
+        if rc == 0 and lines and all(ln.startswith("removed engine copy ") for ln in lines):
+            # monitors resume with a private copy of the engine (monitor.engine_copy), one per engine
+            # version: when the checkout changes during the run (others editing it), the older copy
+            # stays until prune; that is not a leftover of a crash
+            notes.append("mydocker prune removed engine copies of an older engine version (the checkout "
+                         "changed during the run): %s" % "; ".join(lines))
+        elif rc != 0 or "nothing to prune" not in out:
+            problems.append("mydocker prune after removing everything: %s" % (out + err).strip())
+
+
+class Podman:
+    name = "podman"
+
+    def __init__(self, base):
+        self.dir = os.path.join(base, "podman")
+        self.graphroot = os.path.join(self.dir, "root")
+        self.runroot = os.path.join(self.dir, "run")
+        for d in ("tmp", "volumes", "networks"):
+            os.makedirs(os.path.join(self.dir, d))
+        self.conf = os.path.join(self.dir, "containers.conf")
+        with open(self.conf, "w") as f:
+            f.write('[containers]\nnetns = "none"\n'
+                    '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "none"\nruntime = "runc"\n'
+                    'lock_type = "file"\ntmp_dir = "%s"\nvolume_path = "%s"\n'
+                    '[network]\nnetwork_config_dir = "%s"\n'
+                    % (os.path.join(self.dir, "tmp"), os.path.join(self.dir, "volumes"),
+                       os.path.join(self.dir, "networks")))
+        self.storage_conf = os.path.join(self.dir, "storage.conf")
+        with open(self.storage_conf, "w") as f:
+            f.write('[storage]\ndriver = "overlay"\ngraphroot = "%s"\nrunroot = "%s"\n'
+                    % (self.graphroot, self.runroot))
+        env = dict(os.environ)
+        env["CONTAINERS_CONF"] = self.conf
+        env["CONTAINERS_STORAGE_CONF"] = self.storage_conf
+        env.pop("CONTAINER_HOST", None)
+        self.env = env
+        # podman's default ulimits (nofile 1048576, nproc 4194304) are above this machine's hard limits
+        # (root here lacks CAP_SYS_RESOURCE) and runc then fails with "error setting rlimits";
+        # probe_ulimits() finds values that work, starting from ours (what a mydocker container gets).
+        self.base_flags = ["--runtime", "runc", "--network", "none", "--pull", "never"]
+        self.run_flags = list(self.base_flags)
+        self.networks = []
+        self.bridges = []    # podman names them itself (podman1, podman2, ...): read back after create
+        self.subnets = []
+        self.ports = []
+
+    def probe_ulimits(self, image):
+        """Pick --ulimit values runc can set: our own limits first, then lower nproc values."""
+        nofile = resource.getrlimit(resource.RLIMIT_NOFILE)
+        nproc = resource.getrlimit(resource.RLIMIT_NPROC)
+        tried = []
+        for np_hard in [nproc[1], 32768, 16384, 4096, 1024]:
+            if nproc[1] != resource.RLIM_INFINITY and np_hard > nproc[1]:
+                continue
+            np_soft = np_hard if nproc[0] == resource.RLIM_INFINITY else min(nproc[0], np_hard)
+            flags = self.base_flags + ["--ulimit", "nofile=%s:%s" % (_lim(nofile[0]), _lim(nofile[1])),
+                                       "--ulimit", "nproc=%s:%s" % (_lim(np_soft), _lim(np_hard))]
+            dummy, rc, dummy, err = self.call("run", "--rm", *(flags + [self.ref(image), "true"]), check=False)
+            if rc == 0:
+                self.run_flags = flags
+                return flags, tried
+            tried.append({"flags": flags[len(self.base_flags):], "error": err.strip().splitlines()[-1:]})
+        raise BenchError("podman cannot run a container with any --ulimit values tried: %s" % tried)
+
+    def cmd(self, *args):
+        return ["podman", "--root", self.graphroot, "--runroot", self.runroot] + list(args)
+
+    def call(self, *args, **kw):
+        return run_cmd(self.cmd(*args), env=self.env, **kw)
+
+    def version(self):
+        v = self.call("version", "--format", "{{.Client.Version}}", check=False)[2].strip()
+        r = subprocess.run(["runc", "--version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False).stdout
+        c = subprocess.run(["conmon", "--version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           check=False).stdout
+        return "podman %s, %s, %s" % (v, r.decode().splitlines()[0] if r else "runc ?",
+                                      c.decode().splitlines()[0] if c else "conmon ?")
+
+    def ref(self, name):
+        return "localhost/%s:latest" % name
+
+    def import_image(self, tar, name):
+        return self.call("import", "--quiet", tar, self.ref(name))[0]
+
+    def run_detached(self, image, *cmd):
+        dt, dummy, out, dummy = self.call("run", "-d", *(self.run_flags + [self.ref(image)] + list(cmd)))
+        return dt, out.strip().splitlines()[-1]
+
+    def run_rm(self, image, *cmd):
+        return self.call("run", "--rm", *(self.run_flags + [self.ref(image)] + list(cmd)), capture=False)[0]
+
+    def remove(self, cid):
+        # -t 0: kill at once, as mydocker's rm -f does (podman's default would wait 10 s for SIGTERM)
+        return self.call("rm", "-f", "-t", "0", cid)[0]
+
+    def helper_pid(self, cid):
+        return int(self.call("inspect", "--format", "{{.State.ConmonPid}}", cid)[2].strip())
+
+    # networking: a netavark bridge network; --disable-dns because mydocker has no DNS server
+    # (podman would start aardvark-dns on the gateway for a named network otherwise)
+    def net_create(self, name, subnet):
+        dt = self.call("network", "create", "--driver", "bridge", "--disable-dns", "--subnet", subnet, name)[0]
+        self.networks.append(name)
+        iface = self.call("network", "inspect", "--format", "{{.NetworkInterface}}", name)[2].strip()
+        self.bridges.append(iface)
+        return dt
+
+    def net_flags(self, net):
+        flags = list(self.run_flags)
+        i = flags.index("--network")
+        flags[i + 1] = net
+        return flags
+
+    def run_net(self, net, port, image, *cmd):
+        argv = self.net_flags(net) + ["-p", "%d:80" % port, self.ref(image)] + list(cmd)
+        dt, dummy, out, dummy = self.call("run", "-d", *argv)
+        return dt, out.strip().splitlines()[-1]
+
+    def cleanup(self, problems, notes):
+        if not os.path.isdir(self.graphroot):
+            return
+        cmds = ([("rm", "-a", "-f", "-t", "0")] + [("network", "rm", "-f", n) for n in self.networks]
+                + [("rmi", "-a", "-f")])
+        for args in cmds:
+            dummy, rc, dummy, err = self.call(*args, check=False)
+            if rc != 0:
+                problems.append("podman %s: %s" % (" ".join(args), err.strip()))
+
+
+def _lim(v):
+    return "-1" if v == resource.RLIM_INFINITY else str(v)

@@ -1,0 +1,71 @@
+# Copyright (c) mydocker.runtime contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The markdown tables printed at the end (stdout)."""
+
+from .ipam import IPAM_NET
+
+
+def fmt_ms(s):
+    return "%.0f" % (s * 1000) if s >= 0.1 else "%.1f" % (s * 1000)
+
+
+def report(res):
+    lines = []
+    lines.append("Start-up time, %d runs each (after %d warm-up), milliseconds; ratio = mydocker / podman"
+                 % (res["runs"], res["warmup"]))
+    lines.append("")
+    lines.append("| case | mydocker median | mydocker p90 | podman median | podman p90 | ratio (median) "
+                 "| ratio (p90) |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|")
+    for key, label in res["case_labels"]:
+        m = res["timing"][key]["mydocker"]
+        p = res["timing"][key]["podman"]
+        lines.append("| %s | %s | %s | %s | %s | %.2f | %.2f |" % (
+            label, fmt_ms(m["median"]), fmt_ms(m["p90"]), fmt_ms(p["median"]), fmt_ms(p["p90"]),
+            m["median"] / p["median"], m["p90"] / p["p90"]))
+    if res.get("network"):
+        lines.append("")
+        lines.append("Networking: " + "; ".join(
+            "%s network %s (bridge %s, %s), host port %d, checked with GET %s -> %d" % (
+                rt, n["network"], n["bridge"], n["subnet"], n["host_port"], n["verify_fetch"]["url"],
+                n["verify_fetch"]["status"]) for rt, n in sorted(res["network"].items())))
+    lines.append("")
+    lines.append("Image import (once, not per container), seconds:")
+    lines.append("")
+    lines.append("| image | size | mydocker | podman |")
+    lines.append("|---|---:|---:|---:|")
+    for name, v in res["import"].items():
+        lines.append("| %s | %.0f MB | %.2f | %.2f |" % (name, v["size_bytes"] / 1e6, v["mydocker"], v["podman"]))
+    lines.append("")
+    mem = res["memory"]
+    lines.append("Memory of the per-container helper (mydocker: monitor; podman: conmon) of a running "
+                 "`sleep` container, from /proc/PID/smaps_rollup, KiB:")
+    lines.append("")
+    lines.append("| helper | RSS | PSS | USS | RSS (%d running, median) | PSS (%d running, median) "
+                 "| USS (%d running, median) |"
+                 % ((mem["mydocker"]["together_count"],) * 3))
+    lines.append("|---|---:|---:|---:|---:|---:|---:|")
+    for rt, label in (("mydocker", "mydocker monitor"), ("podman", "podman conmon")):
+        a, t = mem[rt]["alone"], mem[rt]["together"]
+        lines.append("| %s | %d | %d | %d | %d | %d | %d |"
+                     % (label, a["rss_kb"], a["pss_kb"], a["uss_kb"], t["rss_kb"], t["pss_kb"], t["uss_kb"]))
+    lines.append("")
+    lines.append("Floor: `python -c pass` with the same interpreter takes %s ms (median of %d)."
+                 % (fmt_ms(res["python_floor"]["median"]), res["python_floor"]["n"]))
+    if res.get("ipam"):
+        lines.append("")
+        lines.append("IP allocation on a /16 (%s) through the engine (mydocker only, no podman peer), %d runs each:"
+                     % (IPAM_NET, res["ipam"][0]["locked"]["n"]))
+        lines.append("")
+        lines.append("| addresses taken | other networks in subnet.json | subnet.json | owners.json "
+                     "| allocate+release median (ms) | p90 (ms) | in-memory allocate_in+release_in median (µs) |")
+        lines.append("|---:|---|---:|---:|---:|---:|---:|")
+        for r in res["ipam"]:
+            lines.append("| %d | %s | %s | %s | %.2f | %.2f | %.1f |" % (
+                r["fill"], r["others"], _size(r["subnet_json_bytes"]), _size(r["owners_json_bytes"]),
+                r["locked"]["median"] * 1e3, r["locked"]["p90"] * 1e3, r["pure"]["median"] * 1e6))
+    return "\n".join(lines)
+
+
+def _size(n):
+    return "%d B" % n if n < 10000 else ("%.0f kB" % (n / 1e3) if n < 1e6 else "%.1f MB" % (n / 1e6))

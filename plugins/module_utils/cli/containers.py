@@ -1,0 +1,284 @@
+# Copyright (c) mydocker.runtime contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""``mydocker run/ps/logs/exec/stop/restart/start/rm/commit/inspect``: the container commands.
+
+``PARSERS`` maps each command name to the function that adds its sub-parser; ``main`` builds only
+the one that was asked for."""
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+
+from ..engine import containers as C
+from ..engine.errors import MyDockerError
+from ..engine.records import ACTIVE, EXITED
+from .output import each, out, table
+
+RUN_FLAGS = [
+    (("-i", "--interactive"), dict(action="store_true", help="keep stdin open")),
+    (("-t", "--tty"), dict(action="store_true", help="allocate a pseudo-terminal")),
+    (("-d", "--detach"), dict(action="store_true", help="run in the background, output to the log")),
+    (("-name", "--name"), dict(help="container name (default: the ID)")),
+    (("-e", "--env"), dict(action="append", default=[], metavar="K=V", help="environment variable")),
+    (("-v", "--volume"), dict(action="append", default=[], metavar="HOST:CTR[:ro]", help="bind a host path")),
+    (("-p", "--publish"), dict(action="append", default=[], metavar="[IP:]HOST:CTR[/proto]",
+                               help="publish a port (needs --net)")),
+    (("-net", "--net", "--network"), dict(dest="network", help="network to connect to")),
+    (("--ip",), dict(help="fixed IP address on the network")),
+    (("-w", "--workdir"), dict(help="working directory inside the container")),
+    (("--hostname", "-h"), dict(help="container host name")),
+    (("-mem", "--memory", "-m"), dict(help="memory limit, e.g. 100m")),
+    (("-cpu", "--cpus"), dict(help="CPU limit, e.g. 0.5")),
+    (("-cpuset", "--cpuset-cpus"), dict(dest="cpuset", help="CPUs allowed, e.g. 0-1")),
+    (("--cpu-shares", "-c"), dict(dest="cpu_shares", help="relative CPU weight")),
+    (("--pids-limit",), dict(dest="pids_limit", help="maximum number of processes")),
+    (("--restart",), dict(default="no", help="no | on-failure[:N] | always")),
+    (("--rm",), dict(action="store_true", help="remove the container when it exits")),
+]
+
+
+def _resources(a):
+    return {"memory": a.memory, "cpus": a.cpus, "cpuset_cpus": a.cpuset, "cpu_shares": a.cpu_shares,
+            "pids_limit": a.pids_limit}
+
+
+def _status(rec):
+    if rec["status"] == EXITED:
+        code = rec.get("exitCode")
+        return "exited (%s)" % ("?" if code is None else code)
+    return rec["status"]
+
+
+def _forward_signals(pid):
+    """Pass SIGINT, SIGTERM and SIGHUP on to ``pid`` (an attached, non-tty container or exec)."""
+    def forward(signum, frame):
+        try:
+            os.kill(pid, signum)
+        except OSError:
+            pass
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, forward)
+
+
+def _with_terminal(a, start):
+    """Start something whose pty master comes back on a console socket, and attach to it.
+
+    ``start(console_fd)`` returns a notify file (or None); returns what it returned."""
+    from ..engine.process import recv_console
+    from . import console
+    ours, theirs = console.console_socket()
+    try:
+        result = start(theirs.fileno())
+    finally:
+        theirs.close()
+    master = recv_console(ours)
+    ours.close()
+    notify = result[-1] if isinstance(result, tuple) else None
+    console.proxy(master, done_fd=notify.fileno() if notify else None, stdin=a.interactive)
+    return result
+
+
+def _stdin(a):
+    return 0 if a.interactive else os.open(os.devnull, os.O_RDONLY)
+
+
+# ------------------------------------------------------------------ commands
+
+def cmd_run(a):
+    if not a.command:
+        raise MyDockerError("run needs an IMAGE and a COMMAND")
+    kwargs = dict(name=a.name, env=a.env, volumes=a.volume, workdir=a.workdir, hostname=a.hostname,
+                  resources=_resources(a), restart=a.restart, auto_remove=a.rm, tty=a.tty,
+                  interactive=a.interactive, network=a.network, ip=a.ip, ports=a.publish)
+    if a.detach:
+        rec = C.run(a.root, a.image, a.command, detach=True, **kwargs)[0]
+        out(rec["id"])
+        return 0
+    if a.tty:
+        rec, pid, notify = _with_terminal(
+            a, lambda fd: C.run(a.root, a.image, a.command, detach=False, console=fd, **kwargs))
+        return C.wait_exit(notify)
+    rec, pid, notify = C.run(a.root, a.image, a.command, detach=False, stdio=(_stdin(a), 1, 2), **kwargs)
+    _forward_signals(pid)
+    return C.wait_exit(notify)
+
+
+def cmd_ps(a):
+    rows = []
+    for r in C.list_containers(a.root, all=a.all):
+        if a.quiet:
+            out(r["id"])
+            continue
+        rows.append([r["id"], r["name"], r.get("ip", ""), r.get("pid", ""), _status(r), r["command"],
+                     r["createdTime"], r.get("volume", "")])
+    if not a.quiet:
+        table(rows, ["ID", "NAME", "IP", "PID", "STATUS", "COMMAND", "CREATED", "Volume"])
+    return 0
+
+
+def cmd_logs(a):
+    path, rec = C.log_path(a.root, a.container)
+    pos = 0
+    while True:
+        try:
+            with open(path, "rb") as f:
+                f.seek(pos)
+                data = f.read()
+        except OSError:
+            data = b""
+        if data:
+            pos += len(data)
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        if not a.follow:
+            return 0
+        try:
+            rec = C.inspect(a.root, rec["id"])
+        except MyDockerError:
+            return 0
+        if rec["status"] not in ACTIVE:
+            # one more read to catch what was written just before the exit
+            a.follow = False
+            continue
+        time.sleep(0.1)
+
+
+def cmd_exec(a):
+    if not a.command:
+        raise MyDockerError("exec needs a CONTAINER and a COMMAND")
+    if a.tty:
+        pid = _with_terminal(
+            a, lambda fd: C.exec_start(a.root, a.container, a.command, console=fd, env=a.env, workdir=a.workdir))
+        return C.exec_wait(pid)
+    pid = C.exec_start(a.root, a.container, a.command, stdio=(_stdin(a), 1, 2), env=a.env, workdir=a.workdir)
+    _forward_signals(pid)
+    return C.exec_wait(pid)
+
+
+def cmd_stop(a):
+    return each(a.containers, lambda ref: C.stop(a.root, ref, timeout=a.time))
+
+
+def cmd_start(a):
+    return each(a.containers, lambda ref: C.start(a.root, ref))
+
+
+def cmd_restart(a):
+    return each(a.containers, lambda ref: C.restart(a.root, ref, timeout=a.time))
+
+
+def cmd_rm(a):
+    return each(a.containers, lambda ref: C.remove(a.root, ref, force=a.force))
+
+
+def cmd_commit(a):
+    if not a.image and not a.output:
+        raise MyDockerError("commit needs an IMAGE name or --output PATH.tar")
+    res = C.commit(a.root, a.container, image=a.image, output=a.output)
+    out(res.get("output") or res["name"])
+    return 0
+
+
+def cmd_inspect(a):
+    out(json.dumps([C.inspect(a.root, ref) for ref in a.containers], indent=2))
+    return 0
+
+
+# ------------------------------------------------------------------ parsers
+
+def _p_run(sub, name, help):
+    s = sub.add_parser(name, help=help, allow_abbrev=False, add_help=False)
+    s.add_argument("--help", action="help", help="show this help")
+    for flags, kw in RUN_FLAGS:
+        s.add_argument(*flags, **kw)
+    s.add_argument("image")
+    s.add_argument("command", nargs=argparse.REMAINDER)
+    s.set_defaults(fn=cmd_run)
+    return s
+
+
+def _p_ps(sub, name, help):
+    s = sub.add_parser(name, help=help)
+    s.add_argument("-a", "--all", action="store_true", help="show stopped containers too")
+    s.add_argument("-q", "--quiet", action="store_true", help="only IDs")
+    s.set_defaults(fn=cmd_ps)
+    return s
+
+
+def _p_logs(sub, name, help):
+    s = sub.add_parser(name, help=help)
+    s.add_argument("-f", "--follow", action="store_true")
+    s.add_argument("container")
+    s.set_defaults(fn=cmd_logs)
+    return s
+
+
+def _p_exec(sub, name, help):
+    s = sub.add_parser(name, help=help, allow_abbrev=False)
+    s.add_argument("-i", "--interactive", action="store_true")
+    s.add_argument("-t", "--tty", action="store_true")
+    s.add_argument("-e", "--env", action="append", default=[])
+    s.add_argument("-w", "--workdir")
+    s.add_argument("container")
+    s.add_argument("command", nargs=argparse.REMAINDER)
+    s.set_defaults(fn=cmd_exec)
+    return s
+
+
+def _p_timed(fn):
+    """stop and restart: a grace time, then containers."""
+    def add(sub, name, help):
+        s = sub.add_parser(name, help=help)
+        s.add_argument("-t", "--time", type=int, default=10, help="seconds before SIGKILL (default 10)")
+        s.add_argument("containers", nargs="+")
+        s.set_defaults(fn=fn)
+        return s
+    return add
+
+
+def _p_start(sub, name, help):
+    s = sub.add_parser(name, help=help)
+    s.add_argument("containers", nargs="+")
+    s.set_defaults(fn=cmd_start)
+    return s
+
+
+def _p_rm(sub, name, help):
+    s = sub.add_parser(name, help=help)
+    s.add_argument("-f", "--force", action="store_true", help="stop a running container first")
+    s.add_argument("containers", nargs="+")
+    s.set_defaults(fn=cmd_rm)
+    return s
+
+
+def _p_commit(sub, name, help):
+    s = sub.add_parser(name, help=help)
+    s.add_argument("-o", "--output", help="write a tar file here instead")
+    s.add_argument("container")
+    s.add_argument("image", nargs="?")
+    s.set_defaults(fn=cmd_commit)
+    return s
+
+
+def _p_inspect(sub, name, help):
+    s = sub.add_parser(name, help=help)
+    s.add_argument("containers", nargs="+")
+    s.set_defaults(fn=cmd_inspect)
+    return s
+
+
+PARSERS = {
+    "run": _p_run,
+    "ps": _p_ps,
+    "logs": _p_logs,
+    "exec": _p_exec,
+    "stop": _p_timed(cmd_stop),
+    "restart": _p_timed(cmd_restart),
+    "start": _p_start,
+    "rm": _p_rm,
+    "commit": _p_commit,
+    "inspect": _p_inspect,
+}

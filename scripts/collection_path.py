@@ -1,0 +1,86 @@
+# Copyright (c) mydocker.runtime contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Make a checkout importable as ``ansible_collections.mydocker.runtime``: the one place that does
+it, for bin/mydocker (and so the launcher scripts/install.sh writes, which runs bin/mydocker),
+tests/conftest.py and bench/.
+
+Python finds the collection only as ``<base>/ansible_collections/mydocker/runtime``. ``use(repo)``
+puts such a base first on ``sys.path``:
+
+- the tree the checkout already is in (ansible-test's copy, an installed collection);
+- /usr/share/ansible/collections when scripts/install.sh linked the checkout there;
+- else a directory with a symlink to the checkout, one per checkout (the name has a hash of its
+  path, so two checkouts side by side do not take each other's code).
+
+Load this file by its path (it is not inside any package)::
+
+    spec = importlib.util.spec_from_file_location("mydocker_collection_path", path)
+"""
+
+import hashlib
+import os
+import stat
+import sys
+import tempfile
+
+REPO = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+INSTALLED = ("/usr/share/ansible/collections",)
+PARTS = ("ansible_collections", "mydocker", "runtime")
+
+
+def link_dir(repo=REPO, prefix="mydocker-collections", parent=None):
+    """The per-checkout base directory for the symlink: ``<tmp>/<prefix>-<uid>-<hash of repo>``."""
+    tag = hashlib.sha1(os.path.realpath(repo).encode()).hexdigest()[:10]
+    return os.path.join(parent or tempfile.gettempdir(), "%s-%d-%s" % (prefix, os.getuid(), tag))
+
+
+def _own_dirs(base, link):
+    """Create ``base`` .. the link's directory: ours, and writable by us only (so no other user
+    can swap the link for their code)."""
+    os.makedirs(os.path.dirname(link), mode=0o755, exist_ok=True)
+    d = os.path.dirname(link)
+    while True:
+        st = os.lstat(d)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+            raise RuntimeError("%s is not a directory of uid %d: remove it" % (d, os.getuid()))
+        if st.st_mode & 0o022:
+            os.chmod(d, stat.S_IMODE(st.st_mode) & ~0o022)
+        if d == base:
+            return
+        d = os.path.dirname(d)
+
+
+def link_checkout(base, repo=REPO):
+    """``base/ansible_collections/mydocker/runtime`` -> ``repo`` (replaced atomically if it is not)."""
+    repo = os.path.realpath(repo)
+    base = os.path.abspath(base)
+    link = os.path.join(base, *PARTS)
+    _own_dirs(base, link)
+    if os.path.realpath(link) != repo:
+        tmp = "%s.%d" % (link, os.getpid())
+        os.symlink(repo, tmp)
+        os.replace(tmp, link)
+    return base
+
+
+def collections_base(repo=REPO, base=None):
+    """A directory in which ``ansible_collections/mydocker/runtime`` is ``repo`` (see above).
+
+    ``base``: where to make the symlink when one is needed (default: ``link_dir(repo)``)."""
+    for path in (os.path.abspath(repo), os.path.realpath(repo)):
+        if tuple(path.split(os.sep)[-3:]) == PARTS:
+            return os.sep.join(path.split(os.sep)[:-3])
+    repo = os.path.realpath(repo)
+    for installed in INSTALLED:
+        if os.path.realpath(os.path.join(installed, *PARTS)) == repo:
+            return installed
+    return link_checkout(base or link_dir(repo), repo)
+
+
+def use(repo=REPO, base=None):
+    """Put ``collections_base(repo, base)`` first on ``sys.path``; returns it."""
+    found = collections_base(repo, base)
+    if found in sys.path:
+        sys.path.remove(found)
+    sys.path.insert(0, found)
+    return found

@@ -1,0 +1,195 @@
+"""Hostile input and hostile containers: what an attacker controls must not reach the host.
+
+Archives whose metadata names files outside themselves, a container trying to gain privileges
+with namespaces, a watcher racing for the exec'd process's /proc/PID/exe, a namespace on one of
+our bridges reaching a listener the host bound to 127.0.0.1."""
+import io
+import json
+import os
+import tarfile
+
+import pytest
+
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine import images
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
+
+# ------------------------------------------------------------------ archives
+
+def _add_bytes(tf, name, data, mode=0o644):
+    ti = tarfile.TarInfo(name)
+    ti.size = len(data)
+    ti.mode = mode
+    tf.addfile(ti, io.BytesIO(data))
+
+
+def _add_symlink(tf, name, target):
+    ti = tarfile.TarInfo(name)
+    ti.type = tarfile.SYMTYPE
+    ti.linkname = target
+    tf.addfile(ti)
+
+
+def _add_dir(tf, name):
+    ti = tarfile.TarInfo(name)
+    ti.type = tarfile.DIRTYPE
+    ti.mode = 0o755
+    tf.addfile(ti)
+
+
+def _layer_bytes(files):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for name, data in files.items():
+            _add_bytes(tf, name, data)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def host_secret(tmp_path):
+    """A valid layer tarball and a config on the host, outside any archive: what a traversal
+    would read. Its marker file must never show up in an image."""
+    d = tmp_path / "host"
+    d.mkdir()
+    (d / "layer.tar").write_bytes(_layer_bytes({"HOST_SECRET": b"from the host\n"}))
+    (d / "config.json").write_text(json.dumps({"config": {"Cmd": ["sh"]}}))
+    return d
+
+
+def _docker_archive(path, layers, config="config.json", extra=None):
+    """A ``docker save`` archive whose manifest names ``layers`` and ``config`` as given; it holds a
+    harmless l1/layer.tar and config.json of its own, and ``extra(tf)`` may add members."""
+    with tarfile.open(str(path), "w") as tf:
+        _add_bytes(tf, "manifest.json", json.dumps([{"Config": config, "RepoTags": ["x:latest"],
+                                                      "Layers": layers}]).encode())
+        _add_bytes(tf, "config.json", json.dumps({"config": {"Cmd": ["sh"]}}).encode())
+        _add_dir(tf, "l1")
+        _add_bytes(tf, "l1/layer.tar", _layer_bytes({"inside": b"ok\n"}))
+        if extra:
+            extra(tf)
+    return str(path)
+
+
+def _oci_archive(path, manifest_digest, extra=None):
+    with tarfile.open(str(path), "w") as tf:
+        _add_bytes(tf, "oci-layout", b'{"imageLayoutVersion": "1.0.0"}')
+        _add_bytes(tf, "index.json", json.dumps({"schemaVersion": 2, "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifest_digest,
+             "size": 1}]}).encode())
+        if extra:
+            extra(tf)
+    return str(path)
+
+
+def _refused(md, archive, name, *expect):
+    """Import through the CLI and the engine API: both refuse with one line naming the entry,
+    and no image (record, tar, layer) is left."""
+    p = md("image", "import", archive, name, check=False)
+    assert p.returncode != 0, p.out
+    lines = p.err.strip().splitlines()
+    assert len(lines) == 1, p.err
+    for e in expect:
+        assert e in lines[0], lines[0]
+    assert "HOST_SECRET" not in p.out + p.err
+    with pytest.raises(MyDockerError) as ei:
+        images.import_image(md.root, archive, name)
+    for e in expect:
+        assert e in str(ei.value)
+    assert not images.image_exists(md.root, name)
+    assert not os.path.exists(os.path.join(md.root, "image", name + ".tar"))
+    layers = os.path.join(md.root, "image", "layers")
+    for d in os.listdir(layers):
+        full = os.path.join(layers, d)
+        assert not d.startswith((".tmp-", ".import-")), d
+        if os.path.isdir(full):
+            assert not os.path.exists(os.path.join(full, "HOST_SECRET")), d
+    return lines[0]
+
+
+def test_docker_manifest_layer_traversal_refused(md, host_secret):
+    bad = "../" * 12 + str(host_secret / "layer.tar").lstrip("/")
+    archive = _docker_archive(host_secret.parent / "a.tar", ["l1/layer.tar", bad])
+    _refused(md, archive, "hostile1", "manifest layer", bad)
+
+
+def test_docker_manifest_absolute_layer_and_config_refused(md, host_secret):
+    layer = str(host_secret / "layer.tar")
+    archive = _docker_archive(host_secret.parent / "a.tar", [layer])
+    _refused(md, archive, "hostile2", "manifest layer", layer)
+    config = str(host_secret / "config.json")
+    archive = _docker_archive(host_secret.parent / "b.tar", ["l1/layer.tar"], config=config)
+    _refused(md, archive, "hostile3", "manifest config", config)
+
+
+def test_docker_symlinks_inside_the_archive_pointing_out_refused(md, host_secret):
+    def links(tf):
+        _add_dir(tf, "evil")
+        _add_symlink(tf, "evil/layer.tar", str(host_secret / "layer.tar"))
+        _add_symlink(tf, "up", "../" * 12 + str(host_secret).lstrip("/"))
+    archive = _docker_archive(host_secret.parent / "a.tar", ["evil/layer.tar"], extra=links)
+    _refused(md, archive, "hostile4", "evil/layer.tar", "resolves outside the archive")
+    archive = _docker_archive(host_secret.parent / "b.tar", ["up/layer.tar"], extra=links)
+    _refused(md, archive, "hostile5", "up/layer.tar", "resolves outside the archive")
+
+    path = host_secret.parent / "c.tar"  # manifest.json itself a link out of the archive
+    (host_secret / "manifest.json").write_text(json.dumps([{"Config": "config.json",
+                                                            "Layers": ["l1/layer.tar"]}]))
+    with tarfile.open(str(path), "w") as tf:
+        _add_symlink(tf, "manifest.json", str(host_secret / "manifest.json"))
+        _add_bytes(tf, "config.json", b"{}")
+        _add_bytes(tf, "l1/layer.tar", _layer_bytes({"inside": b"ok\n"}))
+    _refused(md, str(path), "hostile6", "manifest", "manifest.json", "resolves outside the archive")
+
+
+def test_oci_digest_and_blob_symlink_traversal_refused(md, host_secret):
+    archive = _oci_archive(host_secret.parent / "a.tar", "sha256:../../../../../../" + str(host_secret))
+    _refused(md, archive, "hostile7", "OCI digest", "not a valid digest")
+    digest = "sha256:" + "ab" * 32
+
+    def blob_dir_link(tf):  # blobs/sha256 -> a host directory holding a file named like the digest
+        os.symlink(str(host_secret / "layer.tar"), str(host_secret / ("ab" * 32)))
+        _add_dir(tf, "blobs")
+        _add_symlink(tf, "blobs/sha256", str(host_secret))
+    archive = _oci_archive(host_secret.parent / "b.tar", digest, extra=blob_dir_link)
+    _refused(md, archive, "hostile8", "OCI manifest", "blobs/sha256/" + "ab" * 32, "resolves outside")
+
+
+def test_layer_writing_through_an_earlier_layers_symlink_refused(md, tmp_path):
+    """Layer 1 leaves ``x -> <host dir>``; layer 2 writes ``x/pwned``: refused, the host dir stays empty."""
+    target = tmp_path / "victim"
+    target.mkdir()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        _add_symlink(tf, "x", str(target))
+    l1 = buf.getvalue()
+    l2 = _layer_bytes({"x/pwned": b"owned\n"})
+
+    def layers(tf):
+        _add_dir(tf, "l2")
+        _add_bytes(tf, "l2/layer.tar", l2)
+        _add_dir(tf, "l0")
+        _add_bytes(tf, "l0/layer.tar", l1)
+    archive = _docker_archive(tmp_path / "a.tar", ["l0/layer.tar", "l2/layer.tar"], extra=layers)
+    _refused(md, archive, "hostile9", "x/pwned", "outside the image")
+    assert os.listdir(str(target)) == []
+
+
+def test_failed_tar_names_the_member(md, tmp_path):
+    """A rootfs tarball whose member cannot be written: the error names that member, not tar's
+    closing "Exiting with failure status" line."""
+    path = tmp_path / "r.tar"
+    with tarfile.open(str(path), "w") as tf:
+        _add_bytes(tf, "afile", b"x")
+        _add_bytes(tf, "afile/below", b"y")
+    line = _refused(md, str(path), "hostile10", "member afile/below", "Not a directory")
+    assert "Exiting" not in line
+
+
+def test_valid_docker_archive_still_imports(md, tmp_path):
+    archive = _docker_archive(tmp_path / "ok.tar", ["l1/layer.tar"])
+    md("image", "import", archive, "hostileok")
+    try:
+        rec = images.get_image(md.root, "hostileok")
+        assert os.path.isfile(os.path.join(rec["layerPath"], "inside"))
+        assert rec["config"]["Cmd"] == ["sh"]
+    finally:
+        md("rmi", "hostileok")

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import time
 
-from . import images, lifecycle, process
+from . import images, lifecycle, process, seccomp
 from .cgroups import Cgroup
 from .cgroups import list_ids as cgroup_list_ids
 from .errors import MyDockerError, NotFound
@@ -168,7 +168,7 @@ def write_hosts(paths, cid, hostname, ip=None):
 
 def create(root, image, command=None, name=None, env=None, volumes=None, workdir=None, hostname=None,
            resources=None, restart=None, auto_remove=False, tty=False, interactive=False,
-           network=None, ip=None, ports=None):
+           network=None, ip=None, ports=None, security_opt=None):
     """Create a container (not started). Returns its record."""
     paths = _paths(root)
     paths.ensure()
@@ -189,6 +189,7 @@ def create(root, image, command=None, name=None, env=None, volumes=None, workdir
             raise MyDockerError("duplicate volume for container path %s" % v["container"])
         seen.add(v["container"])
     res = normalize_resources(resources or {})
+    security_opt, seccomp_profile = seccomp.parse_security_opt(security_opt)
     policy = parse_restart(restart)
     if auto_remove and policy["name"] != "no":
         raise MyDockerError("--rm cannot be combined with a restart policy")
@@ -235,7 +236,7 @@ def create(root, image, command=None, name=None, env=None, volumes=None, workdir
             "restartPolicy": policy, "restartCount": 0, "autoRemove": bool(auto_remove),
             "tty": bool(tty), "interactive": bool(interactive), "ports": net_ports,
             "exitCode": None, "startedAt": "", "finishedAt": "", "monitorPid": "",
-            "stopRequested": False,
+            "stopRequested": False, "securityOpt": security_opt, "seccompProfile": seccomp_profile,
         }
         write_json(paths.container_config(cid), rec)
     try:

@@ -131,6 +131,7 @@ def spec_of(paths, cid, rec):
         "hostname": rec.get("hostname") or rec["id"],
         "workdir": rec.get("workdir") or "/",
         "volumes": rec.get("volumes") or [],
+        "seccomp": rec.get("seccompProfile") or "default",
         "etcFiles": {"/etc/hostname": os.path.join(cdir, "hostname"),
                      "/etc/hosts": os.path.join(cdir, "hosts"),
                      "/etc/resolv.conf": os.path.join(cdir, "resolv.conf")},

@@ -16,6 +16,7 @@ import struct
 import termios
 import traceback
 
+from . import seccomp
 from .errors import MyDockerError
 from .rootfs import setup_rootfs
 from .syscalls import CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, PR_SET_NO_NEW_PRIVS, SYS
@@ -94,8 +95,9 @@ def _report_and_exit(errw, msg, code=127):
         os._exit(code)
 
 
-def _exec(argv, env, errw):
+def _exec(argv, env, errw, filt=None):
     try:
+        seccomp.load(filt)  # last, right before execve
         os.execvpe(argv[0], argv, env)
     except OSError as e:
         if e.errno == 2:
@@ -103,7 +105,7 @@ def _exec(argv, env, errw):
         _report_and_exit(errw, "cannot run %s: %s" % (argv[0], e.strerror), 126)
 
 
-def _init(spec, stdio, console, gor, errw):
+def _init(spec, stdio, console, gor, errw, filt=None):
     """Body of the container's PID 1 (runs in the new namespaces)."""
     try:
         for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE, signal.SIGCHLD):
@@ -125,7 +127,7 @@ def _init(spec, stdio, console, gor, errw):
         _stdio(stdio, tty)
         SYS.prctl(PR_SET_NO_NEW_PRIVS, 1)
         SYS.drop_capabilities()
-        _exec(spec["cmd"], container_env(spec, tty), errw)
+        _exec(spec["cmd"], container_env(spec, tty), errw, filt)
     except MyDockerError as e:
         _report_and_exit(errw, str(e))
     except OSError as e:
@@ -186,6 +188,7 @@ def spawn(spec, stdio, console=None):
     of three fds; ``console``: a unix socket fd to send a new pty's master on (``-t``).
     Returns a ``Spawned`` whose ``pid`` is the init's host PID.
     """
+    filt = seccomp.prepare(spec.get("seccomp"))  # in the host's context: the rootfs has no libseccomp
     gor, gow = os.pipe()
     errr, errw = os.pipe2(os.O_CLOEXEC)
     pidr, pidw = os.pipe()
@@ -200,7 +203,7 @@ def spawn(spec, stdio, console=None):
             if init == 0:
                 os.close(pidw)
                 close_fds(set(stdio) | {gor, errw, console})
-                _init(spec, stdio, console, gor, errw)
+                _init(spec, stdio, console, gor, errw, filt)
                 os._exit(127)
             os.write(pidw, str(init).encode())
             os._exit(0)
@@ -223,6 +226,7 @@ def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None):
     exec'd, the host PID of an intermediate process whose exit status is the command's; raises
     when it could not be started.
     """
+    filt = seccomp.prepare(spec.get("seccomp"))
     errr, errw = os.pipe2(os.O_CLOEXEC)
     child = os.fork()
     if child == 0:
@@ -251,7 +255,7 @@ def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None):
                 SYS.drop_capabilities()
                 e = container_env(spec, tty)
                 e.update(env or {})
-                _exec(argv, e, errw)
+                _exec(argv, e, errw, filt)
             os.close(errw)
             for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 signal.signal(s, lambda signum, frame, p=inner: os.kill(p, signum))

@@ -245,3 +245,26 @@ def test_bad_security_opt_is_one_line_and_creates_nothing(md, tmp_path):
         p = md("run", "--security-opt", opt, "busybox", "true", check=False)
         assert p.returncode != 0 and len(p.err.strip().splitlines()) == 1 and msg in p.err, p.err
     assert md.ids() == []
+
+
+# ------------------------------------------------------------------ exec: non-dumpable until execve
+
+def test_exec_joining_process_is_not_dumpable(md):
+    """CVE-2019-5736 pattern: a process in the container watches for the exec'd process and opens
+    its /proc/PID/exe while that is still the host's interpreter. The joining process is non-dumpable
+    from the moment it enters until its execve, so the link never resolves to the host's python."""
+    import sys
+    host_python = os.path.realpath(sys.executable)
+    md("run", "-d", "--name", "watched", "busybox", "sleep", "1000")
+    md("exec", "watched", "sh", "-c",
+       "(while [ ! -e /tmp/stop ]; do ls -l /proc/[0-9]*/exe; done > /tmp/seen 2>&1 &)")
+    # a PATH of many missing directories keeps the joining process before its execve for a while
+    slow_path = ":".join("/nonexistent/%d" % i for i in range(500)) + ":/bin"
+    for i in range(40):
+        md("exec", "-e", "PATH=" + slow_path, "watched", "true")
+    md("exec", "watched", "touch", "/tmp/stop")
+    seen = md("exec", "watched", "cat", "/tmp/seen").out
+    assert seen.count("\n") > 40, seen[-2000:]  # the watcher really ran
+    assert host_python not in seen and "python" not in seen, [ln for ln in seen.splitlines() if "python" in ln][:5]
+    # and it did meet joining processes: their exe could not be opened
+    assert "Permission denied" in seen, seen[-2000:]

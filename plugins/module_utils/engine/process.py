@@ -16,7 +16,7 @@ import struct
 import termios
 import traceback
 
-from . import seccomp
+from . import seccomp, syscalls
 from .errors import MyDockerError
 from .rootfs import setup_rootfs
 from .syscalls import CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, PR_SET_NO_NEW_PRIVS, SYS
@@ -231,6 +231,9 @@ def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None):
     child = os.fork()
     if child == 0:
         try:
+            # non-dumpable until execve (which resets it): the container must not open our
+            # /proc/PID/exe, the host's interpreter (CVE-2019-5736), nor ptrace or read our memory
+            SYS.prctl(syscalls.PR_SET_DUMPABLE, 0)
             os.close(errr)
             cgroup.add(os.getpid())
             fds = [os.open("/proc/%d/ns/%s" % (pid, ns), os.O_RDONLY | os.O_CLOEXEC) for ns in NS_ORDER]

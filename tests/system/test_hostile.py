@@ -268,3 +268,112 @@ def test_exec_joining_process_is_not_dumpable(md):
     assert host_python not in seen and "python" not in seen, [ln for ln in seen.splitlines() if "python" in ln][:5]
     # and it did meet joining processes: their exe could not be opened
     assert "Permission denied" in seen, seen[-2000:]
+
+
+# ------------------------------------------------------------------ host loopback from a bridge
+
+def _free_subnet():
+    import ipaddress
+    import random
+
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import netlink
+    taken = [n for dummy, n, dummy in netlink.host_networks()]
+    for dummy in range(500):
+        net = ipaddress.ip_network("10.%d.%d.0/24" % (random.randint(64, 250), random.randint(0, 255)))
+        if not any(net.overlaps(t) for t in taken):
+            return str(net)
+    raise AssertionError("no free 10.x subnet")
+
+
+@pytest.fixture
+def bridge_ns(tmp_path):
+    """A network of a private state root (bridge mdt<hex>) and a network namespace (a sleeping
+    process) attached to it; everything is removed afterwards and checked gone."""
+    import secrets
+    import subprocess
+    import time
+
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import iptables as ipt
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import networks
+    root = str(tmp_path / "state")
+    name = "mdt" + secrets.token_hex(4)
+    proc = subprocess.Popen(["unshare", "--net", "sleep", "300"], env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    try:
+        own = os.readlink("/proc/self/ns/net")
+        for dummy in range(500):
+            if os.readlink("/proc/%d/ns/net" % proc.pid) != own:
+                break
+            time.sleep(0.01)
+        networks.create_network(root, name, _free_subnet())
+        conn = networks.connect(root, name, "7000000001", proc.pid)
+        yield root, name, proc.pid, conn
+    finally:
+        proc.kill()
+        proc.wait()
+        for n in networks.list_networks(root):
+            networks.remove_network(root, n["Name"], force=True)
+        chains = ipt.Chains(root)
+        left = ipt.find_rules(chains)
+        for table, chain, spec in left:
+            ipt.run(["-t", table, "-D", chain] + spec, check=False)
+        ipt.gc_chains(chains)
+        assert left == []
+        assert not os.path.exists("/sys/class/net/" + name)
+        assert chains.raw not in subprocess.run(["iptables-save", "-t", "raw"], capture_output=True,
+                                                text=True, check=False).stdout
+
+
+def test_bridge_cannot_reach_host_loopback(bridge_ns):
+    """route_localnet=1 on our bridge (for -p from 127.0.0.1) must not let a namespace on the bridge
+    reach what the host bound to 127.0.0.1: packets to 127.0.0.0/8 arriving on it are dropped."""
+    import socket
+    import subprocess
+    import sys
+
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import iptables as ipt
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import networks
+    root, name, pid, conn = bridge_ns
+    assert open("/proc/sys/net/ipv4/conf/%s/route_localnet" % name).read().strip() == "1"
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+
+    def ns(*cmd):
+        return subprocess.run(["nsenter", "--net=/proc/%d/ns/net" % pid] + list(cmd), capture_output=True,
+                              text=True, timeout=30, stdin=subprocess.DEVNULL, check=False)
+    try:
+        # the attacker owns its namespace: loopback away, 127.0.0.0/8 via the gateway
+        for cmd in (["ip", "addr", "flush", "dev", "lo"], ["ip", "link", "set", "lo", "down"],
+                    ["ip", "route", "add", "127.0.0.0/8", "via", conn["gateway"], "dev", "eth0"],
+                    ["sysctl", "-q", "-w", "net.ipv4.conf.eth0.route_localnet=1"],
+                    ["sysctl", "-q", "-w", "net.ipv4.conf.all.route_localnet=1"]):
+            r = ns(*cmd)
+            assert r.returncode == 0, (cmd, r.stderr)
+        probe = ("import socket\ntry:\n socket.create_connection(('127.0.0.1', %d), timeout=2)\n print('CONNECTED')\n"
+                 "except OSError as e:\n print('FAILED', e)\n" % port)
+
+        def attack():
+            out = ns(sys.executable, "-c", probe).stdout
+            try:
+                listener.accept()[0].close()
+                return "ACCEPTED " + out
+            except socket.timeout:
+                return out
+        out = attack()
+        assert "CONNECTED" not in out and "ACCEPTED" not in out, out
+        assert networks.drift(root, name) == []
+        # the rule is part of the network: drift sees it missing, repair puts it back
+        chains = ipt.Chains(root)
+        [(table, chain, spec)] = [r for r in ipt.find_rules(chains, "net", name) if r[0] == ipt.RAW]
+        assert spec[:4] == ["-d", "127.0.0.0/8", "-i", name]
+        ipt.run(["-t", table, "-D", chain] + spec)
+        assert any("loopback DROP rule missing" in p for p in networks.drift(root, name))
+        assert "CONNECTED" in attack()  # the attack is real: without the rule it gets through
+        networks.repair_network(root, name)
+        assert networks.drift(root, name) == []
+        out = attack()
+        assert "CONNECTED" not in out and "ACCEPTED" not in out, out
+    finally:
+        listener.close()

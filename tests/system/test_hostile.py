@@ -173,6 +173,34 @@ def test_layer_writing_through_an_earlier_layers_symlink_refused(md, tmp_path):
     assert os.listdir(str(target)) == []
 
 
+def test_hard_link_through_an_earlier_layers_symlink_refused(md, tmp_path):
+    """Layer 1 leaves ``x -> <host dir>``; layer 2 hard-links ``stolen`` to ``x/secret``: that would
+    put a host file (same filesystem) into the image. Refused; the host file keeps one link."""
+    target = tmp_path / "victim"
+    target.mkdir()
+    (target / "secret").write_text("host only\n")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        _add_symlink(tf, "x", str(target))
+    l1 = buf.getvalue()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        ti = tarfile.TarInfo("stolen")
+        ti.type = tarfile.LNKTYPE
+        ti.linkname = "x/secret"
+        tf.addfile(ti)
+    l2 = buf.getvalue()
+
+    def layers(tf):
+        _add_dir(tf, "l0")
+        _add_bytes(tf, "l0/layer.tar", l1)
+        _add_dir(tf, "l2")
+        _add_bytes(tf, "l2/layer.tar", l2)
+    archive = _docker_archive(tmp_path / "a.tar", ["l0/layer.tar", "l2/layer.tar"], extra=layers)
+    _refused(md, archive, "hostile11", "stolen", "outside the image")
+    assert os.stat(str(target / "secret")).st_nlink == 1
+
+
 def test_failed_tar_names_the_member(md, tmp_path):
     """A rootfs tarball whose member cannot be written: the error names that member, not tar's
     closing "Exiting with failure status" line."""

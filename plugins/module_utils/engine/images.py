@@ -112,19 +112,21 @@ def _load(work, name, what):
 
 
 def _check_layer_members(layer_tar, dest, what):
-    """Refuse a layer whose members would be written through a symlink that an earlier layer left
-    in ``dest`` and that leads out of it (tar itself guards the symlinks of the layer it extracts)."""
+    """Refuse a layer whose members (or hard-link targets) go through a symlink that an earlier
+    layer left in ``dest`` and that leads out of it (tar guards the symlinks of the layer it extracts)."""
     top = os.path.realpath(dest)
     try:
         with tarfile.open(layer_tar) as tf:
             for m in tf:
-                parent = os.path.dirname(m.name.strip("/"))
-                if not parent:
-                    continue
-                real = os.path.realpath(os.path.join(top, parent))
-                if real != top and not real.startswith(top + os.sep):
-                    raise MyDockerError("image archive refused: %s member %r would be written outside the "
-                                        "image (through a symlink to %s)" % (what, m.name, real))
+                paths = [m.name] + ([m.linkname] if m.islnk() else [])  # a hard link's target too
+                for name in paths:
+                    parent = os.path.dirname(name.strip("/"))
+                    if not parent:
+                        continue
+                    real = os.path.realpath(os.path.join(top, parent))
+                    if real != top and not real.startswith(top + os.sep):
+                        raise MyDockerError("image archive refused: %s member %r would reach outside the "
+                                            "image (through a symlink to %s)" % (what, m.name, real))
     except (tarfile.TarError, EOFError) as e:
         raise MyDockerError("image archive refused: %s is not a tar archive (%s)" % (what, e))
 

@@ -20,6 +20,7 @@ import json
 import os
 
 from .errors import MyDockerError
+from .seccomp_profile import DEFAULT_PROFILE
 from .syscalls import DEFAULT_CAPS
 
 ACTIONS = {
@@ -283,7 +284,6 @@ def prepare(setting, caps=None):
     if setting == UNCONFINED:
         return None
     if setting in (None, DEFAULT):
-        from .seccomp_profile import DEFAULT_PROFILE
         setting = DEFAULT_PROFILE
     return Filter(compile_profile(setting, caps))
 

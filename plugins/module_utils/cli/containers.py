@@ -37,6 +37,8 @@ RUN_FLAGS = [
     (("--pids-limit",), dict(dest="pids_limit", help="maximum number of processes")),
     (("--restart",), dict(default="no", help="no | on-failure[:N] | always")),
     (("--rm",), dict(action="store_true", help="remove the container when it exits")),
+    (("--security-opt",), dict(dest="security_opt", action="append", default=[], metavar="OPT",
+                               help="seccomp=unconfined | seccomp=PROFILE.json | no-new-privileges")),
 ]
 
 
@@ -92,7 +94,8 @@ def cmd_run(a):
         raise MyDockerError("run needs an IMAGE and a COMMAND")
     kwargs = dict(name=a.name, env=a.env, volumes=a.volume, workdir=a.workdir, hostname=a.hostname,
                   resources=_resources(a), restart=a.restart, auto_remove=a.rm, tty=a.tty,
-                  interactive=a.interactive, network=a.network, ip=a.ip, ports=a.publish)
+                  interactive=a.interactive, network=a.network, ip=a.ip, ports=a.publish,
+                  security_opt=a.security_opt)
     if a.detach:
         rec = C.run(a.root, a.image, a.command, detach=True, **kwargs)[0]
         out(rec["id"])

@@ -13,7 +13,7 @@ import re
 import tempfile
 import time
 
-from . import images, lifecycle, process, records
+from . import images, lifecycle, process, records, seccomp
 from .cgroups import Cgroup
 from .errors import MyDockerError, NotFound
 from .monitor import start_monitor
@@ -158,7 +158,7 @@ def write_hosts(paths, cid, hostname, ip=None):
 
 def create(root, image, command=None, name=None, env=None, volumes=None, workdir=None, hostname=None,
            resources=None, restart=None, auto_remove=False, tty=False, interactive=False,
-           network=None, ip=None, ports=None):
+           network=None, ip=None, ports=None, security_opt=None):
     """Create a container (not started). Returns its record."""
     paths = _paths(root)
     paths.ensure()
@@ -179,6 +179,7 @@ def create(root, image, command=None, name=None, env=None, volumes=None, workdir
             raise MyDockerError("duplicate volume for container path %s" % v["container"])
         seen.add(v["container"])
     res = normalize_resources(resources or {})
+    security_opt, seccomp_profile = seccomp.parse_security_opt(security_opt)
     policy = parse_restart(restart)
     if auto_remove and policy["name"] != "no":
         raise MyDockerError("--rm cannot be combined with a restart policy")
@@ -219,7 +220,7 @@ def create(root, image, command=None, name=None, env=None, volumes=None, workdir
             "restartPolicy": policy, "restartCount": 0, "autoRemove": bool(auto_remove),
             "tty": bool(tty), "interactive": bool(interactive), "ports": net_ports,
             "exitCode": None, "startedAt": "", "finishedAt": "", "monitorPid": "",
-            "stopRequested": False,
+            "stopRequested": False, "securityOpt": security_opt, "seccompProfile": seccomp_profile,
         })
         rec = records.save(paths, rec)
     try:

@@ -11,6 +11,7 @@ layer that every container of the image shares as overlay ``lowerdir``.
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -31,11 +32,25 @@ def _sha256_file(path):
     return h.hexdigest()
 
 
+def _tar_error(stderr):
+    """The line of tar's stderr that names what failed: the first ``tar: MEMBER: reason`` line,
+    not the closing "Exiting with failure status" one."""
+    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    useful = [ln for ln in lines if "Exiting with failure status" not in ln]
+    for ln in useful:
+        body = ln[len("tar: "):] if ln.startswith("tar: ") else ln
+        member, sep, reason = body.partition(": ")
+        if sep and not member.startswith("/") and reason and "Removing leading" not in body:
+            return "member %s: %s" % (member, reason)
+    return (useful or lines or [""])[0]
+
+
 def _run(argv, what):
     p = subprocess.run(argv, capture_output=True, check=False)
     if p.returncode != 0:
-        err = p.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise MyDockerError("%s: %s" % (what, err[-1] if err else "exit status %d" % p.returncode))
+        err = _tar_error(p.stderr) if argv[0] == "tar" else \
+            (p.stderr.decode("utf-8", "replace").strip().splitlines() or [""])[-1]
+        raise MyDockerError("%s: %s" % (what, err or "exit status %d" % p.returncode))
     return p
 
 
@@ -72,9 +87,55 @@ def _archive_kind(path):
     return "rootfs"
 
 
-def _apply_layer(layer_tar, dest):
+_DIGEST_RE = re.compile(r"^(sha256|sha384|sha512):([a-f0-9]{32,128})$")
+
+
+def _inside(work, name, what):
+    """The path of ``name``, an entry the archive's own metadata names, checked to resolve (through
+    any symlinks) to a regular file inside the extracted archive ``work``."""
+    if not isinstance(name, str) or not name:
+        raise MyDockerError("image archive refused: %s %r is not a file name" % (what, name))
+    if name.startswith("/") or ".." in name.split("/"):
+        raise MyDockerError("image archive refused: %s %r points outside the archive" % (what, name))
+    top = os.path.realpath(work)
+    real = os.path.realpath(os.path.join(top, name))
+    if not real.startswith(top + os.sep):
+        raise MyDockerError("image archive refused: %s %r resolves outside the archive (to %s)"
+                            % (what, name, real))
+    if not os.path.isfile(real):
+        raise MyDockerError("image archive refused: %s %r is not a regular file in the archive" % (what, name))
+    return real
+
+
+def _load(work, name, what):
+    with open(_inside(work, name, what)) as f:
+        return json.load(f)
+
+
+def _check_layer_members(layer_tar, dest, what):
+    """Refuse a layer whose members (or hard-link targets) go through a symlink that an earlier
+    layer left in ``dest`` and that leads out of it (tar guards the symlinks of the layer it extracts)."""
+    top = os.path.realpath(dest)
+    try:
+        with tarfile.open(layer_tar) as tf:
+            for m in tf:
+                paths = [m.name] + ([m.linkname] if m.islnk() else [])  # a hard link's target too
+                for name in paths:
+                    parent = os.path.dirname(name.strip("/"))
+                    if not parent:
+                        continue
+                    real = os.path.realpath(os.path.join(top, parent))
+                    if real != top and not real.startswith(top + os.sep):
+                        raise MyDockerError("image archive refused: %s member %r would reach outside the "
+                                            "image (through a symlink to %s)" % (what, m.name, real))
+    except (tarfile.TarError, EOFError) as e:
+        raise MyDockerError("image archive refused: %s is not a tar archive (%s)" % (what, e))
+
+
+def _apply_layer(layer_tar, dest, what="layer"):
     """Extract one layer of a docker/OCI image over ``dest``, honouring whiteouts."""
-    _run(["tar", "-xpf", layer_tar, "-C", dest, "--numeric-owner"], "cannot unpack layer")
+    _check_layer_members(layer_tar, dest, what)
+    _run(["tar", "-xpf", layer_tar, "-C", dest, "--numeric-owner"], "cannot unpack %s" % what)
     for dirpath, dirnames, filenames in os.walk(dest):
         for fn in filenames:
             if not fn.startswith(".wh."):
@@ -99,27 +160,30 @@ def _unpack_archive(path, kind, dest):
     try:
         _run(["tar", "-xf", path, "-C", work], "%s is not a valid image archive" % path)
         if kind == "docker":
-            manifest = json.load(open(os.path.join(work, "manifest.json")))[0]
-            layers = [os.path.join(work, p) for p in manifest["Layers"]]
-            cfg = json.load(open(os.path.join(work, manifest["Config"])))
+            manifest = _load(work, "manifest.json", "manifest")[0]
+            layers = [(_inside(work, p, "manifest layer"), "layer %s" % p) for p in manifest["Layers"]]
+            cfg = _load(work, manifest["Config"], "manifest config")
         else:
-            index = json.load(open(os.path.join(work, "index.json")))
+            index = _load(work, "index.json", "OCI index")
             desc = index["manifests"][0]
 
-            def blob(d):
-                algo, hexd = d["digest"].split(":", 1)
-                return os.path.join(work, "blobs", algo, hexd)
-            manifest = json.load(open(blob(desc)))
+            def blob_name(d):
+                m = _DIGEST_RE.match(str(d["digest"]))
+                if not m:
+                    raise MyDockerError("image archive refused: OCI digest %r is not a valid digest" % d["digest"])
+                return "blobs/%s/%s" % m.groups()
+            manifest = _load(work, blob_name(desc), "OCI manifest")
             if "manifests" in manifest:  # nested index
-                manifest = json.load(open(blob(manifest["manifests"][0])))
-            layers = [blob(d) for d in manifest["layers"]]
-            cfg = json.load(open(blob(manifest["config"])))
-        for layer in layers:
-            _apply_layer(layer, dest)
+                manifest = _load(work, blob_name(manifest["manifests"][0]), "OCI manifest")
+            layers = [(_inside(work, blob_name(d), "OCI layer"), "layer %s" % d["digest"])
+                      for d in manifest["layers"]]
+            cfg = _load(work, blob_name(manifest["config"]), "OCI config")
+        for layer, what in layers:
+            _apply_layer(layer, dest, what)
         c = cfg.get("config") or cfg.get("Config") or {}
         return {"Env": c.get("Env") or [], "Cmd": c.get("Cmd") or [],
                 "Entrypoint": c.get("Entrypoint") or [], "WorkingDir": c.get("WorkingDir") or ""}
-    except (OSError, KeyError, IndexError, ValueError) as e:
+    except (OSError, KeyError, IndexError, ValueError, TypeError, AttributeError) as e:
         raise MyDockerError("%s is not a valid image archive (%s)" % (path, e))
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -105,6 +105,7 @@ def spec_of(paths, cid, rec):
         "hostname": rec.hostname,
         "workdir": rec.workdir,
         "volumes": rec.volumes,
+        "seccomp": rec.get("seccompProfile") or "default",
         "etcFiles": {"/etc/hostname": os.path.join(cdir, "hostname"),
                      "/etc/hosts": os.path.join(cdir, "hosts"),
                      "/etc/resolv.conf": os.path.join(cdir, "resolv.conf")},

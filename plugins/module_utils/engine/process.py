@@ -16,9 +16,19 @@ import struct
 import termios
 import traceback
 
+from . import seccomp
 from .errors import MyDockerError
 from .rootfs import setup_rootfs
-from .syscalls import CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, PR_SET_NO_NEW_PRIVS, SYS
+from .syscalls import (
+    CLONE_NEWIPC,
+    CLONE_NEWNET,
+    CLONE_NEWNS,
+    CLONE_NEWPID,
+    CLONE_NEWUTS,
+    PR_SET_DUMPABLE,
+    PR_SET_NO_NEW_PRIVS,
+    SYS,
+)
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NS_ORDER = ("ipc", "uts", "net", "pid", "mnt")
@@ -94,8 +104,9 @@ def _report_and_exit(errw, msg, code=127):
         os._exit(code)
 
 
-def _exec(argv, env, errw):
+def _exec(argv, env, errw, filt=None):
     try:
+        seccomp.load(filt)  # last, right before execve
         os.execvpe(argv[0], argv, env)
     except OSError as e:
         if e.errno == 2:
@@ -103,7 +114,7 @@ def _exec(argv, env, errw):
         _report_and_exit(errw, "cannot run %s: %s" % (argv[0], e.strerror), 126)
 
 
-def _init(spec, stdio, console, gor, errw, syscalls=SYS):
+def _init(spec, stdio, console, gor, errw, filt=None, syscalls=SYS):
     """Body of the container's PID 1 (runs in the new namespaces)."""
     try:
         for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE, signal.SIGCHLD):
@@ -125,7 +136,7 @@ def _init(spec, stdio, console, gor, errw, syscalls=SYS):
         _stdio(stdio, tty)
         syscalls.prctl(PR_SET_NO_NEW_PRIVS, 1)
         syscalls.drop_capabilities()
-        _exec(spec["cmd"], container_env(spec, tty), errw)
+        _exec(spec["cmd"], container_env(spec, tty), errw, filt)
     except MyDockerError as e:
         _report_and_exit(errw, str(e))
     except OSError as e:
@@ -186,6 +197,7 @@ def spawn(spec, stdio, console=None, syscalls=SYS):
     of three fds; ``console``: a unix socket fd to send a new pty's master on (``-t``).
     Returns a ``Spawned`` whose ``pid`` is the init's host PID. ``syscalls``: see syscalls.py.
     """
+    filt = seccomp.prepare(spec.get("seccomp"))  # in the host's context: the rootfs has no libseccomp
     gor, gow = os.pipe()
     errr, errw = os.pipe2(os.O_CLOEXEC)
     pidr, pidw = os.pipe()
@@ -200,7 +212,7 @@ def spawn(spec, stdio, console=None, syscalls=SYS):
             if init == 0:
                 os.close(pidw)
                 close_fds(set(stdio) | {gor, errw, console})
-                _init(spec, stdio, console, gor, errw, syscalls)
+                _init(spec, stdio, console, gor, errw, filt, syscalls)
                 os._exit(127)
             os.write(pidw, str(init).encode())
             os._exit(0)
@@ -223,10 +235,14 @@ def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None, 
     exec'd, the host PID of an intermediate process whose exit status is the command's; raises
     when it could not be started.
     """
+    filt = seccomp.prepare(spec.get("seccomp"))
     errr, errw = os.pipe2(os.O_CLOEXEC)
     child = os.fork()
     if child == 0:
         try:
+            # non-dumpable until execve (which resets it): the container must not open our
+            # /proc/PID/exe, the host's interpreter (CVE-2019-5736), nor ptrace or read our memory
+            syscalls.prctl(PR_SET_DUMPABLE, 0)
             os.close(errr)
             cgroup.add(os.getpid())
             fds = [os.open("/proc/%d/ns/%s" % (pid, ns), os.O_RDONLY | os.O_CLOEXEC) for ns in NS_ORDER]
@@ -251,7 +267,7 @@ def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None, 
                 syscalls.drop_capabilities()
                 e = container_env(spec, tty)
                 e.update(env or {})
-                _exec(argv, e, errw)
+                _exec(argv, e, errw, filt)
             os.close(errw)
             for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 signal.signal(s, lambda signum, frame, p=inner: os.kill(p, signum))

@@ -11,6 +11,7 @@ other's rules)::
     nat    MYDOCKER-POST<tag>   jumped from POSTROUTING
     nat    MYDOCKER-DNAT<tag>   jumped from PREROUTING and OUTPUT with -m addrtype --dst-type LOCAL
     filter MYDOCKER-FWD<tag>    jumped from FORWARD (inserted first)
+    raw    MYDOCKER-RAW<tag>    jumped from PREROUTING
 
 Every rule, jumps included, carries ``-m comment --comment mydocker<tag>:<scope>:<id>``:
 ``net:<network>`` for a network's rules, ``ctr:<container id>`` for published ports,
@@ -26,6 +27,9 @@ A network (bridge BR, subnet S)::
                                                            of its own network via a host address)
     -t filter -A MYDOCKER-FWD -i BR -j ACCEPT
     -t filter -A MYDOCKER-FWD -o BR -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+    -t raw    -A MYDOCKER-RAW -d 127.0.0.0/8 -i BR -j DROP                 (route_localnet=1 on BR lets
+                                                          the host answer 127.0.0.1 from the bridge:
+                                                          only the host itself may use loopback)
 
 A published port ``[HIP:]HP:CP/proto`` of a container at CIP::
 
@@ -44,6 +48,7 @@ IPTABLES = "iptables"
 
 NAT = "nat"
 FILTER = "filter"
+RAW = "raw"
 
 
 def root_tag(root):
@@ -64,6 +69,7 @@ class Chains:
         self.post = "MYDOCKER-POST" + tag        # <= 24 chars (iptables allows 28)
         self.dnat = "MYDOCKER-DNAT" + tag
         self.fwd = "MYDOCKER-FWD" + tag
+        self.raw = "MYDOCKER-RAW" + tag
 
     def comment(self, scope, ident):
         return "%s:%s:%s" % (self.prefix, scope, ident)
@@ -75,10 +81,11 @@ class Chains:
             (NAT, "PREROUTING", ["-m", "addrtype", "--dst-type", "LOCAL"], self.dnat),
             (NAT, "OUTPUT", ["-m", "addrtype", "--dst-type", "LOCAL"], self.dnat),
             (FILTER, "FORWARD", [], self.fwd),
+            (RAW, "PREROUTING", [], self.raw),
         ]
 
     def all(self):
-        return [(NAT, self.post), (NAT, self.dnat), (FILTER, self.fwd)]
+        return [(NAT, self.post), (NAT, self.dnat), (FILTER, self.fwd), (RAW, self.raw)]
 
 
 def run(args, check=True):
@@ -268,6 +275,7 @@ def network_rules(chains, bridge, subnet):
         (FILTER, chains.fwd, ["-i", bridge, "-j", "ACCEPT"]),
         (FILTER, chains.fwd, ["-o", bridge, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED",
                               "-j", "ACCEPT"]),
+        (RAW, chains.raw, ["-d", "127.0.0.0/8", "-i", bridge, "-j", "DROP"]),
     ]
 
 

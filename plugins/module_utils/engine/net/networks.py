@@ -622,7 +622,7 @@ def drift(root, name):
     chains = ipt.Chains(paths.root)
     for table, chain, spec in ipt.network_rules(chains, net.bridge, net.subnet):
         if not ipt.rule_present(chains, table, chain, spec, "net", name):
-            what = "MASQUERADE rule" if "MASQUERADE" in spec else "FORWARD rule"
+            what = {"MASQUERADE": "MASQUERADE rule", "DROP": "loopback DROP rule"}.get(spec[-1], "FORWARD rule")
             problems.append("%s missing: -t %s -A %s %s" % (what, table, chain, " ".join(spec)))
     for table, builtin, match, chain in chains.jumps():
         if chain == chains.dnat:

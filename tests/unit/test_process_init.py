@@ -39,6 +39,7 @@ class Run:
         self.calls = [(n, a) for n, a, cwd in data["calls"]]
         self.env = data["env"]
         self.argv = data["argv"]
+        self.seccomp = data["seccomp"]
 
     def index(self, syscall, **args):
         for i, (n, a) in enumerate(self.calls):
@@ -55,12 +56,12 @@ def recorder(tmp_path, monkeypatch):
     """Replace the final exec by a dump of the fake's record; returns the dump's path."""
     out = str(tmp_path / "exec.json")
 
-    def fake_exec(argv, env, errw):
+    def fake_exec(argv, env, errw, filt=None):
         fake = fake_exec.fake
         fake.mark("exec")
         with open(out, "w") as f:
             json.dump({"calls": [[c.name, c.args, c.cwd] for c in fake.calls], "env": env,
-                       "argv": list(argv)}, f)
+                       "argv": list(argv), "seccomp": filt is not None}, f)
         os._exit(0)
 
     monkeypatch.setattr(P, "_exec", fake_exec)
@@ -150,6 +151,7 @@ def test_spawn_init_steps(tmp_path, recorder, rootfs, monkeypatch):
     # the command and exactly this environment (no TERM without a tty, nothing of the host's)
     assert run.argv == ["/bin/echo", "a b", "c"]
     assert run.env == {"PATH": P.DEFAULT_PATH, "HOSTNAME": "box1", "FOO": "bar"}
+    assert run.seccomp  # no setting: Docker's default profile, loaded by exec
 
 
 def test_spawn_without_user_env(tmp_path, recorder, rootfs):
@@ -217,6 +219,9 @@ def test_enter_joins_the_namespaces_in_order_and_cuts_privileges(tmp_path, recor
     assert run.named("capset")[0]["mask"] == sum(1 << c for c in FOURTEEN)
     assert run.argv == ["/bin/true", "x"]
     assert run.env == {"PATH": P.DEFAULT_PATH, "HOSTNAME": "box1", "FOO": "bar", "EXTRA": "1"}
+    assert run.seccomp
+    # non-dumpable before anything joins the container
+    assert run.index("prctl", option=P.PR_SET_DUMPABLE, arg2=0) < run.index("setns")
 
 
 def test_enter_into_a_missing_workdir(tmp_path, recorder):

@@ -217,6 +217,16 @@ def check_create(root, name, subnet, gateway=None, driver="bridge", replacing=Fa
     return net, gw
 
 
+def network_record(name, net, gw, driver="bridge", created=None):
+    """The record create_network writes for (IPv4Network, gateway) ``net``, ``gw`` (without
+    "Created" when ``created`` is None: what check mode predicts)."""
+    record = {"Name": name, "IPRange": {"IP": str(gw), "Mask": mask_b64(net.prefixlen)}, "Driver": driver,
+              "Subnet": str(net), "Gateway": str(gw), "Bridge": name}
+    if created is not None:
+        record["Created"] = created
+    return record
+
+
 def create_network(root, name, subnet, gateway=None, driver="bridge"):
     """Create a bridge network; returns its record.  Changes nothing on any error."""
     paths = Paths(root)
@@ -231,15 +241,7 @@ def create_network(root, name, subnet, gateway=None, driver="bridge"):
             raise MyDockerError("a network interface named %s already exists on the host" % name)
         _check_overlap(paths, net)
         chains = ipt.Chains(paths.root)
-        record = {
-            "Name": name,
-            "IPRange": {"IP": str(gw), "Mask": mask_b64(net.prefixlen)},
-            "Driver": driver,
-            "Subnet": str(net),
-            "Gateway": str(gw),
-            "Bridge": name,
-            "Created": time.strftime("%Y-%m-%d %H:%M:%S"),
-        }
+        record = network_record(name, net, gw, driver, created=time.strftime("%Y-%m-%d %H:%M:%S"))
         nl.create_bridge(name, gw, net.prefixlen)
         rules = None
         try:

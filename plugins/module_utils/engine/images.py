@@ -193,8 +193,11 @@ def list_images(root):
     return out
 
 
-def import_image(root, src, name, force=False):
+def import_image(root, src, name, force=False, source=None):
     """Import the tarball ``src`` as image ``name``. Returns (record, changed).
+
+    ``source``: what the record gives as the image's source when that is not ``src`` (an image
+    re-imported from its stored tarball keeps the file it first came from).
 
     ``force``: import again even when the image already has this content (the layer is unpacked
     afresh and replaces the one on disk; running containers keep the files they have open)."""
@@ -207,6 +210,11 @@ def import_image(root, src, name, force=False):
     old = read_json(paths.image_meta(name))
     if not force and old and old.get("digest") == "sha256:" + digest and \
             os.path.isdir(os.path.join(paths.layers, old["layer"])):
+        if source and old.get("source") != source:
+            with state_lock(paths):
+                old = read_json(paths.image_meta(name)) or old
+                old["source"] = source
+                write_json(paths.image_meta(name), old)
         return old, False
     layer = digest[:16]
     layer_dir = os.path.join(paths.layers, layer)
@@ -248,7 +256,7 @@ def import_image(root, src, name, force=False):
                 os.rename(tmp_tar, tar_path)
             rec = {"name": name, "id": digest[:12], "digest": "sha256:" + digest, "layer": layer,
                    "created": time.strftime("%Y-%m-%d %H:%M:%S"), "size": _du(layer_dir),
-                   "source": src, "format": kind, "config": config}
+                   "source": source or src, "format": kind, "config": config}
             write_json(paths.image_meta(name), rec)
             if old and old.get("layer") != layer:
                 _gc_layer(paths, old["layer"])

@@ -20,9 +20,9 @@ import tempfile
 
 from ..engine import images
 from ..engine.errors import MyDockerError, NotFound
-from ..engine.store import Paths, read_json, state_lock, write_json
+from ..engine.store import Paths
 from ..engine.validate import validate_name
-from .plan import Plan
+from .plan import Plan, apply_steps
 
 VIEW_KEYS = ("name", "id", "digest", "layer", "format", "source")
 
@@ -45,7 +45,7 @@ def _predicted(name, digest, kind, source):
 class ImagePlan(Plan):
     """What one ``mydocker_image`` task does.
 
-    ``steps``: [(op, args)] with op one of ``import``, ``commit``, ``output``, ``remove``.
+    ``steps``: [Step] with op one of ``import``, ``commit``, ``output``, ``remove``.
     ``before``/``after``: the diff views; ``image``: the record the task leaves (predicted in
     check mode); ``output``: the tar file a commit to a path writes (else None)."""
 
@@ -56,10 +56,6 @@ class ImagePlan(Plan):
         self.output = None
         self.diff_name = "image"
         self.scratch = []  # temporary directories to remove once the plan is applied (or not)
-
-    def add(self, action, op, **args):
-        self.actions.append(action)
-        self.steps.append((op, args))
 
 
 def _find_container(root, ref):
@@ -139,8 +135,8 @@ def _plan(plan, state, source, force, container, output, label):
         if users and not force:
             raise MyDockerError("image %s is used by container(s) %s: remove them first or set force=true"
                                 % (name, ", ".join(users)))
-        plan.add("remove" + (": used by container(s) %s (force)" % ", ".join(users) if users else ""),
-                 "remove", force=force)
+        plan.add("remove", "remove" + (": used by container(s) %s (force)" % ", ".join(users) if users else ""),
+                 force=force)
         plan.after = {}
         plan.image = {}
         return plan
@@ -166,7 +162,7 @@ def _plan(plan, state, source, force, container, output, label):
         plan.after = {"path": output, "exists": True}
         if not exists or force:
             what = "commit: container %s to %s%s" % (crec.get("name", container), output, " (force)" if exists else "")
-            plan.add(what, "output", container=crec["id"], output=output)
+            plan.add("output", what, container=crec["id"], output=output)
         return plan
 
     if container:
@@ -175,7 +171,7 @@ def _plan(plan, state, source, force, container, output, label):
             return plan
         why = "new image" if rec is None else ("layer %s missing on disk" % rec.get("layer") if not layer_ok
                                                else "force")
-        plan.add("commit: container %s (%s)" % (crec.get("name", container), why), "commit", container=crec["id"])
+        plan.add("commit", "commit: container %s (%s)" % (crec.get("name", container), why), container=crec["id"])
         plan.after = {"name": name, "format": "rootfs", "source": "commit", "layerPresent": True}
         plan.image = dict(plan.after)
         return plan
@@ -197,7 +193,7 @@ def _plan(plan, state, source, force, container, output, label):
             why = "layer %s missing on disk" % rec.get("layer")
         else:
             why = "force"
-        plan.add("import: %s (%s)" % (label or src, why), "import", source=src, force=force, keep_source=label)
+        plan.add("import", "import: %s (%s)" % (label or src, why), source=src, force=force, keep_source=label)
         plan.after = _predicted(name, digest, kind, label or src)
         plan.image = dict(plan.after)
         return plan
@@ -216,8 +212,8 @@ def _plan(plan, state, source, force, container, output, label):
                             % (name, rec.get("layer"), Paths(root).image_tar(name)))
     if force:
         _refuse_force_on_used_layer(root, name, rec["digest"])
-    plan.add("import: %s (%s)" % (src, "force" if layer_ok else "layer %s missing on disk" % rec.get("layer")),
-             "import", source=src, force=force, keep_source=rec.get("source"))
+    why = "force" if layer_ok else "layer %s missing on disk" % rec.get("layer")
+    plan.add("import", "import: %s (%s)" % (src, why), source=src, force=force, keep_source=rec.get("source"))
     plan.after = dict(plan.before, layerPresent=True)
     plan.image = dict(plan.image, layerPresent=True)
     return plan
@@ -242,33 +238,35 @@ def get(root, name):
     return _public(Paths(root).root, rec) if rec else {}
 
 
+def _remove(plan, force):
+    images.remove_image(plan.root, plan.name, force=force)
+
+
+def _import(plan, source, force, keep_source):
+    # keep_source: re-imported from the stored tarball (or a busybox scratch tarball), the record
+    # says where the content came from
+    images.import_image(plan.root, source, plan.name, force=force, source=keep_source)
+
+
+def _commit(plan, container):
+    from ..engine import containers as engine  # see _find_container
+    engine.commit(plan.root, container, image=plan.name)
+
+
+def _output(plan, container, output):
+    from ..engine import containers as engine  # see _find_container
+    engine.commit(plan.root, container, output=output)
+
+
+STEPS = {"remove": _remove, "import": _import, "commit": _commit, "output": _output}
+
+
 def apply(plan):
     """Execute ``plan``; returns the image record after it ({} when removed or with output)."""
-    root = plan.root
-    for op, args in plan.steps:
-        if op == "remove":
-            images.remove_image(root, plan.name, force=args["force"])
-        elif op == "import":
-            images.import_image(root, args["source"], plan.name, force=args["force"])
-            keep = args.get("keep_source")
-            if keep:  # re-imported from the stored tarball: the record keeps where it came from
-                paths = Paths(root)
-                with state_lock(paths):
-                    rec = read_json(paths.image_meta(plan.name))
-                    if rec and rec.get("source") != keep:
-                        rec["source"] = keep
-                        write_json(paths.image_meta(plan.name), rec)
-        elif op == "commit":
-            from ..engine import containers as container  # see _find_container
-            container.commit(root, args["container"], image=plan.name)
-        elif op == "output":
-            from ..engine import containers as container  # see _find_container
-            container.commit(root, args["container"], output=args["output"])
-        else:  # pragma: no cover
-            raise MyDockerError("unknown plan step %r" % op)
+    apply_steps(STEPS, plan, plan)
     if plan.output:
         return {}
-    return get(root, plan.name)
+    return get(plan.root, plan.name)
 
 
 def info(root, names=None):

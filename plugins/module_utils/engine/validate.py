@@ -68,3 +68,15 @@ def check_needs_network(network, ports=None, ip=None):
         raise MyDockerError("publishing ports needs a network")
     if ip:
         raise MyDockerError("a fixed IP address needs a network")
+
+
+# ---------------------------------------------------------------------------------------------
+# networks
+
+NETWORK_DRIVERS = ("bridge",)
+
+
+def validate_network_driver(driver):
+    if driver not in NETWORK_DRIVERS:
+        raise MyDockerError("unsupported network driver %r: only %s" % (driver, ", ".join(NETWORK_DRIVERS)))
+    return driver

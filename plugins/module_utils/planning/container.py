@@ -307,6 +307,8 @@ def _plan_update(plan, facts, changed, after):
         after[key] = wish[key]
     resources = res if [k for k in updates if k in RESOURCE_KEYS] or drifted else None
     restart = wish["restart_policy"] if "restart_policy" in updates else None
+    if restart is not None:  # the container keeps its auto_remove: engine.update refuses the same
+        _wrap("restart_policy", check_auto_remove, facts.record.get("autoRemove"), restart.split(":")[0])
     if resources is not None or restart is not None:
         texts = ["update: %s" % k for k in updates] + ["update: %s (changed on the host)" % k for k in drifted]
         plan.add("update", texts, resources=resources, restart=restart)

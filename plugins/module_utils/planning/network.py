@@ -24,6 +24,7 @@ from ..engine.errors import MyDockerError
 from ..engine.net import ipam
 from ..engine.net import networks as network
 from ..engine.store import Paths
+from ..engine.validate import validate_network_driver
 from .plan import Plan, apply_steps
 
 VIEW_KEYS = ("Name", "Driver", "Subnet", "Gateway", "Bridge", "IPRange")
@@ -69,9 +70,10 @@ def _load(root, name):
 def plan_network(root, name, state="present", driver="bridge", subnet=None, gateway=None, force=False):
     """Compute the plan of one task (reads the state root and the host, changes nothing)."""
     network.validate_network_name(name)
-    if driver not in network.DRIVERS:
-        raise MyDockerError("unsupported network driver %r (option driver): only %s"
-                            % (driver, ", ".join(network.DRIVERS)))
+    try:
+        validate_network_driver(driver)
+    except MyDockerError as e:
+        raise MyDockerError("%s (option driver)" % e)
     root = Paths(root).root
     plan = NetworkPlan(root, name)
     cur = _load(root, name)

@@ -40,11 +40,11 @@ import time
 
 from ..errors import MyDockerError
 from ..store import Paths, read_json, write_json
-from ..validate import validate_name
+from ..validate import NETWORK_DRIVERS, validate_name, validate_network_driver
 from . import ipam
 from . import iptables as ipt
 
-DRIVERS = ("bridge",)
+DRIVERS = NETWORK_DRIVERS
 IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
 PROTOS = ("tcp", "udp")
 
@@ -185,8 +185,7 @@ def _check_overlap(paths, subnet, exclude=None):
 def parse_network_args(subnet, gateway=None, driver="bridge"):
     """Validate driver, subnet and gateway as create_network does (no I/O) ->
     (IPv4Network, gateway IPv4Address); the gateway defaults to the subnet's first address."""
-    if driver not in DRIVERS:
-        raise MyDockerError("unsupported network driver %r: only %s" % (driver, ", ".join(DRIVERS)))
+    validate_network_driver(driver)
     if subnet is None or subnet == "":
         raise MyDockerError("a subnet is required (--subnet CIDR)")
     net = ipam.parse_subnet(subnet)

@@ -6,8 +6,10 @@ same in the sanity run)."""
 
 import yaml
 
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning import image as image_plan
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning import network as network_plan
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning import options as opts
-from ansible_collections.mydocker.runtime.plugins.modules import mydocker_container
+from ansible_collections.mydocker.runtime.plugins.modules import mydocker_container, mydocker_image, mydocker_network
 
 # the hand-written spec the generated one replaced, kept to prove nothing changed
 HAND_WRITTEN = dict(
@@ -67,3 +69,28 @@ def test_a_spec_entry_is_a_fresh_copy():
     spec = opts.argument_spec()
     spec["state"]["choices"].append("bogus")
     assert "bogus" not in opts.argument_spec()["state"]["choices"]
+
+
+# the network and image modules' specs, as they were written by hand
+NETWORK_HAND_WRITTEN = dict(
+    name=dict(type="str", required=True),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    driver=dict(type="str", default="bridge", choices=["bridge"]),
+    subnet=dict(type="str"),
+    gateway=dict(type="str"),
+    force=dict(type="bool", default=False),
+)
+IMAGE_HAND_WRITTEN = dict(
+    name=dict(type="str", required=True),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    source=dict(type="path"),
+    busybox=dict(type="path"),
+    force=dict(type="bool", default=False),
+    container=dict(type="str"),
+    output=dict(type="path"),
+)
+
+
+def test_network_and_image_specs_are_the_hand_written_ones():
+    assert network_plan.argument_spec() == NETWORK_HAND_WRITTEN == mydocker_network.ARGUMENT_SPEC
+    assert image_plan.argument_spec() == IMAGE_HAND_WRITTEN == mydocker_image.ARGUMENT_SPEC

@@ -22,9 +22,24 @@ from ..engine import images
 from ..engine.errors import MyDockerError, NotFound
 from ..engine.store import Paths
 from ..engine.validate import validate_name
-from .plan import Plan, apply_steps
+from .plan import Option, Plan, apply_steps, build_argument_spec
 
 VIEW_KEYS = ("name", "id", "digest", "layer", "format", "source")
+
+# the options of mydocker_image; the module's argument spec is built from them
+MODULE_OPTIONS = (
+    Option("name", "str", required=True),
+    Option("state", "str", default="present", choices=["present", "absent"]),
+    Option("source", "path"),
+    Option("busybox", "path"),
+    Option("force", "bool", default=False),
+    Option("container", "str"),
+    Option("output", "path"),
+)
+
+
+def argument_spec():
+    return build_argument_spec(MODULE_OPTIONS)
 
 
 def view(rec, layer_present):

@@ -24,10 +24,24 @@ from ..engine.errors import MyDockerError
 from ..engine.net import ipam
 from ..engine.net import networks as network
 from ..engine.store import Paths
-from ..engine.validate import validate_network_driver
-from .plan import Plan, apply_steps
+from ..engine.validate import NETWORK_DRIVERS, validate_network_driver
+from .plan import Option, Plan, apply_steps, build_argument_spec
 
 VIEW_KEYS = ("Name", "Driver", "Subnet", "Gateway", "Bridge", "IPRange")
+
+# the options of mydocker_network; the module's argument spec is built from them
+MODULE_OPTIONS = (
+    Option("name", "str", required=True),
+    Option("state", "str", default="present", choices=["present", "absent"]),
+    Option("driver", "str", default="bridge", choices=list(NETWORK_DRIVERS)),
+    Option("subnet", "str"),
+    Option("gateway", "str"),
+    Option("force", "bool", default=False),
+)
+
+
+def argument_spec():
+    return build_argument_spec(MODULE_OPTIONS)
 
 
 def view(rec):

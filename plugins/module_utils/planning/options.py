@@ -5,9 +5,9 @@
 ``OPTIONS`` is the declarative table of the compared options: how each is normalised, how it
 is read from a container record, how it is compared and whether a change is applied in place
 (``update``) or forces a new container (``recreate``). ``MODULE_OPTIONS`` adds the options that
-steer the task (name, state, detach, ...). Every ``Option`` also carries its Ansible type,
-elements, choices, default and aliases: ``argument_spec()`` builds the module's argument spec
-from the table, as community.docker builds it from its Option objects.
+steer the task (name, state, detach, ...). Every ``Option`` (plan.py) also carries its Ansible
+type, elements, choices, default and aliases: ``argument_spec()`` builds the module's argument
+spec from the table, as community.docker builds it from its Option objects.
 """
 
 import ipaddress
@@ -25,6 +25,7 @@ from ..engine.resources import (
     parse_pids_limit,
 )
 from ..engine.validate import check_unique_volumes, validate_hostname, validate_name, validate_workdir
+from .plan import Option, build_argument_spec
 
 STATES = ("present", "started", "stopped", "absent")
 RESTART_POLICIES = ("no", "on-failure", "always")
@@ -229,10 +230,6 @@ def policy_text(policy):
     return name
 
 
-def _same(a, b):
-    return a == b
-
-
 def _same_cpus(a, b):
     if a is None or b is None:
         return a is b
@@ -241,43 +238,6 @@ def _same_cpus(a, b):
 
 def _res(key):
     return lambda rec: (rec.get("resources") or {}).get(key)
-
-
-_NO_DEFAULT = object()
-
-
-class Option:
-    """One option of mydocker_container: its Ansible spec and, when it is compared with the
-    container (``change`` is not None), how."""
-
-    def __init__(self, name, type, normalise=None, current=None, change=None, same=_same, elements=None,
-                 choices=None, default=_NO_DEFAULT, aliases=None, required=False):
-        self.name = name
-        self.type = type             # the Ansible type: str, int, float, bool, list, dict, raw
-        self.elements = elements     # of a list
-        self.choices = choices
-        self.default = default
-        self.aliases = aliases
-        self.required = required
-        self.normalise = normalise   # (user value, all params) -> canonical value
-        self.current = current       # (container record) -> canonical value
-        self.change = change         # UPDATE: in place; RECREATE: a new container; None: not compared
-        self.same = same             # (wanted, current) -> bool
-
-    def spec(self):
-        """This option's entry of the Ansible argument spec."""
-        out = {"type": self.type}
-        if self.required:
-            out["required"] = True
-        if self.default is not _NO_DEFAULT:
-            out["default"] = self.default
-        if self.elements is not None:
-            out["elements"] = self.elements
-        for key in ("choices", "aliases"):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = list(value)
-        return out
 
 
 def _compared(name, type, normalise, current, change, **kw):
@@ -325,7 +285,7 @@ MODULE_OPTIONS = TASK_OPTIONS[:2] + OPTIONS + TASK_OPTIONS[2:]
 
 def argument_spec():
     """The argument spec of mydocker_container (without the common ``root``), from the table."""
-    return dict((o.name, o.spec()) for o in MODULE_OPTIONS)
+    return build_argument_spec(MODULE_OPTIONS)
 
 
 def normalise_wish(params):

@@ -64,3 +64,52 @@ def apply_steps(table, plan, *context):
         except KeyError:
             raise MyDockerError("internal error: unknown plan step %r" % (step,))
         fn(*context, **step.args)
+
+
+# ---------------------------------------------------------------------------------------------
+# the modules' options, declared once: the argument spec is built from them
+
+def _equal(a, b):
+    return a == b
+
+
+_NO_DEFAULT = object()
+
+
+class Option:
+    """One option of a module: its Ansible spec and, for mydocker_container's compared options
+    (``change`` is not None), how it is normalised and compared with the container."""
+
+    def __init__(self, name, type, normalise=None, current=None, change=None, same=None, elements=None,
+                 choices=None, default=_NO_DEFAULT, aliases=None, required=False):
+        self.name = name
+        self.type = type             # the Ansible type: str, int, float, bool, list, dict, raw
+        self.elements = elements     # of a list
+        self.choices = choices
+        self.default = default
+        self.aliases = aliases
+        self.required = required
+        self.normalise = normalise   # (user value, all params) -> canonical value
+        self.current = current       # (container record) -> canonical value
+        self.change = change         # UPDATE: in place; RECREATE: a new container; None: not compared
+        self.same = same or _equal   # (wanted, current) -> bool
+
+    def spec(self):
+        """This option's entry of the Ansible argument spec."""
+        out = {"type": self.type}
+        if self.required:
+            out["required"] = True
+        if self.default is not _NO_DEFAULT:
+            out["default"] = self.default
+        if self.elements is not None:
+            out["elements"] = self.elements
+        for key in ("choices", "aliases"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = list(value)
+        return out
+
+
+def build_argument_spec(options):
+    """The Ansible argument spec of ``options`` (without the common ``root``)."""
+    return dict((o.name, o.spec()) for o in options)

@@ -1,9 +1,11 @@
 # Copyright (c) mydocker.runtime contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""mydocker_container's argument spec is generated from the option table (planning/options.py);
+"""mydocker_container's argument spec is generated from the option table (planning/options.py),
+mydocker_network's and mydocker_image's from their planners' MODULE_OPTIONS;
 it must say what the module's DOCUMENTATION says (ansible-test's validate-modules checks the
 same in the sanity run)."""
 
+import pytest
 import yaml
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning import image as image_plan
@@ -46,15 +48,19 @@ def test_generated_spec_is_the_hand_written_one():
     assert opts.argument_spec() == HAND_WRITTEN
 
 
-def test_generated_spec_has_the_documented_options():
-    doc = yaml.safe_load(mydocker_container.DOCUMENTATION)["options"]
-    spec = opts.argument_spec()
+def assert_documented(module, spec):
+    """``spec`` says of every option what ``module``'s DOCUMENTATION says, and no more options."""
+    doc = yaml.safe_load(module.DOCUMENTATION)["options"]
     assert sorted(spec) == sorted(doc)
     for name, entry in doc.items():
         documented = dict((k, entry[k]) for k in SPEC_KEYS if k in entry)
         if documented.get("required") is False:
             del documented["required"]
         assert spec[name] == documented, name
+
+
+def test_generated_spec_has_the_documented_options():
+    assert_documented(mydocker_container, opts.argument_spec())
 
 
 def test_every_compared_option_is_in_the_spec_once():
@@ -92,5 +98,13 @@ IMAGE_HAND_WRITTEN = dict(
 
 
 def test_network_and_image_specs_are_the_hand_written_ones():
-    assert network_plan.argument_spec() == NETWORK_HAND_WRITTEN == mydocker_network.ARGUMENT_SPEC
-    assert image_plan.argument_spec() == IMAGE_HAND_WRITTEN == mydocker_image.ARGUMENT_SPEC
+    assert network_plan.argument_spec() == NETWORK_HAND_WRITTEN
+    assert image_plan.argument_spec() == IMAGE_HAND_WRITTEN
+
+
+@pytest.mark.parametrize("module,spec", [
+    (mydocker_network, network_plan.argument_spec),
+    (mydocker_image, image_plan.argument_spec),
+])
+def test_network_and_image_specs_have_the_documented_options(module, spec):
+    assert_documented(module, spec())

@@ -135,6 +135,12 @@ def file_digest(path):
     return "sha256:" + _sha256_file(path)
 
 
+def digest_ids(digest):
+    """(image id, layer name) an import of content ``digest`` ("sha256:<hex>" or <hex>) records."""
+    hexd = digest.split(":", 1)[-1]
+    return hexd[:12], hexd[:16]
+
+
 def layer_present(root, rec):
     """True when the unpacked layer of the image record ``rec`` is on disk."""
     return bool(rec and rec.get("layer")) and os.path.isdir(os.path.join(Paths(root).layers, rec["layer"]))
@@ -216,7 +222,7 @@ def import_image(root, src, name, force=False, source=None):
                 old["source"] = source
                 write_json(paths.image_meta(name), old)
         return old, False
-    layer = digest[:16]
+    image_id, layer = digest_ids(digest)
     layer_dir = os.path.join(paths.layers, layer)
     tmp_layer = None
     if force and os.path.isdir(layer_dir):
@@ -254,7 +260,7 @@ def import_image(root, src, name, force=False, source=None):
                 tmp_layer = None
             if kind == "rootfs":
                 os.rename(tmp_tar, tar_path)
-            rec = {"name": name, "id": digest[:12], "digest": "sha256:" + digest, "layer": layer,
+            rec = {"name": name, "id": image_id, "digest": "sha256:" + digest, "layer": layer,
                    "created": time.strftime("%Y-%m-%d %H:%M:%S"), "size": _du(layer_dir),
                    "source": source or src, "format": kind, "config": config}
             write_json(paths.image_meta(name), rec)

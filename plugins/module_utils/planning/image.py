@@ -52,8 +52,8 @@ def view(rec, layer_present):
 
 
 def _predicted(name, digest, kind, source):
-    hexd = digest.split(":", 1)[1]
-    return {"name": name, "id": hexd[:12], "digest": digest, "layer": hexd[:16], "format": kind,
+    image_id, layer = images.digest_ids(digest)
+    return {"name": name, "id": image_id, "digest": digest, "layer": layer, "format": kind,
             "source": source, "layerPresent": True}
 
 
@@ -86,7 +86,7 @@ def _layer_path(root, rec):
 
 
 def _refuse_force_on_used_layer(root, name, digest):
-    layer = digest.split(":", 1)[1][:16]
+    layer = images.digest_ids(digest)[1]
     if os.path.isdir(os.path.join(Paths(root).layers, layer)):
         users = images.layer_container_users(root, layer)
         if users:

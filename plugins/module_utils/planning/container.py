@@ -32,14 +32,14 @@ from .options import (
     RECREATE,
     STATES,
     UPDATE,
-    _fail,
-    _wrap,
     config_of_record,
+    fail_option,
     norm_command,
     norm_env,
     norm_image,
     norm_network,
     normalise_wish,
+    wrap_option,
 )
 from .plan import Plan, apply_steps
 
@@ -91,7 +91,7 @@ class Facts:
 def gather(root, params):
     paths = Paths(root)
     name = params["name"]
-    _wrap("name", validate_name, name, "container name")
+    wrap_option("name", validate_name, name, "container name")
     try:
         rec = engine.find(paths, name)
     except NotFound:
@@ -171,14 +171,14 @@ class ContainerPlan(Plan):
 def _new_plan(params, facts):
     state = params.get("state") or "started"
     if state not in STATES:
-        _fail("state", "%r is not one of %s" % (state, ", ".join(STATES)))
+        fail_option("state", "%r is not one of %s" % (state, ", ".join(STATES)))
     plan = ContainerPlan(params["name"], state)
     plan.detach = params.get("detach", True) is not False
     plan.stop_timeout = params.get("stop_timeout")
     if plan.stop_timeout is None:
         plan.stop_timeout = 10
     if plan.stop_timeout < 0:
-        _fail("stop_timeout", "must be 0 or more seconds")
+        fail_option("stop_timeout", "must be 0 or more seconds")
     plan.force_kill = bool(params.get("force_kill"))
     plan.record = rec = facts.record
     if rec is not None:
@@ -215,19 +215,20 @@ def _check_combinations(plan, wish, facts):
     module's options)."""
     rec = facts.record
     policy = wish["restart_policy"]
-    _wrap("auto_remove", check_auto_remove, wish["auto_remove"], None if policy is MISSING else policy.split(":")[0])
+    policy_name = None if policy is MISSING else policy.split(":")[0]
+    wrap_option("auto_remove", check_auto_remove, wish["auto_remove"], policy_name)
     has_network = wish["network"] or (wish["network"] is MISSING and rec and rec.get("networkName"))
-    _wrap("published_ports", check_needs_network, has_network, wish["published_ports"])
-    _wrap("ip", check_needs_network, has_network, None, wish["ip"])
+    wrap_option("published_ports", check_needs_network, has_network, wish["published_ports"])
+    wrap_option("ip", check_needs_network, has_network, None, wish["ip"])
     if wish["ip"] and facts.network and facts.network.get("Subnet"):
         subnet = ipaddress.ip_network(facts.network["Subnet"], strict=False)
         addr = ipaddress.ip_address(wish["ip"])
         if addr not in subnet or addr in (subnet.network_address, subnet.broadcast_address) \
                 or wish["ip"] == facts.network.get("Gateway"):
-            _fail("ip", "%s is not a free host address of network %s (%s, gateway %s)"
+            fail_option("ip", "%s is not a free host address of network %s (%s, gateway %s)"
                   % (wish["ip"], facts.network.get("Name"), subnet, facts.network.get("Gateway")))
     if not plan.detach and plan.state == "started" and policy == "always":
-        _fail("detach", "detach=false cannot wait for a container with restart_policy always")
+        fail_option("detach", "detach=false cannot wait for a container with restart_policy always")
 
 
 def _changed_options(wish, rec):
@@ -274,7 +275,7 @@ def _plan_new_container(plan, facts, recreate_why, was_running):
     wish, rec = plan.wish, facts.record
     after = predicted_config(wish, facts.image)
     if not after["command"]:
-        _fail("command", "needed to create container %s: image %s has no default command"
+        fail_option("command", "needed to create container %s: image %s has no default command"
               % (plan.name, (facts.image or {}).get("name") or wish["image"]))
     image = rec.get("image") if wish["image"] is MISSING else wish["image"]
     if rec is None:
@@ -308,7 +309,7 @@ def _plan_update(plan, facts, changed, after):
     resources = res if [k for k in updates if k in RESOURCE_KEYS] or drifted else None
     restart = wish["restart_policy"] if "restart_policy" in updates else None
     if restart is not None:  # the container keeps its auto_remove: engine.update refuses the same
-        _wrap("restart_policy", check_auto_remove, facts.record.get("autoRemove"), restart.split(":")[0])
+        wrap_option("restart_policy", check_auto_remove, facts.record.get("autoRemove"), restart.split(":")[0])
     if resources is not None or restart is not None:
         texts = ["update: %s" % k for k in updates] + ["update: %s (changed on the host)" % k for k in drifted]
         plan.add("update", texts, resources=resources, restart=restart)
@@ -346,13 +347,13 @@ def decide(params, facts):
     was_running = facts.status in (lifecycle.RUNNING, lifecycle.RESTARTING)
     if rec is None:
         if facts.image is None:
-            _fail("image", "needed to create container %s" % plan.name)
+            fail_option("image", "needed to create container %s" % plan.name)
         return _plan_new_container(plan, facts, None, was_running)
     changed = _changed_options(plan.wish, rec)
     recreate_why = _recreate_reason(params, facts, changed)
     if recreate_why:
         if facts.image is None:
-            _fail("image", "image %s of container %s is gone: set the option image to recreate it"
+            fail_option("image", "image %s of container %s is gone: set the option image to recreate it"
                   % (rec.get("image"), plan.name))
         return _plan_new_container(plan, facts, recreate_why, was_running)
     after = config_of_record(rec)  # the same container: limits and restart policy in place, then the state
@@ -467,7 +468,7 @@ def current_view(root, plan):
 
 def info(root, name):
     """The container record (true status) or None."""
-    _wrap("name", validate_name, name, "container name")
+    wrap_option("name", validate_name, name, "container name")
     try:
         return engine.inspect(root, name)
     except NotFound:
@@ -481,6 +482,6 @@ def exec_command(root, ref, argv=None, command=None, chdir=None, env=None):
     else:
         args = norm_command(command)
     if chdir is not None and not chdir.startswith("/"):
-        _fail("chdir", "%r must be an absolute path" % chdir)
+        fail_option("chdir", "%r must be an absolute path" % chdir)
     env = norm_env(env) if env else None
     return engine.exec_and_wait(root, ref, args, env=env, workdir=chdir)

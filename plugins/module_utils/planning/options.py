@@ -47,12 +47,13 @@ class _Missing:
 MISSING = _Missing()
 
 
-def _fail(option, msg):
+def fail_option(option, msg):
     raise MyDockerError("%s: %s" % (option, msg))
 
 
-def _wrap(option, fn, value, *args):
-    """Call an engine parser; its error gets the option name in front."""
+def wrap_option(option, fn, value, *args):
+    """Call an engine parser or validator; its error gets the option name in front (the
+    module's wording wraps the engine's, so check mode and a real run say the same)."""
     try:
         return fn(value, *args)
     except MyDockerError as e:
@@ -65,8 +66,8 @@ def _wrap(option, fn, value, *args):
 
 def norm_image(value, params=None):
     if not isinstance(value, str) or not value:
-        _fail("image", "must be a non-empty image name")
-    return _wrap("image", validate_name, value, "image name")
+        fail_option("image", "must be a non-empty image name")
+    return wrap_option("image", validate_name, value, "image name")
 
 
 def norm_command(value, params=None):
@@ -75,34 +76,34 @@ def norm_command(value, params=None):
         try:
             argv = shlex.split(value)
         except ValueError as e:
-            _fail("command", "cannot split %r: %s" % (value, e))
+            fail_option("command", "cannot split %r: %s" % (value, e))
     elif isinstance(value, (list, tuple)):
         argv = []
         for a in value:
             if isinstance(a, bool) or not isinstance(a, (str, int, float)):
-                _fail("command", "every argument must be a string, got %r" % (a,))
+                fail_option("command", "every argument must be a string, got %r" % (a,))
             argv.append(a if isinstance(a, str) else str(a))
     else:
-        _fail("command", "expected a string or a list of strings, got %r" % (value,))
+        fail_option("command", "expected a string or a list of strings, got %r" % (value,))
     if not argv:
-        _fail("command", "must not be empty")
+        fail_option("command", "must not be empty")
     return argv
 
 
 def norm_env(value, params=None):
     """{KEY: value} with string values (numbers are converted, booleans refused: quote them)."""
     if not isinstance(value, dict):
-        _fail("env", "expected a mapping of names to values")
+        fail_option("env", "expected a mapping of names to values")
     out = {}
     for key, val in value.items():
         if isinstance(val, bool):
-            _fail("env", "the value of %s is a boolean: quote it (%r)" % (key, "true" if val else "false"))
+            fail_option("env", "the value of %s is a boolean: quote it (%r)" % (key, "true" if val else "false"))
         if val is None:
             val = ""
         if not isinstance(val, (str, int, float)):
-            _fail("env", "the value of %s must be a string" % key)
+            fail_option("env", "the value of %s must be a string" % key)
         out[str(key)] = val if isinstance(val, str) else str(val)
-    return _wrap("env", engine.parse_env, out)
+    return wrap_option("env", engine.parse_env, out)
 
 
 def _volume_text(v):
@@ -112,8 +113,8 @@ def _volume_text(v):
 def norm_volumes(value, params=None):
     """['HOST:CTR[:ro|rw]', ...] -> sorted canonical strings ('/h:/c', '/h:/c:ro')."""
     if not isinstance(value, (list, tuple)):
-        _fail("volumes", "expected a list of HOST:CONTAINER[:ro] strings")
-    vols = _wrap("volumes", check_unique_volumes, [_wrap("volumes", engine.parse_volume, v) for v in value])
+        fail_option("volumes", "expected a list of HOST:CONTAINER[:ro] strings")
+    vols = wrap_option("volumes", check_unique_volumes, [wrap_option("volumes", engine.parse_volume, v) for v in value])
     return [_volume_text(v) for v in sorted(vols, key=lambda v: v["container"])]
 
 
@@ -130,19 +131,19 @@ def norm_ports(value, params=None):
     container port, protocol) in one string; 0.0.0.0 for all addresses)."""
     from ..engine.net.networks import parse_publish  # plain Python; pyroute2 is not loaded by it
     if not isinstance(value, (list, tuple)):
-        _fail("published_ports", "expected a list of [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp] strings")
+        fail_option("published_ports", "expected a list of [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp] strings")
     keys = set()
     for item in value:
         if isinstance(item, int) and not isinstance(item, bool):
             item = str(item)
-        keys.add(_port_key(_wrap("published_ports", parse_publish, item)))
+        keys.add(_port_key(wrap_option("published_ports", parse_publish, item)))
     return [_port_text(k) for k in sorted(keys)]
 
 
 def norm_network(value, params=None):
     if value in (None, ""):
         return ""
-    return _wrap("network", validate_name, value, "network name")
+    return wrap_option("network", validate_name, value, "network name")
 
 
 def norm_ip(value, params=None):
@@ -151,18 +152,18 @@ def norm_ip(value, params=None):
     try:
         addr = ipaddress.ip_address(value)
     except ValueError:
-        _fail("ip", "%r is not an IP address" % (value,))
+        fail_option("ip", "%r is not an IP address" % (value,))
     if addr.version != 4:
-        _fail("ip", "only IPv4 addresses are supported")
+        fail_option("ip", "only IPv4 addresses are supported")
     return str(addr)
 
 
 def norm_hostname(value, params=None):
-    return _wrap("hostname", validate_hostname, value)
+    return wrap_option("hostname", validate_hostname, value)
 
 
 def norm_workdir(value, params=None):
-    return os.path.normpath(_wrap("working_dir", validate_workdir, value))
+    return os.path.normpath(wrap_option("working_dir", validate_workdir, value))
 
 
 def norm_bool(value, params=None):
@@ -177,32 +178,32 @@ def norm_memory(value, params=None):
     """Bytes; 0, -1 or 'unlimited' remove the limit (None)."""
     if _unlimited(value):
         return None
-    return _wrap("memory", parse_memory, value)
+    return wrap_option("memory", parse_memory, value)
 
 
 def norm_cpus(value, params=None):
     """A number of CPUs; 0 removes the limit (None)."""
     if _unlimited(value):
         return None
-    return _wrap("cpus", parse_cpus, value)
+    return wrap_option("cpus", parse_cpus, value)
 
 
 def norm_cpu_shares(value, params=None):
     """2 .. 262144; 0 and 1024 are the default (None)."""
     if value in (0, "0"):
         return None
-    shares = _wrap("cpu_shares", parse_cpu_shares, value)
+    shares = wrap_option("cpu_shares", parse_cpu_shares, value)
     return None if shares == CPU_SHARES_DEFAULT else shares
 
 
 def norm_cpuset(value, params=None):
     if isinstance(value, str) and not value.strip():
         return None
-    return _wrap("cpuset_cpus", parse_cpuset, value)
+    return wrap_option("cpuset_cpus", parse_cpuset, value)
 
 
 def norm_pids_limit(value, params=None):
-    return _wrap("pids_limit", parse_pids_limit, value)
+    return wrap_option("pids_limit", parse_pids_limit, value)
 
 
 def norm_restart_policy(value, params=None):
@@ -211,12 +212,12 @@ def norm_restart_policy(value, params=None):
     if value is False:  # YAML turns an unquoted `no` into false
         value = "no"
     if value not in RESTART_POLICIES:
-        _fail("restart_policy", "%r is not one of %s" % (value, ", ".join(RESTART_POLICIES)))
+        fail_option("restart_policy", "%r is not one of %s" % (value, ", ".join(RESTART_POLICIES)))
     retries = params.get("restart_retries")
     if value == "on-failure":
         retries = retries or 0
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            _fail("restart_retries", "must be a positive integer (0: no maximum)")
+            fail_option("restart_retries", "must be a positive integer (0: no maximum)")
         return "on-failure:%d" % retries if retries else "on-failure"
     return value
 

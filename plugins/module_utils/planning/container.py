@@ -226,7 +226,7 @@ def _check_combinations(plan, wish, facts):
         if addr not in subnet or addr in (subnet.network_address, subnet.broadcast_address) \
                 or wish["ip"] == facts.network.get("Gateway"):
             fail_option("ip", "%s is not a free host address of network %s (%s, gateway %s)"
-                  % (wish["ip"], facts.network.get("Name"), subnet, facts.network.get("Gateway")))
+                        % (wish["ip"], facts.network.get("Name"), subnet, facts.network.get("Gateway")))
     if not plan.detach and plan.state == "started" and policy == "always":
         fail_option("detach", "detach=false cannot wait for a container with restart_policy always")
 
@@ -276,7 +276,7 @@ def _plan_new_container(plan, facts, recreate_why, was_running):
     after = predicted_config(wish, facts.image)
     if not after["command"]:
         fail_option("command", "needed to create container %s: image %s has no default command"
-              % (plan.name, (facts.image or {}).get("name") or wish["image"]))
+                    % (plan.name, (facts.image or {}).get("name") or wish["image"]))
     image = rec.get("image") if wish["image"] is MISSING else wish["image"]
     if rec is None:
         plan.add("create", "create", **_create_args(wish, image))
@@ -354,7 +354,7 @@ def decide(params, facts):
     if recreate_why:
         if facts.image is None:
             fail_option("image", "image %s of container %s is gone: set the option image to recreate it"
-                  % (rec.get("image"), plan.name))
+                        % (rec.get("image"), plan.name))
         return _plan_new_container(plan, facts, recreate_why, was_running)
     after = config_of_record(rec)  # the same container: limits and restart policy in place, then the state
     _plan_update(plan, facts, changed, after)

@@ -269,33 +269,7 @@ stderr:
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import new_module, run
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning import container as container_plan
-
-ARGUMENT_SPEC = dict(
-    name=dict(type="str", required=True),
-    state=dict(type="str", default="started", choices=["present", "started", "stopped", "absent"]),
-    image=dict(type="str"),
-    command=dict(type="raw"),
-    env=dict(type="dict"),
-    volumes=dict(type="list", elements="str"),
-    published_ports=dict(type="list", elements="str", aliases=["ports"]),
-    network=dict(type="str"),
-    ip=dict(type="str"),
-    hostname=dict(type="str"),
-    working_dir=dict(type="str"),
-    memory=dict(type="str"),
-    cpus=dict(type="float"),
-    cpu_shares=dict(type="int"),
-    cpuset_cpus=dict(type="str"),
-    pids_limit=dict(type="int"),
-    restart_policy=dict(type="str", choices=["no", "on-failure", "always"]),
-    restart_retries=dict(type="int"),
-    restart=dict(type="bool", default=False),
-    recreate=dict(type="bool", default=False),
-    auto_remove=dict(type="bool"),
-    detach=dict(type="bool", default=True),
-    stop_timeout=dict(type="int", default=10),
-    force_kill=dict(type="bool", default=False),
-)
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning.options import argument_spec
 
 
 def task(module):
@@ -315,7 +289,7 @@ def task(module):
 
 
 def main():
-    run(new_module(ARGUMENT_SPEC), task)
+    run(new_module(argument_spec()), task)
 
 
 if __name__ == "__main__":

@@ -182,16 +182,11 @@ output:
 """
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import DifferenceTracker, new_module, run
-from ansible_collections.mydocker.runtime.plugins.module_utils.planning.image import apply, cleanup, plan_image
-
-ARGUMENT_SPEC = dict(
-    name=dict(type="str", required=True),
-    state=dict(type="str", default="present", choices=["present", "absent"]),
-    source=dict(type="path"),
-    busybox=dict(type="path"),
-    force=dict(type="bool", default=False),
-    container=dict(type="str"),
-    output=dict(type="path"),
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning.image import (
+    apply,
+    argument_spec,
+    cleanup,
+    plan_image,
 )
 
 
@@ -216,7 +211,7 @@ def task(module):
 
 
 def main():
-    run(new_module(ARGUMENT_SPEC, mutually_exclusive=[("source", "container", "busybox")],
+    run(new_module(argument_spec(), mutually_exclusive=[("source", "container", "busybox")],
                    required_by={"output": "container"}), task)
 
 

@@ -138,15 +138,10 @@ actions:
 """
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import DifferenceTracker, new_module, run
-from ansible_collections.mydocker.runtime.plugins.module_utils.planning.network import apply, plan_network
-
-ARGUMENT_SPEC = dict(
-    name=dict(type="str", required=True),
-    state=dict(type="str", default="present", choices=["present", "absent"]),
-    driver=dict(type="str", default="bridge", choices=["bridge"]),
-    subnet=dict(type="str"),
-    gateway=dict(type="str"),
-    force=dict(type="bool", default=False),
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning.network import (
+    apply,
+    argument_spec,
+    plan_network,
 )
 
 
@@ -166,7 +161,7 @@ def task(module):
 
 
 def main():
-    run(new_module(ARGUMENT_SPEC), task)
+    run(new_module(argument_spec()), task)
 
 
 if __name__ == "__main__":

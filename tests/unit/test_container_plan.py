@@ -8,6 +8,7 @@ import pytest
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning import container as cp
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning import options as opts
 
 IMAGE = {"name": "busybox", "layer": "aaaa", "config": {"Env": ["PATH=/bin", "LANG=C"]}}
 
@@ -52,66 +53,66 @@ def plan(status="running", record="default", fkw=None, **params):
     (["sleep", 1000], ["sleep", "1000"]),
 ])
 def test_command_forms(a, b):
-    assert cp.norm_command(a) == b
+    assert opts.norm_command(a) == b
 
 
 @pytest.mark.parametrize("bad", ["", [], "sh -c 'unclosed", [True], {"a": 1}])
 def test_command_bad(bad):
     with pytest.raises(MyDockerError, match="^command: "):
-        cp.norm_command(bad)
+        opts.norm_command(bad)
 
 
 def test_env():
-    assert cp.norm_env({"A": 1, "B": "x", "C": None, "D": 1.5}) == {"A": "1", "B": "x", "C": "", "D": "1.5"}
+    assert opts.norm_env({"A": 1, "B": "x", "C": None, "D": 1.5}) == {"A": "1", "B": "x", "C": "", "D": "1.5"}
     with pytest.raises(MyDockerError, match="^env: .*quote"):
-        cp.norm_env({"A": True})
+        opts.norm_env({"A": True})
     with pytest.raises(MyDockerError, match="^env: "):
-        cp.norm_env({"1A": "x"})
+        opts.norm_env({"1A": "x"})
 
 
 def test_volumes_written_two_ways():
-    assert cp.norm_volumes(["/srv/b/:/b/:ro", "/srv//a:/a:rw"]) == cp.norm_volumes(["/srv/a:/a", "/srv/b:/b:ro"])
-    assert cp.norm_volumes(["/srv/a:/a", "/srv/b:/b:ro"]) == ["/srv/a:/a", "/srv/b:/b:ro"]
+    assert opts.norm_volumes(["/srv/b/:/b/:ro", "/srv//a:/a:rw"]) == opts.norm_volumes(["/srv/a:/a", "/srv/b:/b:ro"])
+    assert opts.norm_volumes(["/srv/a:/a", "/srv/b:/b:ro"]) == ["/srv/a:/a", "/srv/b:/b:ro"]
 
 
 @pytest.mark.parametrize("bad", [["/srv/a"], ["/:/a"], ["rel:/a"], ["/a:/../x"], ["/a:/x", "/b:/x"]])
 def test_volumes_bad(bad):
     with pytest.raises(MyDockerError, match="^volumes: "):
-        cp.norm_volumes(bad)
+        opts.norm_volumes(bad)
 
 
 def test_ports_written_two_ways():
-    a = cp.norm_ports(["8080:80", "0.0.0.0:53:53/UDP", "127.0.0.1:81:80/tcp"])
-    b = cp.norm_ports(["127.0.0.1:81:80", "53:53/udp", "0.0.0.0:8080:80/tcp", "8080:80"])
+    a = opts.norm_ports(["8080:80", "0.0.0.0:53:53/UDP", "127.0.0.1:81:80/tcp"])
+    b = opts.norm_ports(["127.0.0.1:81:80", "53:53/udp", "0.0.0.0:8080:80/tcp", "8080:80"])
     assert a == b == ["0.0.0.0:53:53/udp", "0.0.0.0:8080:80/tcp", "127.0.0.1:81:80/tcp"]
     with pytest.raises(MyDockerError, match="^published_ports: "):
-        cp.norm_ports(["70000:80"])
+        opts.norm_ports(["70000:80"])
 
 
 def test_limits():
-    assert cp.norm_memory("64m") == cp.norm_memory(67108864) == cp.norm_memory("65536k") == 67108864
-    assert cp.norm_memory("0") is None and cp.norm_memory("unlimited") is None
+    assert opts.norm_memory("64m") == opts.norm_memory(67108864) == opts.norm_memory("65536k") == 67108864
+    assert opts.norm_memory("0") is None and opts.norm_memory("unlimited") is None
     with pytest.raises(MyDockerError, match="^memory: invalid memory"):
-        cp.norm_memory("12x")
+        opts.norm_memory("12x")
     with pytest.raises(MyDockerError, match="^memory: .*minimum"):
-        cp.norm_memory("1m")
-    assert cp.norm_cpus("0.5") == cp.norm_cpus(0.5) == 0.5
-    assert cp.norm_cpus(0) is None
-    assert cp.norm_cpu_shares(1024) is None and cp.norm_cpu_shares(512) == 512
-    assert cp.norm_pids_limit(-1) is None and cp.norm_pids_limit(10) == 10
+        opts.norm_memory("1m")
+    assert opts.norm_cpus("0.5") == opts.norm_cpus(0.5) == 0.5
+    assert opts.norm_cpus(0) is None
+    assert opts.norm_cpu_shares(1024) is None and opts.norm_cpu_shares(512) == 512
+    assert opts.norm_pids_limit(-1) is None and opts.norm_pids_limit(10) == 10
     with pytest.raises(MyDockerError, match="^cpu_shares: "):
-        cp.norm_cpu_shares(1)
+        opts.norm_cpu_shares(1)
 
 
 def test_restart_policy():
-    assert cp.norm_restart_policy("no") == "no"
-    assert cp.norm_restart_policy(False) == "no"
-    assert cp.norm_restart_policy("on-failure", {"restart_retries": 3}) == "on-failure:3"
-    assert cp.norm_restart_policy("on-failure", {}) == "on-failure"
-    assert cp.norm_restart_policy("always", {"restart_retries": 3}) == "always"
-    assert cp.policy_text({"name": "on-failure", "maxRetries": 3}) == "on-failure:3"
+    assert opts.norm_restart_policy("no") == "no"
+    assert opts.norm_restart_policy(False) == "no"
+    assert opts.norm_restart_policy("on-failure", {"restart_retries": 3}) == "on-failure:3"
+    assert opts.norm_restart_policy("on-failure", {}) == "on-failure"
+    assert opts.norm_restart_policy("always", {"restart_retries": 3}) == "always"
+    assert opts.policy_text({"name": "on-failure", "maxRetries": 3}) == "on-failure:3"
     with pytest.raises(MyDockerError, match="^restart_policy: "):
-        cp.norm_restart_policy("sometimes")
+        opts.norm_restart_policy("sometimes")
 
 
 def test_record_and_wish_agree():
@@ -167,7 +168,7 @@ def test_create_needs_image_and_command():
 def test_limits_in_place():
     p = plan(memory="128m", pids_limit=0)
     assert p.actions == ["update: memory", "update: pids_limit"]
-    assert p.steps == [("update",)]
+    assert [s.op for s in p.steps] == ["update"]
     assert p.resources["memory"] == 128 * 1024 * 1024 and p.resources["pids_limit"] is None
     assert p.resources["cpus"] == 0.5  # the others stay
     assert p.after["memory"] == 128 * 1024 * 1024 and p.before["memory"] == 64 * 1024 * 1024
@@ -192,7 +193,7 @@ def test_restart_policy_in_place():
 def test_recreate(change, why):
     p = plan(**change)
     assert p.actions == [why, "start"]
-    assert p.steps == [("recreate",), ("start",)]
+    assert [s.op for s in p.steps] == ["recreate", "start"]
 
 
 def test_recreate_names_every_option():

@@ -9,6 +9,7 @@ from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors imp
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import networks as network
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.store import Paths, write_json
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning import network as network_plan
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning.plan import Step
 
 
 class FakeNetlink:
@@ -55,7 +56,8 @@ def attach(root, cid, name, net, ip):
 def test_create(root, host):
     plan = network_plan.plan_network(root, "mdtnet", subnet="10.77.1.9/24")
     assert plan.changed and plan.actions == ["create"]
-    assert plan.steps == [("create", {"subnet": "10.77.1.0/24", "gateway": "10.77.1.1", "driver": "bridge"})]
+    assert plan.steps == [Step("create", {"subnet": "10.77.1.0/24", "gateway": "10.77.1.1", "driver": "bridge"},
+                               ("create",))]
     assert plan.before == {}
     assert plan.after == {"Name": "mdtnet", "Driver": "bridge", "Subnet": "10.77.1.0/24", "Gateway": "10.77.1.1",
                           "Bridge": "mdtnet", "IPRange": {"IP": "10.77.1.1", "Mask": "////AA=="}}
@@ -142,7 +144,7 @@ def test_recreate_refused_with_containers_unless_force(root, host):
         network_plan.plan_network(root, "mdtnet", subnet="10.77.2.0/24")
     plan = network_plan.plan_network(root, "mdtnet", subnet="10.77.2.0/24", force=True)
     assert plan.actions[-1] == "detach: container web"
-    assert plan.steps[0] == ("remove", {"force": True})
+    assert plan.steps[0][:2] == ("remove", {"force": True})
 
 
 def test_drift_is_a_change(root, host):
@@ -150,7 +152,7 @@ def test_drift_is_a_change(root, host):
     rec = record(root, "mdtnet", "10.77.1.0/24")
     state["drift"]["mdtnet"] = ["bridge mdtnet is missing", "net.ipv4.ip_forward is off"]
     plan = network_plan.plan_network(root, "mdtnet", subnet="10.77.1.0/24")
-    assert plan.changed and plan.steps == [("repair", {})]
+    assert plan.changed and [s[:2] for s in plan.steps] == [("repair", {})]
     assert plan.actions == ["repair: bridge mdtnet is missing", "repair: net.ipv4.ip_forward is off"]
     assert plan.before == dict(network_plan.view(rec), Drift=state["drift"]["mdtnet"])
     assert plan.after == dict(network_plan.view(rec), Drift=[])

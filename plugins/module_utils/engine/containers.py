@@ -23,10 +23,15 @@ from .resources import normalize_resources
 from .rootfs import mounts_under, unmount_all
 from .store import Paths, cgroup_parent, file_lock, makedirs, state_lock, write_atomic
 from .syscalls import MS_RDONLY, SYS
-from .validate import validate_name
+from .validate import (
+    check_auto_remove,
+    check_needs_network,
+    check_unique_volumes,
+    validate_hostname,
+    validate_name,
+    validate_workdir,
+)
 
-_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_HOSTNAME_RE = re.compile(r"^%s(\.%s)*$" % (_LABEL, _LABEL))
 _ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
@@ -172,34 +177,22 @@ def create(root, image, command=None, name=None, env=None, volumes=None, workdir
     image_env = parse_env(cfg.get("Env") or [])
     image_env.pop("PATH", None)
     image_env.update(parse_env(env))
-    vols = [parse_volume(v) for v in volumes or []]
-    seen = set()
-    for v in vols:
-        if v["container"] in seen:
-            raise MyDockerError("duplicate volume for container path %s" % v["container"])
-        seen.add(v["container"])
+    vols = check_unique_volumes([parse_volume(v) for v in volumes or []])
     res = normalize_resources(resources or {})
     security_opt, seccomp_profile = seccomp.parse_security_opt(security_opt)
     policy = parse_restart(restart)
-    if auto_remove and policy["name"] != "no":
-        raise MyDockerError("--rm cannot be combined with a restart policy")
-    workdir = workdir or cfg.get("WorkingDir") or "/"
-    if not workdir.startswith("/") or ".." in workdir.split("/"):
-        raise MyDockerError("invalid working directory %r: must be an absolute path inside the container"
-                            % workdir)
+    check_auto_remove(auto_remove, policy["name"])
+    workdir = validate_workdir(workdir or cfg.get("WorkingDir") or "/")
     if name is not None:
         validate_name(name, "container name")
-    if hostname is not None and not _HOSTNAME_RE.match(hostname):
-        raise MyDockerError("invalid hostname %r" % hostname)
+    if hostname is not None:
+        validate_hostname(hostname)
+    check_needs_network(network, ports, ip)
     net_ports = []
     if network:
         from .net import networks as netmod
         netmod.inspect_network(paths.root, network)  # raises for an unknown network
         net_ports = [netmod.parse_publish(p) if isinstance(p, str) else p for p in ports or []]
-    elif ports:
-        raise MyDockerError("publishing ports needs a network (--net NAME)")
-    if ip and not network:
-        raise MyDockerError("--ip needs a network (--net NAME)")
 
     with state_lock(paths):
         cid = _new_id(paths)
@@ -335,8 +328,7 @@ def update(root, ref, resources=None, restart=None):
     changes = {}
     if restart is not None:
         policy = parse_restart(restart)
-        if rec.auto_remove and policy["name"] != "no":
-            raise MyDockerError("--rm cannot be combined with a restart policy")
+        check_auto_remove(rec.auto_remove, policy["name"])
         changes["restartPolicy"] = policy
     if resources is not None:
         res = normalize_resources(resources)

@@ -200,6 +200,12 @@ def file_digest(path):
     return "sha256:" + _sha256_file(path)
 
 
+def digest_ids(digest):
+    """(image id, layer name) an import of content ``digest`` ("sha256:<hex>" or <hex>) records."""
+    hexd = digest.split(":", 1)[-1]
+    return hexd[:12], hexd[:16]
+
+
 def layer_present(root, rec):
     """True when the unpacked layer of the image record ``rec`` is on disk."""
     return bool(rec and rec.get("layer")) and os.path.isdir(os.path.join(Paths(root).layers, rec["layer"]))
@@ -248,8 +254,11 @@ def list_images(root):
     return out
 
 
-def import_image(root, src, name, force=False):
+def import_image(root, src, name, force=False, source=None):
     """Import the tarball ``src`` as image ``name``. Returns (record, changed).
+
+    ``source``: what the record gives as the image's source when that is not ``src`` (an image
+    re-imported from its stored tarball keeps the file it first came from).
 
     ``force``: import again even when the image already has this content (the layer is unpacked
     afresh and replaces the one on disk; running containers keep the files they have open)."""
@@ -262,8 +271,13 @@ def import_image(root, src, name, force=False):
     old = read_json(paths.image_meta(name))
     if not force and old and old.get("digest") == "sha256:" + digest and \
             os.path.isdir(os.path.join(paths.layers, old["layer"])):
+        if source and old.get("source") != source:
+            with state_lock(paths):
+                old = read_json(paths.image_meta(name)) or old
+                old["source"] = source
+                write_json(paths.image_meta(name), old)
         return old, False
-    layer = digest[:16]
+    image_id, layer = digest_ids(digest)
     layer_dir = os.path.join(paths.layers, layer)
     tmp_layer = None
     if force and os.path.isdir(layer_dir):
@@ -301,9 +315,9 @@ def import_image(root, src, name, force=False):
                 tmp_layer = None
             if kind == "rootfs":
                 os.rename(tmp_tar, tar_path)
-            rec = {"name": name, "id": digest[:12], "digest": "sha256:" + digest, "layer": layer,
+            rec = {"name": name, "id": image_id, "digest": "sha256:" + digest, "layer": layer,
                    "created": time.strftime("%Y-%m-%d %H:%M:%S"), "size": _du(layer_dir),
-                   "source": src, "format": kind, "config": config}
+                   "source": source or src, "format": kind, "config": config}
             write_json(paths.image_meta(name), rec)
             if old and old.get("layer") != layer:
                 _gc_layer(paths, old["layer"])

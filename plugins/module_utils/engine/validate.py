@@ -18,3 +18,65 @@ def validate_name(name, what="name"):
             "invalid %s %r: use letters, digits, '_', '.', '-' (max 128), starting with a letter or digit"
             % (what, name))
     return name
+
+
+# ---------------------------------------------------------------------------------------------
+# container options: create, update and the module's planner call these, so a check-mode plan
+# and a real run refuse the same input with the same words
+
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME_RE = re.compile(r"^%s(\.%s)*$" % (_LABEL, _LABEL))
+
+
+def validate_hostname(hostname):
+    """An RFC 1123 host name (dot-separated labels of letters, digits and inner '-')."""
+    if not isinstance(hostname, str) or not _HOSTNAME_RE.match(hostname):
+        raise MyDockerError("invalid hostname %r" % (hostname,))
+    return hostname
+
+
+def validate_workdir(path):
+    """A working directory: absolute, and no '..' that could leave the container's root."""
+    if not isinstance(path, str) or not path.startswith("/") or ".." in path.split("/"):
+        raise MyDockerError("invalid working directory %r: must be an absolute path inside the container"
+                            % (path,))
+    return path
+
+
+def check_unique_volumes(volumes):
+    """``volumes``: parsed volumes ({"host", "container", "ro"}); one per container path."""
+    seen = set()
+    for v in volumes:
+        if v["container"] in seen:
+            raise MyDockerError("duplicate volume for container path %s" % v["container"])
+        seen.add(v["container"])
+    return volumes
+
+
+def check_auto_remove(auto_remove, policy):
+    """``--rm`` (auto_remove) and a restart policy other than no exclude each other.
+    ``policy``: the policy's name (no, always, on-failure) or None."""
+    if auto_remove and policy not in (None, "", "no"):
+        raise MyDockerError("--rm (auto remove) cannot be combined with restart policy %s" % policy)
+
+
+def check_needs_network(network, ports=None, ip=None):
+    """Published ports and a fixed IP address only exist on a network."""
+    if network:
+        return
+    if ports:
+        raise MyDockerError("publishing ports needs a network")
+    if ip:
+        raise MyDockerError("a fixed IP address needs a network")
+
+
+# ---------------------------------------------------------------------------------------------
+# networks
+
+NETWORK_DRIVERS = ("bridge",)
+
+
+def validate_network_driver(driver):
+    if driver not in NETWORK_DRIVERS:
+        raise MyDockerError("unsupported network driver %r: only %s" % (driver, ", ".join(NETWORK_DRIVERS)))
+    return driver

@@ -20,11 +20,26 @@ import tempfile
 
 from ..engine import images
 from ..engine.errors import MyDockerError, NotFound
-from ..engine.store import Paths, read_json, state_lock, write_json
+from ..engine.store import Paths
 from ..engine.validate import validate_name
-from .plan import Plan
+from .plan import Option, Plan, apply_steps, build_argument_spec
 
 VIEW_KEYS = ("name", "id", "digest", "layer", "format", "source")
+
+# the options of mydocker_image; the module's argument spec is built from them
+MODULE_OPTIONS = (
+    Option("name", "str", required=True),
+    Option("state", "str", default="present", choices=["present", "absent"]),
+    Option("source", "path"),
+    Option("busybox", "path"),
+    Option("force", "bool", default=False),
+    Option("container", "str"),
+    Option("output", "path"),
+)
+
+
+def argument_spec():
+    return build_argument_spec(MODULE_OPTIONS)
 
 
 def view(rec, layer_present):
@@ -37,15 +52,15 @@ def view(rec, layer_present):
 
 
 def _predicted(name, digest, kind, source):
-    hexd = digest.split(":", 1)[1]
-    return {"name": name, "id": hexd[:12], "digest": digest, "layer": hexd[:16], "format": kind,
+    image_id, layer = images.digest_ids(digest)
+    return {"name": name, "id": image_id, "digest": digest, "layer": layer, "format": kind,
             "source": source, "layerPresent": True}
 
 
 class ImagePlan(Plan):
     """What one ``mydocker_image`` task does.
 
-    ``steps``: [(op, args)] with op one of ``import``, ``commit``, ``output``, ``remove``.
+    ``steps``: [Step] with op one of ``import``, ``commit``, ``output``, ``remove``.
     ``before``/``after``: the diff views; ``image``: the record the task leaves (predicted in
     check mode); ``output``: the tar file a commit to a path writes (else None)."""
 
@@ -56,10 +71,6 @@ class ImagePlan(Plan):
         self.output = None
         self.diff_name = "image"
         self.scratch = []  # temporary directories to remove once the plan is applied (or not)
-
-    def add(self, action, op, **args):
-        self.actions.append(action)
-        self.steps.append((op, args))
 
 
 def _find_container(root, ref):
@@ -75,7 +86,7 @@ def _layer_path(root, rec):
 
 
 def _refuse_force_on_used_layer(root, name, digest):
-    layer = digest.split(":", 1)[1][:16]
+    layer = images.digest_ids(digest)[1]
     if os.path.isdir(os.path.join(Paths(root).layers, layer)):
         users = images.layer_container_users(root, layer)
         if users:
@@ -139,8 +150,8 @@ def _plan(plan, state, source, force, container, output, label):
         if users and not force:
             raise MyDockerError("image %s is used by container(s) %s: remove them first or set force=true"
                                 % (name, ", ".join(users)))
-        plan.add("remove" + (": used by container(s) %s (force)" % ", ".join(users) if users else ""),
-                 "remove", force=force)
+        plan.add("remove", "remove" + (": used by container(s) %s (force)" % ", ".join(users) if users else ""),
+                 force=force)
         plan.after = {}
         plan.image = {}
         return plan
@@ -166,7 +177,7 @@ def _plan(plan, state, source, force, container, output, label):
         plan.after = {"path": output, "exists": True}
         if not exists or force:
             what = "commit: container %s to %s%s" % (crec.get("name", container), output, " (force)" if exists else "")
-            plan.add(what, "output", container=crec["id"], output=output)
+            plan.add("output", what, container=crec["id"], output=output)
         return plan
 
     if container:
@@ -175,7 +186,7 @@ def _plan(plan, state, source, force, container, output, label):
             return plan
         why = "new image" if rec is None else ("layer %s missing on disk" % rec.get("layer") if not layer_ok
                                                else "force")
-        plan.add("commit: container %s (%s)" % (crec.get("name", container), why), "commit", container=crec["id"])
+        plan.add("commit", "commit: container %s (%s)" % (crec.get("name", container), why), container=crec["id"])
         plan.after = {"name": name, "format": "rootfs", "source": "commit", "layerPresent": True}
         plan.image = dict(plan.after)
         return plan
@@ -197,7 +208,7 @@ def _plan(plan, state, source, force, container, output, label):
             why = "layer %s missing on disk" % rec.get("layer")
         else:
             why = "force"
-        plan.add("import: %s (%s)" % (label or src, why), "import", source=src, force=force, keep_source=label)
+        plan.add("import", "import: %s (%s)" % (label or src, why), source=src, force=force, keep_source=label)
         plan.after = _predicted(name, digest, kind, label or src)
         plan.image = dict(plan.after)
         return plan
@@ -216,8 +227,8 @@ def _plan(plan, state, source, force, container, output, label):
                             % (name, rec.get("layer"), Paths(root).image_tar(name)))
     if force:
         _refuse_force_on_used_layer(root, name, rec["digest"])
-    plan.add("import: %s (%s)" % (src, "force" if layer_ok else "layer %s missing on disk" % rec.get("layer")),
-             "import", source=src, force=force, keep_source=rec.get("source"))
+    why = "force" if layer_ok else "layer %s missing on disk" % rec.get("layer")
+    plan.add("import", "import: %s (%s)" % (src, why), source=src, force=force, keep_source=rec.get("source"))
     plan.after = dict(plan.before, layerPresent=True)
     plan.image = dict(plan.image, layerPresent=True)
     return plan
@@ -242,33 +253,35 @@ def get(root, name):
     return _public(Paths(root).root, rec) if rec else {}
 
 
+def _remove(plan, force):
+    images.remove_image(plan.root, plan.name, force=force)
+
+
+def _import(plan, source, force, keep_source):
+    # keep_source: re-imported from the stored tarball (or a busybox scratch tarball), the record
+    # says where the content came from
+    images.import_image(plan.root, source, plan.name, force=force, source=keep_source)
+
+
+def _commit(plan, container):
+    from ..engine import containers as engine  # see _find_container
+    engine.commit(plan.root, container, image=plan.name)
+
+
+def _output(plan, container, output):
+    from ..engine import containers as engine  # see _find_container
+    engine.commit(plan.root, container, output=output)
+
+
+STEPS = {"remove": _remove, "import": _import, "commit": _commit, "output": _output}
+
+
 def apply(plan):
     """Execute ``plan``; returns the image record after it ({} when removed or with output)."""
-    root = plan.root
-    for op, args in plan.steps:
-        if op == "remove":
-            images.remove_image(root, plan.name, force=args["force"])
-        elif op == "import":
-            images.import_image(root, args["source"], plan.name, force=args["force"])
-            keep = args.get("keep_source")
-            if keep:  # re-imported from the stored tarball: the record keeps where it came from
-                paths = Paths(root)
-                with state_lock(paths):
-                    rec = read_json(paths.image_meta(plan.name))
-                    if rec and rec.get("source") != keep:
-                        rec["source"] = keep
-                        write_json(paths.image_meta(plan.name), rec)
-        elif op == "commit":
-            from ..engine import containers as container  # see _find_container
-            container.commit(root, args["container"], image=plan.name)
-        elif op == "output":
-            from ..engine import containers as container  # see _find_container
-            container.commit(root, args["container"], output=args["output"])
-        else:  # pragma: no cover
-            raise MyDockerError("unknown plan step %r" % op)
+    apply_steps(STEPS, plan, plan)
     if plan.output:
         return {}
-    return get(root, plan.name)
+    return get(plan.root, plan.name)
 
 
 def info(root, names=None):

@@ -24,9 +24,24 @@ from ..engine.errors import MyDockerError
 from ..engine.net import ipam
 from ..engine.net import networks as network
 from ..engine.store import Paths
-from .plan import Plan
+from ..engine.validate import NETWORK_DRIVERS, validate_network_driver
+from .plan import Option, Plan, apply_steps, build_argument_spec
 
 VIEW_KEYS = ("Name", "Driver", "Subnet", "Gateway", "Bridge", "IPRange")
+
+# the options of mydocker_network; the module's argument spec is built from them
+MODULE_OPTIONS = (
+    Option("name", "str", required=True),
+    Option("state", "str", default="present", choices=["present", "absent"]),
+    Option("driver", "str", default="bridge", choices=list(NETWORK_DRIVERS)),
+    Option("subnet", "str"),
+    Option("gateway", "str"),
+    Option("force", "bool", default=False),
+)
+
+
+def argument_spec():
+    return build_argument_spec(MODULE_OPTIONS)
 
 
 def view(rec):
@@ -36,9 +51,8 @@ def view(rec):
     return dict((k, rec[k]) for k in VIEW_KEYS if k in rec)
 
 
-def _record(name, net, gw, driver):
-    return {"Name": name, "IPRange": {"IP": str(gw), "Mask": network.mask_b64(net.prefixlen)},
-            "Driver": driver, "Subnet": str(net), "Gateway": str(gw), "Bridge": name}
+def _detach_texts(containers):
+    return ["detach: container %s" % containers[cid]["Name"] for cid in sorted(containers)]
 
 
 def _users_text(containers):
@@ -49,7 +63,7 @@ def _users_text(containers):
 class NetworkPlan(Plan):
     """What one ``mydocker_network`` task does.
 
-    ``steps``: [(op, args)] with op one of ``create``, ``remove``, ``repair``.
+    ``steps``: [Step] with op one of ``create``, ``remove``, ``repair``.
     ``before``/``after``: the diff views; ``network``: the record the task leaves (predicted
     in check mode; {} when absent); ``drift``: what the host lacked before the task."""
 
@@ -58,9 +72,6 @@ class NetworkPlan(Plan):
         self.root = root
         self.network = {}
         self.drift = []
-
-    def add(self, op, **args):
-        self.steps.append((op, args))
 
 
 def _load(root, name):
@@ -73,9 +84,10 @@ def _load(root, name):
 def plan_network(root, name, state="present", driver="bridge", subnet=None, gateway=None, force=False):
     """Compute the plan of one task (reads the state root and the host, changes nothing)."""
     network.validate_network_name(name)
-    if driver not in network.DRIVERS:
-        raise MyDockerError("unsupported network driver %r (option driver): only %s"
-                            % (driver, ", ".join(network.DRIVERS)))
+    try:
+        validate_network_driver(driver)
+    except MyDockerError as e:
+        raise MyDockerError("%s (option driver)" % e)
     root = Paths(root).root
     plan = NetworkPlan(root, name)
     cur = _load(root, name)
@@ -90,9 +102,7 @@ def plan_network(root, name, state="present", driver="bridge", subnet=None, gate
         if containers and not force:
             raise MyDockerError("network %s is in use by container(s) %s: remove them first or set force=true"
                                 % (name, _users_text(containers)))
-        plan.actions.append("remove")
-        plan.actions.extend("detach: container %s" % containers[cid]["Name"] for cid in sorted(containers))
-        plan.add("remove", force=force)
+        plan.add("remove", ["remove"] + _detach_texts(containers), force=force)
         plan.after = {}
         plan.network = {}
         return plan
@@ -104,9 +114,8 @@ def plan_network(root, name, state="present", driver="bridge", subnet=None, gate
         if not subnet:
             raise MyDockerError("option subnet is required to create network %s" % name)
         net, gw = network.check_create(root, name, subnet, gateway, driver)
-        plan.actions.append("create")
-        plan.add("create", subnet=str(net), gateway=str(gw), driver=driver)
-        plan.after = view(_record(name, net, gw, driver))
+        plan.add("create", "create", subnet=str(net), gateway=str(gw), driver=driver)
+        plan.after = view(network.network_record(name, net, gw, driver))
         plan.network = dict(plan.after, Containers={})
         return plan
 
@@ -135,39 +144,43 @@ def plan_network(root, name, state="present", driver="bridge", subnet=None, gate
                                 "remove them first or set force=true"
                                 % (name, "; ".join(w.split(": ", 1)[1] for w in why), _users_text(containers)))
         network.check_create(root, name, str(want_net), str(want_gw), driver, replacing=True)
-        plan.actions.extend(why)
-        plan.actions.extend("detach: container %s" % containers[cid]["Name"] for cid in sorted(containers))
-        plan.add("remove", force=force)
-        plan.add("create", subnet=str(want_net), gateway=str(want_gw), driver=driver)
-        plan.after = view(_record(name, want_net, want_gw, driver))
+        plan.add("remove", why + _detach_texts(containers), force=force)
+        plan.add("create", (), subnet=str(want_net), gateway=str(want_gw), driver=driver)  # announced above
+        plan.after = view(network.network_record(name, want_net, want_gw, driver))
         plan.network = dict(plan.after, Containers=containers)
         return plan
 
     plan.drift = network.drift(root, name)
     if plan.drift:
-        plan.actions.extend("repair: %s" % d for d in plan.drift)
-        plan.add("repair")
+        plan.add("repair", ["repair: %s" % d for d in plan.drift])
         plan.before["Drift"] = list(plan.drift)
         plan.after["Drift"] = []
     return plan
 
 
+def _remove(plan, force):
+    network.remove_network(plan.root, plan.name, force=force)
+
+
+def _create(plan, subnet, gateway, driver):
+    network.create_network(plan.root, plan.name, subnet, gateway=gateway, driver=driver)
+
+
+def _repair(plan):
+    network.repair_network(plan.root, plan.name)
+    left = network.drift(plan.root, plan.name)
+    if left:
+        raise MyDockerError("network %s could not be repaired: %s" % (plan.name, "; ".join(left)))
+
+
+# what each step does (looked up in the engine module at call time)
+STEPS = {"remove": _remove, "create": _create, "repair": _repair}
+
+
 def apply(plan):
     """Execute ``plan``; returns the network record after it (inspect_network; {} when removed)."""
-    root = plan.root
-    for op, args in plan.steps:
-        if op == "remove":
-            network.remove_network(root, plan.name, force=args["force"])
-        elif op == "create":
-            network.create_network(root, plan.name, args["subnet"], gateway=args["gateway"], driver=args["driver"])
-        elif op == "repair":
-            network.repair_network(root, plan.name)
-            left = network.drift(root, plan.name)
-            if left:
-                raise MyDockerError("network %s could not be repaired: %s" % (plan.name, "; ".join(left)))
-        else:  # pragma: no cover
-            raise MyDockerError("unknown plan step %r" % op)
-    return _load(root, plan.name) or {}
+    apply_steps(STEPS, plan, plan)
+    return _load(plan.root, plan.name) or {}
 
 
 def info(root, names=None):

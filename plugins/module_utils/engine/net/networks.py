@@ -41,11 +41,11 @@ import time
 from .. import records
 from ..errors import MyDockerError
 from ..store import Paths, read_json, write_json
-from ..validate import validate_name
+from ..validate import NETWORK_DRIVERS, validate_name, validate_network_driver
 from . import ipam
 from . import iptables as ipt
 
-DRIVERS = ("bridge",)
+DRIVERS = NETWORK_DRIVERS
 IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
 PROTOS = ("tcp", "udp")
 
@@ -178,8 +178,7 @@ def _check_overlap(paths, subnet, exclude=None):
 def parse_network_args(subnet, gateway=None, driver="bridge"):
     """Validate driver, subnet and gateway as create_network does (no I/O) ->
     (IPv4Network, gateway IPv4Address); the gateway defaults to the subnet's first address."""
-    if driver not in DRIVERS:
-        raise MyDockerError("unsupported network driver %r: only %s" % (driver, ", ".join(DRIVERS)))
+    validate_network_driver(driver)
     if subnet is None or subnet == "":
         raise MyDockerError("a subnet is required (--subnet CIDR)")
     net = ipam.parse_subnet(subnet)
@@ -210,6 +209,16 @@ def check_create(root, name, subnet, gateway=None, driver="bridge", replacing=Fa
     return net, gw
 
 
+def network_record(name, net, gw, driver="bridge", created=None):
+    """The record create_network writes for (IPv4Network, gateway) ``net``, ``gw`` (without
+    "Created" when ``created`` is None: what check mode predicts)."""
+    record = {"Name": name, "IPRange": {"IP": str(gw), "Mask": mask_b64(net.prefixlen)}, "Driver": driver,
+              "Subnet": str(net), "Gateway": str(gw), "Bridge": name}
+    if created is not None:
+        record["Created"] = created
+    return record
+
+
 def create_network(root, name, subnet, gateway=None, driver="bridge"):
     """Create a bridge network; returns its record.  Changes nothing on any error."""
     paths = Paths(root)
@@ -224,15 +233,7 @@ def create_network(root, name, subnet, gateway=None, driver="bridge"):
             raise MyDockerError("a network interface named %s already exists on the host" % name)
         _check_overlap(paths, net)
         chains = ipt.Chains(paths.root)
-        record = {
-            "Name": name,
-            "IPRange": {"IP": str(gw), "Mask": mask_b64(net.prefixlen)},
-            "Driver": driver,
-            "Subnet": str(net),
-            "Gateway": str(gw),
-            "Bridge": name,
-            "Created": time.strftime("%Y-%m-%d %H:%M:%S"),
-        }
+        record = network_record(name, net, gw, driver, created=time.strftime("%Y-%m-%d %H:%M:%S"))
         nl.create_bridge(name, gw, net.prefixlen)
         rules = None
         try:

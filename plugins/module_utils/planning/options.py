@@ -1,0 +1,303 @@
+# Copyright (c) mydocker.runtime contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The options of ``mydocker_container``, declared once (plain Python, no Ansible).
+
+``OPTIONS`` is the declarative table of the compared options: how each is normalised, how it
+is read from a container record, how it is compared and whether a change is applied in place
+(``update``) or forces a new container (``recreate``). ``MODULE_OPTIONS`` adds the options that
+steer the task (name, state, detach, ...). Every ``Option`` (plan.py) also carries its Ansible
+type, elements, choices, default and aliases: ``argument_spec()`` builds the module's argument
+spec from the table, as community.docker builds it from its Option objects.
+"""
+
+import ipaddress
+import os
+import shlex
+
+from ..engine import containers as engine
+from ..engine.errors import MyDockerError
+from ..engine.resources import (
+    CPU_SHARES_DEFAULT,
+    parse_cpu_shares,
+    parse_cpus,
+    parse_cpuset,
+    parse_memory,
+    parse_pids_limit,
+)
+from ..engine.validate import check_unique_volumes, validate_hostname, validate_name, validate_workdir
+from .plan import Option, build_argument_spec
+
+STATES = ("present", "started", "stopped", "absent")
+RESTART_POLICIES = ("no", "on-failure", "always")
+
+RECREATE = "recreate"
+UPDATE = "update"
+
+
+class _Missing:
+    """An option the task does not set: not compared, the engine's default on creation."""
+
+    def __repr__(self):
+        return "MISSING"
+
+    def __bool__(self):
+        return False
+
+
+MISSING = _Missing()
+
+
+def fail_option(option, msg):
+    raise MyDockerError("%s: %s" % (option, msg))
+
+
+def wrap_option(option, fn, value, *args):
+    """Call an engine parser or validator; its error gets the option name in front (the
+    module's wording wraps the engine's, so check mode and a real run say the same)."""
+    try:
+        return fn(value, *args)
+    except MyDockerError as e:
+        text = str(e)
+        raise MyDockerError(text if text.startswith(option + ":") else "%s: %s" % (option, text))
+
+
+# ---------------------------------------------------------------------------------------------
+# normalisers: user spelling -> canonical form (the form config_of_record gives)
+
+def norm_image(value, params=None):
+    if not isinstance(value, str) or not value:
+        fail_option("image", "must be a non-empty image name")
+    return wrap_option("image", validate_name, value, "image name")
+
+
+def norm_command(value, params=None):
+    """A string is split like a shell would (shlex); a list is the argument list."""
+    if isinstance(value, str):
+        try:
+            argv = shlex.split(value)
+        except ValueError as e:
+            fail_option("command", "cannot split %r: %s" % (value, e))
+    elif isinstance(value, (list, tuple)):
+        argv = []
+        for a in value:
+            if isinstance(a, bool) or not isinstance(a, (str, int, float)):
+                fail_option("command", "every argument must be a string, got %r" % (a,))
+            argv.append(a if isinstance(a, str) else str(a))
+    else:
+        fail_option("command", "expected a string or a list of strings, got %r" % (value,))
+    if not argv:
+        fail_option("command", "must not be empty")
+    return argv
+
+
+def norm_env(value, params=None):
+    """{KEY: value} with string values (numbers are converted, booleans refused: quote them)."""
+    if not isinstance(value, dict):
+        fail_option("env", "expected a mapping of names to values")
+    out = {}
+    for key, val in value.items():
+        if isinstance(val, bool):
+            fail_option("env", "the value of %s is a boolean: quote it (%r)" % (key, "true" if val else "false"))
+        if val is None:
+            val = ""
+        if not isinstance(val, (str, int, float)):
+            fail_option("env", "the value of %s must be a string" % key)
+        out[str(key)] = val if isinstance(val, str) else str(val)
+    return wrap_option("env", engine.parse_env, out)
+
+
+def _volume_text(v):
+    return "%s:%s%s" % (v["host"], v["container"], ":ro" if v["ro"] else "")
+
+
+def norm_volumes(value, params=None):
+    """['HOST:CTR[:ro|rw]', ...] -> sorted canonical strings ('/h:/c', '/h:/c:ro')."""
+    if not isinstance(value, (list, tuple)):
+        fail_option("volumes", "expected a list of HOST:CONTAINER[:ro] strings")
+    vols = wrap_option("volumes", check_unique_volumes, [wrap_option("volumes", engine.parse_volume, v) for v in value])
+    return [_volume_text(v) for v in sorted(vols, key=lambda v: v["container"])]
+
+
+def _port_key(p):
+    return (p["host_ip"] or "0.0.0.0", int(p["host_port"]), int(p["container_port"]), p.get("proto") or "tcp")
+
+
+def _port_text(key):
+    return "%s:%d:%d/%s" % key
+
+
+def norm_ports(value, params=None):
+    """['[IP:]HOST:CTR[/proto]', ...] -> sorted 'IP:HOST:CTR/proto' ((host ip, host port,
+    container port, protocol) in one string; 0.0.0.0 for all addresses)."""
+    from ..engine.net.networks import parse_publish  # plain Python; pyroute2 is not loaded by it
+    if not isinstance(value, (list, tuple)):
+        fail_option("published_ports", "expected a list of [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp] strings")
+    keys = set()
+    for item in value:
+        if isinstance(item, int) and not isinstance(item, bool):
+            item = str(item)
+        keys.add(_port_key(wrap_option("published_ports", parse_publish, item)))
+    return [_port_text(k) for k in sorted(keys)]
+
+
+def norm_network(value, params=None):
+    if value in (None, ""):
+        return ""
+    return wrap_option("network", validate_name, value, "network name")
+
+
+def norm_ip(value, params=None):
+    if value in (None, ""):
+        return ""
+    try:
+        addr = ipaddress.ip_address(value)
+    except ValueError:
+        fail_option("ip", "%r is not an IP address" % (value,))
+    if addr.version != 4:
+        fail_option("ip", "only IPv4 addresses are supported")
+    return str(addr)
+
+
+def norm_hostname(value, params=None):
+    return wrap_option("hostname", validate_hostname, value)
+
+
+def norm_workdir(value, params=None):
+    return os.path.normpath(wrap_option("working_dir", validate_workdir, value))
+
+
+def norm_bool(value, params=None):
+    return bool(value)
+
+
+def _unlimited(value):
+    return value in (0, "0", -1, "-1") or (isinstance(value, str) and value.strip().lower() in ("", "unlimited", "max"))
+
+
+def norm_memory(value, params=None):
+    """Bytes; 0, -1 or 'unlimited' remove the limit (None)."""
+    if _unlimited(value):
+        return None
+    return wrap_option("memory", parse_memory, value)
+
+
+def norm_cpus(value, params=None):
+    """A number of CPUs; 0 removes the limit (None)."""
+    if _unlimited(value):
+        return None
+    return wrap_option("cpus", parse_cpus, value)
+
+
+def norm_cpu_shares(value, params=None):
+    """2 .. 262144; 0 and 1024 are the default (None)."""
+    if value in (0, "0"):
+        return None
+    shares = wrap_option("cpu_shares", parse_cpu_shares, value)
+    return None if shares == CPU_SHARES_DEFAULT else shares
+
+
+def norm_cpuset(value, params=None):
+    if isinstance(value, str) and not value.strip():
+        return None
+    return wrap_option("cpuset_cpus", parse_cpuset, value)
+
+
+def norm_pids_limit(value, params=None):
+    return wrap_option("pids_limit", parse_pids_limit, value)
+
+
+def norm_restart_policy(value, params=None):
+    """(policy, retries): retries only count for on-failure (0 = no maximum)."""
+    params = params or {}
+    if value is False:  # YAML turns an unquoted `no` into false
+        value = "no"
+    if value not in RESTART_POLICIES:
+        fail_option("restart_policy", "%r is not one of %s" % (value, ", ".join(RESTART_POLICIES)))
+    retries = params.get("restart_retries")
+    if value == "on-failure":
+        retries = retries or 0
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            fail_option("restart_retries", "must be a positive integer (0: no maximum)")
+        return "on-failure:%d" % retries if retries else "on-failure"
+    return value
+
+
+def policy_text(policy):
+    """A record's restartPolicy -> the canonical spelling ('no', 'always', 'on-failure:3')."""
+    policy = policy or {}
+    name = policy.get("name") or "no"
+    if name == "on-failure" and policy.get("maxRetries"):
+        return "on-failure:%d" % policy["maxRetries"]
+    return name
+
+
+def _same_cpus(a, b):
+    if a is None or b is None:
+        return a is b
+    return abs(float(a) - float(b)) < 1e-6
+
+
+def _res(key):
+    return lambda rec: (rec.get("resources") or {}).get(key)
+
+
+def _compared(name, type, normalise, current, change, **kw):
+    return Option(name, type, normalise=normalise, current=current, change=change, **kw)
+
+
+OPTIONS = (
+    _compared("image", "str", norm_image, lambda r: r.get("image") or "", RECREATE),
+    _compared("command", "raw", norm_command, lambda r: list(r.get("cmd") or []), RECREATE),
+    _compared("env", "dict", norm_env, lambda r: dict(r.get("env") or {}), RECREATE),
+    _compared("volumes", "list", norm_volumes,
+              lambda r: [_volume_text(v) for v in sorted(r.get("volumes") or [], key=lambda v: v["container"])],
+              RECREATE, elements="str"),
+    _compared("published_ports", "list", norm_ports,
+              lambda r: [_port_text(k) for k in sorted(set(_port_key(p) for p in r.get("ports") or []))],
+              RECREATE, elements="str", aliases=["ports"]),
+    _compared("network", "str", norm_network, lambda r: r.get("networkName") or "", RECREATE),
+    _compared("ip", "str", norm_ip, lambda r: r.get("ip") or "", RECREATE),
+    _compared("hostname", "str", norm_hostname, lambda r: r.get("hostname") or r.get("id") or "", RECREATE),
+    _compared("working_dir", "str", norm_workdir, lambda r: r.get("workdir") or "/", RECREATE),
+    _compared("auto_remove", "bool", norm_bool, lambda r: bool(r.get("autoRemove")), RECREATE),
+    _compared("memory", "str", norm_memory, _res("memory"), UPDATE),
+    _compared("cpus", "float", norm_cpus, _res("cpus"), UPDATE, same=_same_cpus),
+    _compared("cpu_shares", "int", norm_cpu_shares, _res("cpu_shares"), UPDATE),
+    _compared("cpuset_cpus", "str", norm_cpuset, _res("cpuset_cpus"), UPDATE),
+    _compared("pids_limit", "int", norm_pids_limit, _res("pids_limit"), UPDATE),
+    _compared("restart_policy", "str", norm_restart_policy, lambda r: policy_text(r.get("restartPolicy")), UPDATE,
+              choices=list(RESTART_POLICIES)),
+)
+OPTION_NAMES = tuple(o.name for o in OPTIONS)
+
+# the options that steer the task rather than describe the container
+TASK_OPTIONS = (
+    Option("name", "str", required=True),
+    Option("state", "str", default="started", choices=list(STATES)),
+    Option("restart_retries", "int"),
+    Option("restart", "bool", default=False),
+    Option("recreate", "bool", default=False),
+    Option("detach", "bool", default=True),
+    Option("stop_timeout", "int", default=10),
+    Option("force_kill", "bool", default=False),
+)
+MODULE_OPTIONS = TASK_OPTIONS[:2] + OPTIONS + TASK_OPTIONS[2:]
+
+
+def argument_spec():
+    """The argument spec of mydocker_container (without the common ``root``), from the table."""
+    return build_argument_spec(MODULE_OPTIONS)
+
+
+def normalise_wish(params):
+    """{option: canonical value or MISSING} for every compared option."""
+    wish = {}
+    for opt in OPTIONS:
+        value = params.get(opt.name)
+        wish[opt.name] = MISSING if value is None else opt.normalise(value, params)
+    return wish
+
+
+def config_of_record(rec):
+    """The compared fields of a container record, canonical."""
+    return dict((o.name, o.current(rec)) for o in OPTIONS)

@@ -1,0 +1,110 @@
+# Copyright (c) mydocker.runtime contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""mydocker_container's argument spec is generated from the option table (planning/options.py),
+mydocker_network's and mydocker_image's from their planners' MODULE_OPTIONS;
+it must say what the module's DOCUMENTATION says (ansible-test's validate-modules checks the
+same in the sanity run)."""
+
+import pytest
+import yaml
+
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning import image as image_plan
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning import network as network_plan
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning import options as opts
+from ansible_collections.mydocker.runtime.plugins.modules import mydocker_container, mydocker_image, mydocker_network
+
+# the hand-written spec the generated one replaced, kept to prove nothing changed
+HAND_WRITTEN = dict(
+    name=dict(type="str", required=True),
+    state=dict(type="str", default="started", choices=["present", "started", "stopped", "absent"]),
+    image=dict(type="str"),
+    command=dict(type="raw"),
+    env=dict(type="dict"),
+    volumes=dict(type="list", elements="str"),
+    published_ports=dict(type="list", elements="str", aliases=["ports"]),
+    network=dict(type="str"),
+    ip=dict(type="str"),
+    hostname=dict(type="str"),
+    working_dir=dict(type="str"),
+    memory=dict(type="str"),
+    cpus=dict(type="float"),
+    cpu_shares=dict(type="int"),
+    cpuset_cpus=dict(type="str"),
+    pids_limit=dict(type="int"),
+    restart_policy=dict(type="str", choices=["no", "on-failure", "always"]),
+    restart_retries=dict(type="int"),
+    restart=dict(type="bool", default=False),
+    recreate=dict(type="bool", default=False),
+    auto_remove=dict(type="bool"),
+    detach=dict(type="bool", default=True),
+    stop_timeout=dict(type="int", default=10),
+    force_kill=dict(type="bool", default=False),
+)
+
+SPEC_KEYS = ("type", "elements", "choices", "default", "aliases", "required")
+
+
+def test_generated_spec_is_the_hand_written_one():
+    assert opts.argument_spec() == HAND_WRITTEN
+
+
+def assert_documented(module, spec):
+    """``spec`` says of every option what ``module``'s DOCUMENTATION says, and no more options."""
+    doc = yaml.safe_load(module.DOCUMENTATION)["options"]
+    assert sorted(spec) == sorted(doc)
+    for name, entry in doc.items():
+        documented = dict((k, entry[k]) for k in SPEC_KEYS if k in entry)
+        if documented.get("required") is False:
+            del documented["required"]
+        assert spec[name] == documented, name
+
+
+def test_generated_spec_has_the_documented_options():
+    assert_documented(mydocker_container, opts.argument_spec())
+
+
+def test_every_compared_option_is_in_the_spec_once():
+    spec = opts.argument_spec()
+    assert set(opts.OPTION_NAMES) <= set(spec)
+    assert len(opts.MODULE_OPTIONS) == len(spec)
+    assert all(o.change in (opts.RECREATE, opts.UPDATE) for o in opts.OPTIONS)
+    assert all(o.change is None for o in opts.TASK_OPTIONS)
+
+
+def test_a_spec_entry_is_a_fresh_copy():
+    spec = opts.argument_spec()
+    spec["state"]["choices"].append("bogus")
+    assert "bogus" not in opts.argument_spec()["state"]["choices"]
+
+
+# the network and image modules' specs, as they were written by hand
+NETWORK_HAND_WRITTEN = dict(
+    name=dict(type="str", required=True),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    driver=dict(type="str", default="bridge", choices=["bridge"]),
+    subnet=dict(type="str"),
+    gateway=dict(type="str"),
+    force=dict(type="bool", default=False),
+)
+IMAGE_HAND_WRITTEN = dict(
+    name=dict(type="str", required=True),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    source=dict(type="path"),
+    busybox=dict(type="path"),
+    force=dict(type="bool", default=False),
+    container=dict(type="str"),
+    output=dict(type="path"),
+)
+
+
+def test_network_and_image_specs_are_the_hand_written_ones():
+    assert network_plan.argument_spec() == NETWORK_HAND_WRITTEN
+    assert image_plan.argument_spec() == IMAGE_HAND_WRITTEN
+
+
+@pytest.mark.parametrize("module,spec", [
+    (mydocker_network, network_plan.argument_spec),
+    (mydocker_image, image_plan.argument_spec),
+])
+def test_network_and_image_specs_have_the_documented_options(module, spec):
+    assert_documented(module, spec())

@@ -67,7 +67,7 @@ def fake(monkeypatch):
     eng = FakeEngine()
     for fn in ("exists", "create", "remove", "stop", "start", "start_and_wait", "update", "inspect"):
         monkeypatch.setattr(cp.engine, fn, getattr(eng, fn))
-    monkeypatch.setattr(cp.lifecycle, "update", lambda paths, cid, **kw: eng.calls.append(("rename", cid, kw)))
+    monkeypatch.setattr(cp.records, "update", lambda paths, cid, **kw: eng.calls.append(("rename", cid, kw)))
     return eng
 
 

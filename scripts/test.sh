@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything, the test dependencies too, and run the whole test suite:
-#   lint (ruff, yamllint), pytest (unit tests and real-container tests), ansible-test sanity,
+#   lint (ruff, yamllint, ansible-lint), pytest (unit tests and real-container tests), ansible-test sanity,
 #   units and integration
 #   (the modules' targets), the molecule scenario against localhost, and then the molecule
 #   scenario in two Debian 12 VMs (make vm-test; it builds and caches the guest image first).
@@ -48,7 +48,10 @@ ac_copy() {
     echo "$dest"
 }
 
-run_lint() { (cd "$REPO" && python -m ruff check plugins tests bench bin/mydocker scripts && python -m yamllint -s .); }
+run_lint() {
+    (cd "$REPO" && python -m ruff check plugins tests bench bin/mydocker scripts && python -m yamllint -s . \
+        && bash scripts/ansible-lint.sh)
+}
 run_pytest() { (cd "$REPO" && python -m pytest -p no:cacheprovider -ra "$@" tests); }
 run_sanity() { (cd "$AC" && ansible-test sanity --python 3.11 --color no); }
 run_units() { (cd "$AC" && ansible-test units --python 3.11 --requirements --color no); }

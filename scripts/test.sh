@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything, the test dependencies too, and run the whole test suite:
-#   lint (ruff, yamllint, ansible-lint), pytest (unit tests and real-container tests), ansible-test sanity,
+#   lint (ruff, yamllint, ansible-lint), galaxy (build, install and use the collection tarball),
+#   pytest (unit tests and real-container tests), ansible-test sanity,
 #   units and integration
 #   (the modules' targets), the molecule scenario against localhost, and then the molecule
 #   scenario in two Debian 12 VMs (make vm-test; it builds and caches the guest image first).
@@ -8,7 +9,7 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${MYDOCKER_VENV:-/opt/mydocker/venv}"
-STAGES="${STAGES:-lint pytest sanity units integration molecule vm}"
+STAGES="${STAGES:-lint galaxy pytest sanity units integration molecule vm}"
 export PATH="$VENV/bin:$PATH"
 export ANSIBLE_PYTHON_INTERPRETER="$VENV/bin/python"
 
@@ -52,6 +53,7 @@ run_lint() {
     (cd "$REPO" && python -m ruff check plugins tests bench bin/mydocker scripts && python -m yamllint -s . \
         && bash scripts/ansible-lint.sh)
 }
+run_galaxy() { bash "$REPO/scripts/galaxy-roundtrip.sh"; }
 run_pytest() { (cd "$REPO" && python -m pytest -p no:cacheprovider -ra "$@" tests); }
 run_sanity() { (cd "$AC" && ansible-test sanity --python 3.11 --color no); }
 run_units() { (cd "$AC" && ansible-test units --python 3.11 --requirements --color no); }
@@ -60,6 +62,7 @@ run_molecule() { (cd "$REPO" && molecule test -s default); }
 run_vm() { bash "$REPO/scripts/vm/run-scenario.sh"; }
 
 stage lint run_lint
+stage galaxy run_galaxy
 stage pytest run_pytest "$@"
 case " $STAGES " in
     *" sanity "*|*" units "*|*" integration "*)

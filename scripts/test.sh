@@ -15,6 +15,8 @@ export ANSIBLE_PYTHON_INTERPRETER="$VENV/bin/python"
 
 bash "$REPO/scripts/install.sh"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REPO/requirements-test.txt"
+# the README's molecule line, and the linters, without activating the venv
+bash "$REPO/scripts/link-commands.sh" "$VENV" "${MYDOCKER_BINDIR:-/usr/local/bin}" molecule ansible-lint antsibull-changelog
 
 declare -a results=()
 stage() {  # stage NAME COMMAND...: run a stage, time it, remember how it went

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything, the test dependencies too, and run the whole test suite:
-#   lint (ruff, yamllint, ansible-lint), galaxy (build, install and use the collection tarball),
+#   lint (ruff, yamllint, ansible-lint, antsibull-changelog lint), galaxy (build, install and use the collection tarball),
 #   pytest (unit tests and real-container tests), ansible-test sanity,
 #   units and integration
 #   (the modules' targets), the molecule scenario against localhost, and then the molecule
@@ -53,7 +53,7 @@ ac_copy() {
 
 run_lint() {
     (cd "$REPO" && python -m ruff check plugins tests bench bin/mydocker scripts && python -m yamllint -s . \
-        && bash scripts/ansible-lint.sh)
+        && bash scripts/ansible-lint.sh && python -m antsibull_changelog lint)
 }
 run_galaxy() { bash "$REPO/scripts/galaxy-roundtrip.sh"; }
 run_pytest() { (cd "$REPO" && python -m pytest -p no:cacheprovider -ra "$@" tests); }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The collection as a user gets it from a tarball: ansible-galaxy collection build, install the
-# tarball into a temporary collections path, and use that installed copy only: ansible-doc of
-# every module, a playbook running the two info modules against a temporary state root, and the
-# mydocker CLI shipped in bin/ (--help, images). Nothing but loopback is used (--offline) and
+# tarball into a temporary collections path, and use that installed copy only: verify it,
+# ansible-doc of every module and role, a playbook running the two info modules against a
+# temporary state root, and the mydocker CLI shipped in bin/ (--help, images, and that it
+# imports the engine from the installed copy). Nothing but loopback is used (--offline) and
 # nothing is left behind: every file goes under one temporary directory, removed on exit.
 # Prints one line per check (PASS/FAIL name: detail) and exits non-zero when any check fails.
 #   bash scripts/galaxy-roundtrip.sh          (the scripts/test.sh stage "galaxy")
@@ -56,7 +57,8 @@ pass "build $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB)"
 
 # 2. what the tarball holds: the CLI, and none of the output, caches or bytecode
 tar -tzf "$tarball" >"$tmp/members"
-for want in MANIFEST.json FILES.json bin/mydocker meta/runtime.yml plugins/modules/mydocker_container.py \
+for want in MANIFEST.json FILES.json README.md CHANGELOG.rst bin/mydocker meta/runtime.yml \
+        plugins/modules/mydocker_container.py plugins/module_utils/cli/main.py \
         roles/mydocker_host/tasks/main.yml roles/mydocker_app/tasks/main.yml playbooks/site.yml; do
     if grep -qx "$want" "$tmp/members"; then pass "tarball has $want"; else : >"$log"; fail "tarball has $want" "missing"; fi
 done
@@ -76,7 +78,10 @@ fi
 check "ansible-galaxy collection list finds mydocker.runtime" \
     sh -c '"$1" collection list mydocker.runtime | grep -q "^mydocker\.runtime "' _ "$BIN/ansible-galaxy"
 
-# 4. ansible-doc of every module, documented from the installed copy
+check "ansible-galaxy collection verify --offline (installed files match the manifest)" \
+    "$BIN/ansible-galaxy" collection verify --offline -p "$tmp/collections" mydocker.runtime
+
+# 4. ansible-doc of every module, documented from the installed copy, and of the roles
 modules=()
 for f in "$inst"/plugins/modules/*.py; do
     m="$(basename "$f" .py)"
@@ -98,6 +103,10 @@ assert doc.get("short_description"), "no short_description"
 assert doc.get("options", {}).get("root") is not None, "no option root"
 EOF
     then pass "ansible-doc mydocker.runtime.$m"; else fail "ansible-doc mydocker.runtime.$m"; fi
+done
+
+for r in mydocker_host mydocker_app; do
+    check "ansible-doc -t role mydocker.runtime.$r" "$BIN/ansible-doc" -t role "mydocker.runtime.$r"
 done
 
 # 5. a playbook with the installed modules (the info modules need no containers)
@@ -134,5 +143,25 @@ check "ansible-playbook with mydocker_image_info and mydocker_network_info" \
 # 6. the CLI shipped in the tarball, run from the installed copy with a temporary state root
 check "installed bin/mydocker --help" "$PY" "$inst/bin/mydocker" --help
 check "installed bin/mydocker images (MYDOCKER_ROOT=temp)" env MYDOCKER_ROOT="$tmp/cli-root" "$PY" "$inst/bin/mydocker" images
+if "$PY" - "$inst" >"$log" 2>&1 <<'EOF'
+import os
+import runpy
+import sys
+
+inst = os.path.realpath(sys.argv[1])
+sys.argv = [os.path.join(inst, "bin", "mydocker"), "--help"]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+except SystemExit as e:
+    assert not e.code, "exit %r" % e.code
+loaded = [m.__file__ for name, m in list(sys.modules.items())
+          if name.startswith("ansible_collections.mydocker.runtime.") and getattr(m, "__file__", None)]
+assert loaded, "no module of the collection imported"
+elsewhere = [f for f in loaded if not os.path.realpath(f).startswith(inst + os.sep)]
+assert not elsewhere, "imported from elsewhere: %s" % elsewhere
+print("%d modules, all from %s" % (len(loaded), inst))
+EOF
+then pass "installed bin/mydocker imports the engine from the installed copy ($(tail -n 1 "$log" | cut -d' ' -f1) modules)"
+else fail "installed bin/mydocker imports the engine from the installed copy"; fi
 
 finish

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Install everything, the test dependencies too, and run the whole test suite:
-#   lint (ruff, yamllint, ansible-lint, antsibull-changelog lint), galaxy (build, install and use the collection tarball),
-#   pytest (unit tests and real-container tests), ansible-test sanity,
-#   units and integration
-#   (the modules' targets), the molecule scenario against localhost, and then the molecule
-#   scenario in two Debian 12 VMs (make vm-test; it builds and caches the guest image first).
+#   lint (ruff, yamllint, ansible-lint, antsibull-changelog lint), galaxy (build, install and
+#   use the collection tarball), pytest (unit tests and real-container tests), ansible-test
+#   sanity, units and integration (the modules' targets), the molecule scenario against
+#   localhost, and then the molecule scenario in two Debian 12 VMs (make vm-test; it builds and
+#   caches the guest image first).
 # STAGES="pytest sanity" bash scripts/test.sh runs only some stages; extra arguments go to pytest.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

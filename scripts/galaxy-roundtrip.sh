@@ -105,6 +105,15 @@ EOF
     then pass "ansible-doc mydocker.runtime.$m"; else fail "ansible-doc mydocker.runtime.$m"; fi
 done
 
+# other documented plugins the collection ships (connection, inventory, ...), one file each
+for type in become cache callback connection inventory lookup vars; do
+    for f in "$inst/plugins/$type"/*.py; do
+        [ -f "$f" ] || continue
+        p="$(basename "$f" .py)"
+        case "$p" in __init__) continue ;; esac
+        check "ansible-doc -t $type mydocker.runtime.$p" "$BIN/ansible-doc" -t "$type" "mydocker.runtime.$p"
+    done
+done
 for r in mydocker_host mydocker_app; do
     check "ansible-doc -t role mydocker.runtime.$r" "$BIN/ansible-doc" -t role "mydocker.runtime.$r"
 done

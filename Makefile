@@ -9,10 +9,13 @@ PYTHON ?= $(shell test -x $(VENV)/bin/python && echo $(VENV)/bin/python || echo 
 unit:
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/unit
 
-# ruff on the Python, yamllint on the YAML.
+# ruff on the Python, yamllint on the YAML, ansible-lint (production profile, offline) on the
+# roles, playbooks and molecule scenarios, antsibull-changelog lint on the changelog fragments.
 lint:
 	$(PYTHON) -m ruff check plugins tests bench bin/mydocker scripts
 	$(PYTHON) -m yamllint -s .
+	MYDOCKER_VENV=$(VENV) bash scripts/ansible-lint.sh
+	$(PYTHON) -m antsibull_changelog lint
 
 # ansible-test sanity on a copy of the collection placed under ansible_collections/ (root not needed).
 sanity:

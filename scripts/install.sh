@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Install mydocker.runtime on a Debian 12 host, as root: Debian packages, a virtual environment
-# with the Python dependencies, the collection where Ansible finds it, and `mydocker` on PATH.
+# with the Python dependencies, the collection where Ansible finds it, and `mydocker` and the
+# venv's ansible commands on PATH (MYDOCKER_BINDIR, default /usr/local/bin).
 # Safe to run again.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${MYDOCKER_VENV:-/opt/mydocker/venv}"
 COLLECTIONS=/usr/share/ansible/collections
+# Where the venv's commands and the mydocker launcher go (on PATH for the README's commands).
+BINDIR="${MYDOCKER_BINDIR:-/usr/local/bin}"
 
 if [ "$(id -u)" != 0 ]; then
     echo "install.sh: run as root" >&2
@@ -31,13 +34,19 @@ fi
 mkdir -p "$COLLECTIONS/ansible_collections/mydocker"
 ln -sfn "$REPO" "$COLLECTIONS/ansible_collections/mydocker/runtime"
 
+# ansible-core's commands, so the README's ansible-playbook, ansible and ansible-doc lines work
+# without activating the venv (only where the name is free or already links into the venv).
+bash "$REPO/scripts/link-commands.sh" "$VENV" "$BINDIR" \
+    ansible ansible-playbook ansible-doc ansible-galaxy ansible-inventory ansible-config ansible-test
+
 # The launcher runs the collection's bin/mydocker (which finds the collection through
 # scripts/collection_path.py) with the venv's interpreter.
-cat > /usr/local/bin/mydocker <<LAUNCHER
+mkdir -p "$BINDIR"
+cat > "$BINDIR/mydocker" <<LAUNCHER
 #!$VENV/bin/python
 """mydocker, installed by scripts/install.sh: the collection's bin/mydocker with this interpreter."""
 import runpy
 runpy.run_path("$COLLECTIONS/ansible_collections/mydocker/runtime/bin/mydocker", run_name="__main__")
 LAUNCHER
-chmod 755 /usr/local/bin/mydocker
-echo "install.sh: mydocker installed ($(command -v mydocker)), venv $VENV, collection -> $REPO"
+chmod 755 "$BINDIR/mydocker"
+echo "install.sh: mydocker installed ($BINDIR/mydocker), venv $VENV, collection -> $REPO"

@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Install everything, the test dependencies too, and run the whole test suite:
-#   lint (ruff, yamllint), pytest (unit tests and real-container tests), ansible-test sanity,
-#   units and integration
-#   (the modules' targets), the molecule scenario against localhost, and then the molecule
-#   scenario in two Debian 12 VMs (make vm-test; it builds and caches the guest image first).
+#   lint (ruff, yamllint, ansible-lint, antsibull-changelog lint), galaxy (build, install and
+#   use the collection tarball), pytest (unit tests and real-container tests), ansible-test
+#   sanity, units and integration (the modules' targets), the molecule scenario against
+#   localhost, and then the molecule scenario in two Debian 12 VMs (make vm-test; it builds and
+#   caches the guest image first).
 # STAGES="pytest sanity" bash scripts/test.sh runs only some stages; extra arguments go to pytest.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${MYDOCKER_VENV:-/opt/mydocker/venv}"
-STAGES="${STAGES:-lint pytest sanity units integration molecule vm}"
+STAGES="${STAGES:-lint galaxy pytest sanity units integration molecule vm}"
 export PATH="$VENV/bin:$PATH"
 export ANSIBLE_PYTHON_INTERPRETER="$VENV/bin/python"
 
 bash "$REPO/scripts/install.sh"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REPO/requirements-test.txt"
+# the README's molecule line, and the linters, without activating the venv
+bash "$REPO/scripts/link-commands.sh" "$VENV" "${MYDOCKER_BINDIR:-/usr/local/bin}" molecule ansible-lint antsibull-changelog
 
 declare -a results=()
 stage() {  # stage NAME COMMAND...: run a stage, time it, remember how it went
@@ -48,7 +51,11 @@ ac_copy() {
     echo "$dest"
 }
 
-run_lint() { (cd "$REPO" && python -m ruff check plugins tests bench bin/mydocker scripts && python -m yamllint -s .); }
+run_lint() {
+    (cd "$REPO" && python -m ruff check plugins tests bench bin/mydocker scripts && python -m yamllint -s . \
+        && bash scripts/ansible-lint.sh && python -m antsibull_changelog lint)
+}
+run_galaxy() { bash "$REPO/scripts/galaxy-roundtrip.sh"; }
 run_pytest() { (cd "$REPO" && python -m pytest -p no:cacheprovider -ra "$@" tests); }
 run_sanity() { (cd "$AC" && ansible-test sanity --python 3.11 --color no); }
 run_units() { (cd "$AC" && ansible-test units --python 3.11 --requirements --color no); }
@@ -57,6 +64,7 @@ run_molecule() { (cd "$REPO" && molecule test -s default); }
 run_vm() { bash "$REPO/scripts/vm/run-scenario.sh"; }
 
 stage lint run_lint
+stage galaxy run_galaxy
 stage pytest run_pytest "$@"
 case " $STAGES " in
     *" sanity "*|*" units "*|*" integration "*)

@@ -321,8 +321,8 @@ def bridge_ns(tmp_path):
     import subprocess
     import time
 
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import attach, networks
     from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import iptables as ipt
-    from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import networks
     root = str(tmp_path / "state")
     name = "mdt" + secrets.token_hex(4)
     proc = subprocess.Popen(["unshare", "--net", "sleep", "300"], env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
@@ -333,7 +333,7 @@ def bridge_ns(tmp_path):
                 break
             time.sleep(0.01)
         networks.create_network(root, name, _free_subnet())
-        conn = networks.connect(root, name, "7000000001", proc.pid)
+        conn = attach.connect(root, name, "7000000001", proc.pid)
         yield root, name, proc.pid, conn
     finally:
         proc.kill()

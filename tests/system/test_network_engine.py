@@ -20,8 +20,9 @@ import time
 import pytest
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
-from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import ipam
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import attach, ipam
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import iptables as ipt
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import ports as portsmod
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.store import Paths
 
 pytestmark = pytest.mark.skipif(
@@ -285,7 +286,7 @@ def test_create_errors_change_nothing(env):
     with pytest.raises(MyDockerError, match="not found"):
         network.remove_network(env.root, "mdtnosuch")
     with pytest.raises(MyDockerError, match="not found"):
-        network.connect(env.root, "mdtnosuch", "1234567890", client_pid)
+        attach.connect(env.root, "mdtnosuch", "1234567890", client_pid)
 
 
 def test_traffic_between_containers_host_and_outside(env, drop_forward):
@@ -296,8 +297,8 @@ def test_traffic_between_containers_host_and_outside(env, drop_forward):
     network.create_network(env.root, name, subnet)
     gw = str(ipaddress.ip_network(subnet).network_address + 1)
     a, b = env.netns(), env.netns()
-    ca = network.connect(env.root, name, "1000000001", a)
-    cb = network.connect(env.root, name, "1000000002", b, ip=str(ipaddress.ip_network(subnet)[200]))
+    ca = attach.connect(env.root, name, "1000000001", a)
+    cb = attach.connect(env.root, name, "1000000002", b, ip=str(ipaddress.ip_network(subnet)[200]))
     assert ca["ip"] == str(ipaddress.ip_network(subnet)[2]) and cb["ip"].endswith(".200")
     assert ca["veth"] == "veth1000000001"
     addrs = env.ns(a, "ip", "-o", "-4", "addr", "show", "dev", "eth0").stdout
@@ -309,7 +310,7 @@ def test_traffic_between_containers_host_and_outside(env, drop_forward):
 
     env.httpd(b, "hello from b\n")
     hp = free_port()
-    ports = network.publish(env.root, name, "1000000002", cb["ip"], ["%d:80" % hp])
+    ports = portsmod.publish(env.root, name, "1000000002", cb["ip"], ["%d:80" % hp])
     assert ports == [{"host_ip": "", "host_port": hp, "container_port": 80, "proto": "tcp"}]
     assert "hello from b" in http_get("127.0.0.1", hp)             # host via localhost
     client, host_addr, dummy = env.outside_client()
@@ -325,7 +326,7 @@ def test_traffic_between_containers_host_and_outside(env, drop_forward):
                                     "http://%s:80/" % cb["ip"]).stdout
     # unpublish removes exactly the port rules
     rules_with = env.our_rules()
-    removed = network.unpublish(env.root, "1000000002")
+    removed = portsmod.unpublish(env.root, "1000000002")
     assert len(removed) == 2 and all("1000000002" in r for r in removed)
     rules_without = env.our_rules()
     assert len(rules_with) - len(rules_without) >= 2
@@ -335,8 +336,8 @@ def test_traffic_between_containers_host_and_outside(env, drop_forward):
     # network rm refuses, lists both containers
     with pytest.raises(MyDockerError, match="1000000001.*1000000002"):
         network.remove_network(env.root, name)
-    network.disconnect(env.root, name, "1000000001", ca["ip"])
-    network.disconnect(env.root, name, "1000000002", cb["ip"])
+    attach.disconnect(env.root, name, "1000000001", ca["ip"])
+    attach.disconnect(env.root, name, "1000000002", cb["ip"])
     assert env.ipam_data()[subnet].count("1") == 3
     assert netlink_mod().link_info("veth1000000001") is None
     network.remove_network(env.root, name)
@@ -347,16 +348,16 @@ def test_publish_errors_change_nothing(env):
     name, subnet = env.bridge_name(), env.subnet()
     network.create_network(env.root, name, subnet)
     a, b = env.netns(), env.netns()
-    ca = network.connect(env.root, name, "2000000001", a)
-    cb = network.connect(env.root, name, "2000000002", b)
+    ca = attach.connect(env.root, name, "2000000001", a)
+    cb = attach.connect(env.root, name, "2000000002", b)
     hp = free_port()
-    network.publish(env.root, name, "2000000001", ca["ip"], ["%d:80" % hp, "%d:53/udp" % hp])
+    portsmod.publish(env.root, name, "2000000001", ca["ip"], ["%d:80" % hp, "%d:53/udp" % hp])
     before = env.our_rules()
     # already published by another container (tcp), udp of the same number too
     with pytest.raises(MyDockerError, match="already published by container 2000000001"):
-        network.publish(env.root, name, "2000000002", cb["ip"], ["%d:8080" % (hp + 0)])
+        portsmod.publish(env.root, name, "2000000002", cb["ip"], ["%d:8080" % (hp + 0)])
     with pytest.raises(MyDockerError, match="already published"):
-        network.publish(env.root, name, "2000000002", cb["ip"], ["127.0.0.1:%d:53/udp" % hp])
+        portsmod.publish(env.root, name, "2000000002", cb["ip"], ["127.0.0.1:%d:53/udp" % hp])
     assert env.our_rules() == before
     # already published by another container's record (a crashed run without rules, the Go tool)
     os.makedirs(env.paths.container_dir("2000000003"))
@@ -364,7 +365,7 @@ def test_publish_errors_change_nothing(env):
     with open(env.paths.container_config("2000000003"), "w") as f:
         json.dump({"id": "2000000003", "name": "rec", "portmapping": ["%d:80" % hp2]}, f)
     with pytest.raises(MyDockerError, match="already published by container rec"):
-        network.publish(env.root, name, "2000000002", cb["ip"], ["%d:80" % hp2])
+        portsmod.publish(env.root, name, "2000000002", cb["ip"], ["%d:80" % hp2])
     # in use on the host
     s = socket.socket()
     s.bind(("0.0.0.0", 0))
@@ -372,7 +373,7 @@ def test_publish_errors_change_nothing(env):
     try:
         used = s.getsockname()[1]
         with pytest.raises(MyDockerError, match="in use on the host"):
-            network.publish(env.root, name, "2000000002", cb["ip"], ["9:80", "%d:80" % used])
+            portsmod.publish(env.root, name, "2000000002", cb["ip"], ["9:80", "%d:80" % used])
     finally:
         s.close()
     # bad specs, a host IP that is not ours, an IP outside the subnet, an unknown network
@@ -380,14 +381,14 @@ def test_publish_errors_change_nothing(env):
                        (["%d:80" % hp2, "%d:81" % hp2], "given twice"),
                        (["192.0.2.222:%d:80" % free_port()], "not an address of this host")):
         with pytest.raises(MyDockerError, match=msg):
-            network.publish(env.root, name, "2000000002", cb["ip"], ports)
+            portsmod.publish(env.root, name, "2000000002", cb["ip"], ports)
     with pytest.raises(MyDockerError, match="outside the subnet"):
-        network.publish(env.root, name, "2000000002", "10.0.0.1", ["%d:80" % hp2])
+        portsmod.publish(env.root, name, "2000000002", "10.0.0.1", ["%d:80" % hp2])
     with pytest.raises(MyDockerError, match="not found"):
-        network.publish(env.root, "mdtnosuch", "2000000002", cb["ip"], ["%d:80" % hp2])
+        portsmod.publish(env.root, "mdtnosuch", "2000000002", cb["ip"], ["%d:80" % hp2])
     assert env.our_rules() == before
     # re-publishing the same container replaces its rules (start after stop)
-    network.publish(env.root, name, "2000000001", ca["ip"], ["%d:80" % hp])
+    portsmod.publish(env.root, name, "2000000001", ca["ip"], ["%d:80" % hp])
     assert len([l for l in env.our_rules() if "2000000001" in l]) == 2
 
 
@@ -402,37 +403,37 @@ def test_connect_errors_change_nothing(env):
     for ip, msg in (("10.0.0.1", "outside the subnet"), (str(net[1]), "already taken"),
                     ("1.2.3", "invalid IP"), (str(net[3]), "broadcast")):
         with pytest.raises(MyDockerError, match=msg):
-            network.connect(env.root, name, "3000000001", a, ip=ip)
+            attach.connect(env.root, name, "3000000001", a, ip=ip)
     assert env.ipam_data() == before
     # a process that does not exist: the address is given back, no veth stays
     dead = subprocess.Popen(["true"])
     dead.wait()
     with pytest.raises(MyDockerError, match="network namespace of PID"):
-        network.connect(env.root, name, "3000000009", dead.pid)
+        attach.connect(env.root, name, "3000000009", dead.pid)
     assert env.ipam_data() == before
     assert netlink_mod().link_info("veth3000000009") is None
     assert ipam.load_owners(env.paths) == {}
-    c = network.connect(env.root, name, "3000000001", a)
+    c = attach.connect(env.root, name, "3000000001", a)
     assert c["ip"] == str(net[2])
     # exhausted
     with pytest.raises(MyDockerError, match="exhausted"):
-        network.connect(env.root, name, "3000000002", b)
+        attach.connect(env.root, name, "3000000002", b)
     assert netlink_mod().link_info("veth3000000002") is None
     # taken by another container
     with pytest.raises(MyDockerError, match="already taken"):
-        network.connect(env.root, name, "3000000002", b, ip=c["ip"])
+        attach.connect(env.root, name, "3000000002", b, ip=c["ip"])
     assert env.ipam_data()[subnet] == "1111"
     # stop: the veth goes, the address stays reserved for the container
-    network.disconnect(env.root, name, "3000000001", c["ip"], release=False)
+    attach.disconnect(env.root, name, "3000000001", c["ip"], release=False)
     # the container keeps its address while stopped, and gets it back
-    c2 = network.connect(env.root, name, "3000000001", a, ip=c["ip"])
+    c2 = attach.connect(env.root, name, "3000000001", a, ip=c["ip"])
     assert c2["ip"] == c["ip"]
     # a missing bridge is reported, no address taken
-    network.disconnect(env.root, name, "3000000001", c["ip"])
+    attach.disconnect(env.root, name, "3000000001", c["ip"])
     netlink_mod().delete_link(name)
     assert "bridge %s is missing" % name in network.drift(env.root, name)
     with pytest.raises(MyDockerError, match="missing on the host"):
-        network.connect(env.root, name, "3000000001", a)
+        attach.connect(env.root, name, "3000000001", a)
     assert env.ipam_data()[subnet] == "1101"
 
 
@@ -445,7 +446,7 @@ def test_concurrent_connects(env):
 
     def worker(i):
         try:
-            results[i] = network.connect(env.root, name, "40000000%02d" % i, pids[i])
+            results[i] = attach.connect(env.root, name, "40000000%02d" % i, pids[i])
         except Exception as e:
             errors.append(e)
 
@@ -473,11 +474,11 @@ def test_prune_and_force_remove(env):
     name, subnet = env.bridge_name(), env.subnet()
     network.create_network(env.root, name, subnet)
     a, b = env.netns(), env.netns()
-    ca = network.connect(env.root, name, "5000000001", a)
-    cb = network.connect(env.root, name, "5000000002", b)
+    ca = attach.connect(env.root, name, "5000000001", a)
+    cb = attach.connect(env.root, name, "5000000002", b)
     hp = free_port()
-    network.publish(env.root, name, "5000000001", ca["ip"], ["%d:80" % hp])
-    network.publish(env.root, name, "5000000002", cb["ip"], ["%d:80" % (hp + 1 if hp < 65535 else 1)])
+    portsmod.publish(env.root, name, "5000000001", ca["ip"], ["%d:80" % hp])
+    portsmod.publish(env.root, name, "5000000002", cb["ip"], ["%d:80" % (hp + 1 if hp < 65535 else 1)])
     # container a "crashes": its process dies (the kernel removes the veth with the netns)
     proc_a = [p for p in env.procs if p.pid == a][0]
     proc_a.kill()
@@ -490,7 +491,7 @@ def test_prune_and_force_remove(env):
     net = ipaddress.ip_network(subnet)
     ipam.allocate_in(data, net, str(net[100]))
     ipam.save(env.paths, data)
-    removed = network.prune(env.root, ["5000000002"])
+    removed = attach.prune(env.root, ["5000000002"])
     text = "\n".join(removed)
     assert "veth veth5000000009" in text
     assert text.count("5000000001") >= 3  # two rules and the address
@@ -501,7 +502,7 @@ def test_prune_and_force_remove(env):
     s = env.ipam_data()[subnet]
     assert s.count("1") == 4  # net, gw, b, broadcast
     assert not any("5000000001" in l for l in env.our_rules())
-    assert network.prune(env.root, ["5000000002"]) == []  # nothing left to prune
+    assert attach.prune(env.root, ["5000000002"]) == []  # nothing left to prune
     # drift: a MASQUERADE rule deleted by hand
     spec = [sp for t, c, sp in ipt.find_rules(env.chains, "net", name) if "MASQUERADE" in sp][0]
     ipt.run(["-t", "nat", "-D", env.chains.post] + spec)
@@ -527,11 +528,11 @@ def test_two_roots_side_by_side(env, tmp_path):
         assert env.chains.post != other.chains.post
         # a host port published in one root is refused in the other (a DNAT holds no socket)
         hp = free_port()
-        network.publish(other.root, n2, "6000000001", str(ipaddress.ip_network(s2)[5]), ["%d:80" % hp])
+        portsmod.publish(other.root, n2, "6000000001", str(ipaddress.ip_network(s2)[5]), ["%d:80" % hp])
         with pytest.raises(MyDockerError, match="another mydocker state root"):
-            network.publish(env.root, n1, "6000000002", str(ipaddress.ip_network(s1)[5]), ["%d:80" % hp])
-        network.publish(env.root, n1, "6000000002", str(ipaddress.ip_network(s1)[5]), ["%d:80" % (hp ^ 1)])
-        network.unpublish(env.root, "6000000002")
+            portsmod.publish(env.root, n1, "6000000002", str(ipaddress.ip_network(s1)[5]), ["%d:80" % hp])
+        portsmod.publish(env.root, n1, "6000000002", str(ipaddress.ip_network(s1)[5]), ["%d:80" % (hp ^ 1)])
+        portsmod.unpublish(env.root, "6000000002")
         network.remove_network(env.root, n1)
         assert env.our_rules() == []
         assert other.our_rules() != []

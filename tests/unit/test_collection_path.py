@@ -79,7 +79,7 @@ def test_install_launcher_runs_bin_mydocker(tmp_path):
     """The text install.sh writes to /usr/local/bin/mydocker, written here with a collections
     directory of our own that links this checkout."""
     with open(os.path.join(REPO, "scripts", "install.sh")) as f:
-        m = re.search(r"^cat > /usr/local/bin/mydocker <<LAUNCHER\n(.*?)^LAUNCHER$", f.read(), re.S | re.M)
+        m = re.search(r"^cat > \"\$BINDIR/mydocker\" <<LAUNCHER\n(.*?)^LAUNCHER$", f.read(), re.S | re.M)
     assert m, "install.sh no longer writes the launcher with a LAUNCHER here-document"
     coll = tmp_path / "collections"
     (coll / "ansible_collections" / "mydocker").mkdir(parents=True)

@@ -6,6 +6,7 @@ import pytest
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import networks as network
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import ports
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.store import Paths
 
 
@@ -23,7 +24,7 @@ from ansible_collections.mydocker.runtime.plugins.module_utils.engine.store impo
      ("127.0.0.1", 81, 80, "udp")),
 ])
 def test_parse_publish(spec, want):
-    p = network.parse_publish(spec)
+    p = ports.parse_publish(spec)
     assert (p["host_ip"], p["host_port"], p["container_port"], p["proto"]) == want
 
 
@@ -36,12 +37,12 @@ def test_parse_publish(spec, want):
 ])
 def test_parse_publish_errors(spec, msg):
     with pytest.raises(MyDockerError, match=msg):
-        network.parse_publish(spec)
+        ports.parse_publish(spec)
 
 
 @pytest.mark.parametrize("spec", ["8080:80", "127.0.0.1:8080:80", "53:53/udp"])
 def test_format_round_trip(spec):
-    assert network.format_publish(network.parse_publish(spec)) == spec
+    assert ports.format_publish(ports.parse_publish(spec)) == spec
 
 
 def test_mask_b64():

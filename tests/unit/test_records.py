@@ -219,11 +219,11 @@ def test_users_of_an_image_and_a_layer(paths):
 
 
 def test_network_reads_records_through_records(paths):
-    from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import networks
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import networks, ports
     records.save(paths, ours("3000000001", name="a"))
     os.makedirs(paths.container_dir("3000000009"))
     with open(paths.container_config("3000000009"), "w") as f:
         f.write("not json")   # a corrupt record does not stop the network engine
     got = networks._container_records(paths)
     assert list(got) == ["3000000001"] and got["3000000001"].port_specs == ["8080:80", "127.0.0.1:5353:53/udp"]
-    assert networks.format_publish is records.format_port
+    assert ports.format_publish is records.format_port

@@ -191,8 +191,9 @@ def create(root, image, command=None, name=None, env=None, volumes=None, workdir
     net_ports = []
     if network:
         from .net import networks as netmod
+        from .net.ports import parse_publish
         netmod.inspect_network(paths.root, network)  # raises for an unknown network
-        net_ports = [netmod.parse_publish(p) if isinstance(p, str) else p for p in ports or []]
+        net_ports = [parse_publish(p) if isinstance(p, str) else p for p in ports or []]
 
     with state_lock(paths):
         cid = _new_id(paths)

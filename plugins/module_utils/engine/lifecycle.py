@@ -122,8 +122,9 @@ def mount_rootfs(paths, cid, rec):
 
 
 def _network():
-    from .net import networks as network  # pyroute2 is loaded only for containers with a network
-    return network
+    """(attach, ports): loaded only for containers with a network (attach loads pyroute2)."""
+    from .net import attach, ports
+    return attach, ports
 
 
 def launch(paths, cid, stdio, monitor_pid, console=None):
@@ -140,11 +141,12 @@ def launch(paths, cid, stdio, monitor_pid, console=None):
         cg.add(sp.pid)
         changes = {}
         if rec.network:
-            net = _network().connect(paths.root, rec.network, cid, sp.pid, ip=rec.ip or None)
+            attach, ports = _network()
+            net = attach.connect(paths.root, rec.network, cid, sp.pid, ip=rec.ip or None)
             changes["ip"] = net["ip"]
             changes["veth"] = net.get("veth", "")
             if rec.ports:
-                _network().publish(paths.root, rec.network, cid, net["ip"], rec.ports)
+                ports.publish(paths.root, rec.network, cid, net["ip"], rec.ports)
         update(paths, cid, pid=str(sp.pid), pidStart=proc_start_time(sp.pid), status=RUNNING,
                startedAt=now(), monitorPid=str(monitor_pid), monitorStart=proc_start_time(monitor_pid),
                **changes)
@@ -168,11 +170,11 @@ def _release_network(paths, cid, ip, release=True):
     name = rec.network if rec is not None else ""
     if not name:
         return
-    net = _network()
+    attach, ports = _network()
     try:
-        net.unpublish(paths.root, cid)
+        ports.unpublish(paths.root, cid)
     finally:
-        net.disconnect(paths.root, name, cid, ip, release=release)
+        attach.disconnect(paths.root, name, cid, ip, release=release)
 
 
 def stop_requested(paths, cid):
@@ -236,7 +238,7 @@ def remove_files(paths, rec):
     unmount_all(ov)  # never delete a host file through a mount that is still there
     cgroup_of(paths, rec).destroy()
     if rec.network:
-        _network().release_container(paths.root, cid)
+        _network()[0].release_container(paths.root, cid)
     shutil.rmtree(ov, ignore_errors=True)
     records.delete(paths, cid)
     return True

@@ -54,8 +54,8 @@ def prune(root):
             Cgroup(parent, cid).destroy()
             removed.append("cgroup %s/%s" % (parent, cid))
     if os.path.isdir(paths.network_dir):
-        from .net import networks as netmod
-        removed.extend(netmod.prune(paths.root, known))
+        from .net import attach
+        removed.extend(attach.prune(paths.root, known))
     removed.extend(_prune_engines(paths))
     return removed
 

@@ -129,7 +129,7 @@ def _port_text(key):
 def norm_ports(value, params=None):
     """['[IP:]HOST:CTR[/proto]', ...] -> sorted 'IP:HOST:CTR/proto' ((host ip, host port,
     container port, protocol) in one string; 0.0.0.0 for all addresses)."""
-    from ..engine.net.networks import parse_publish  # plain Python; pyroute2 is not loaded by it
+    from ..engine.net.ports import parse_publish  # plain Python; pyroute2 is not loaded by it
     if not isinstance(value, (list, tuple)):
         fail_option("published_ports", "expected a list of [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp] strings")
     keys = set()

@@ -1,0 +1,130 @@
+# Copyright (c) mydocker.runtime contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Containers on networks: connect a container's network namespace to a bridge (an IP from
+``ipam``, a veth pair through ``netlink``), disconnect it, and prune what dead containers left
+(veths on our bridges, port rules, IP reservations).
+
+Plain Python plus pyroute2 (lazily, through ``netlink``); every function takes the state lock.
+"""
+
+import ipaddress
+
+from ..errors import MyDockerError
+from ..store import Paths
+from ..validate import validate_name
+from . import ipam
+from . import iptables as ipt
+from .networks import _all_networks, _container_records, _load, _netlink, peer_name, veth_name
+
+
+def connect(root, network, cid, pid, ip=None):
+    """Attach the process ``pid`` (its network namespace) to ``network``.
+
+    Allocates ``ip`` or the first free address (a container gets back an address it still
+    holds), creates the veth pair, moves one end into the namespace as eth0 with the address,
+    lo up, default route via the gateway.  Everything is undone on failure.
+    Returns {"network", "ip", "prefixlen", "gateway", "veth", "bridge"}."""
+    paths = Paths(root)
+    validate_name(cid, "container id")
+    net = _load(paths, network)
+    nl = _netlink()
+    if not nl.link_exists(net.bridge):
+        raise MyDockerError("bridge %s of network %s is missing on the host (recreate the network)"
+                            % (net.bridge, net.name))
+    addr = ipam.allocate(paths, net.subnet, ip, owner=cid, reserved=(net.gateway,))
+    host_end = veth_name(cid)
+    try:
+        nl.connect_netns(host_end, peer_name(cid), net.bridge, pid, addr, net.subnet.prefixlen,
+                         net.gateway)
+    except BaseException:
+        ipam.release(paths, net.subnet, addr, owner=cid)
+        raise
+    return {"network": net.name, "ip": addr, "prefixlen": net.subnet.prefixlen,
+            "gateway": str(net.gateway), "veth": host_end, "bridge": net.bridge}
+
+
+def disconnect(root, network, cid, ip=None, release=True):
+    """Delete the container's veth (if still there) and, with ``release``, its address(es) in
+    ``network``.  Never fails on what is already gone."""
+    paths = Paths(root)
+    validate_name(cid, "container id")
+    _netlink().delete_link(veth_name(cid))
+    if not release:
+        return
+    with ipam.lock(paths):
+        try:
+            net = _load(paths, network)
+        except MyDockerError:
+            return
+        ips = set(i for c, i in ipam.addresses_of(paths, cid) if c == str(net.subnet))
+        if ip:
+            ips.add(str(ip))
+        for i in sorted(ips):
+            try:
+                ipam.release(paths, net.subnet, i, owner=cid)
+            except MyDockerError:
+                pass
+
+
+def release_container(root, cid):
+    """Unpublish, delete the veth and release every address of ``cid`` (``rm``)."""
+    paths = Paths(root)
+    validate_name(cid, "container id")
+    with ipam.lock(paths):
+        ipt.delete_rules(ipt.Chains(paths.root), "ctr", cid)
+        _netlink().delete_link(veth_name(cid))
+        for cidr, ip in ipam.addresses_of(paths, cid):
+            ipam.release(paths, ipaddress.ip_network(cidr), ip, owner=cid)
+
+
+def prune(root, live_cids):
+    """Remove what containers that no longer exist left behind: veths on our bridges, published
+    port rules, IP reservations.  ``live_cids``: every container id that still has a directory
+    (being created included).  Returns a list of strings, one per thing removed."""
+    paths = Paths(root)
+    live = set(live_cids or [])
+    removed = []
+    with ipam.lock(paths):
+        chains = ipt.Chains(paths.root)
+        nets = _all_networks(paths)
+        nl = _netlink()
+        # veths on our bridges that belong to no live container
+        bridges = set(n.bridge for n in nets)
+        live_veths = set(veth_name(c) for c in live)
+        for name, info in nl.all_links().items():
+            if info["master"] in bridges and info["kind"] == "veth" and name not in live_veths:
+                if nl.delete_link(name):
+                    removed.append("veth %s" % name)
+        # published-port rules of dead containers
+        for table, chain, spec in ipt.find_rules(chains, "ctr"):
+            owner = ipt.rule_comment(spec).split(":", 2)[2]
+            if owner not in live:
+                removed.extend("iptables %s" % r for r in ipt.delete_rules(chains, "ctr", owner))
+        # rules of networks that no longer exist
+        names = set(n.name for n in nets)
+        for table, chain, spec in ipt.find_rules(chains, "net"):
+            owner = ipt.rule_comment(spec).split(":", 2)[2]
+            if owner not in names:
+                removed.extend("iptables %s" % r for r in ipt.delete_rules(chains, "net", owner))
+        # addresses: owned by a dead container, or owned by nobody and used by no live record
+        records = _container_records(paths)
+        used = set()
+        for cid, rec in records.items():
+            if cid in live and rec.ip:
+                used.add((rec.network, rec.ip))
+        owners = ipam.load_owners(paths)
+        data = ipam.load(paths)
+        for n in nets:
+            sub = ipam.owners_of(owners, n.subnet)
+            for addr in ipam.taken_in(data, n.subnet):
+                a = str(addr)
+                if addr == n.gateway:
+                    continue
+                holder = sub.get(a)
+                if (holder is not None and holder not in live) or \
+                        (holder is None and (n.name, a) not in used):
+                    ipam.release(paths, n.subnet, a)
+                    removed.append("ip %s of network %s%s" % (a, n.name,
+                                                              " (container %s)" % holder if holder else ""))
+        ipt.gc_chains(chains)
+    return removed

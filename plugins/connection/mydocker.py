@@ -183,18 +183,20 @@ def _close(*fds):
 
 def _exec_in_child(root, name, argv, stdio, env, report_w):
     """Body of the helper process: start ``argv`` in the container with ``stdio`` and exit with
-    its exit status. A failure to start is written to ``report_w`` as "<code> <message>"."""
+    its exit status. A failure to start is written to ``report_w`` as "<code> <message>".
+    It never returns."""
     try:
-        pid = containers.exec_start(root, name, argv, stdio=tuple(stdio), env=env)
-        os.close(report_w)
-        os._exit(containers.exec_wait(pid))
-    except MyDockerError as e:
-        code = getattr(e, "code", None)
-        msg = "%s %s" % (code if isinstance(code, int) else "-", e)
-    except BaseException as e:  # noqa: B036 - everything must reach the parent
-        msg = "- %s" % e
-    try:
-        os.write(report_w, msg.encode("utf-8", "replace")[:4000])
+        try:
+            pid = containers.exec_start(root, name, argv, stdio=tuple(stdio), env=env)
+        except MyDockerError as e:
+            code = getattr(e, "code", None)
+            msg = "%s %s" % (code if isinstance(code, int) else "-", e)
+            os.write(report_w, msg.encode("utf-8", "replace")[:4000])
+        except BaseException as e:  # noqa: B036 - everything must reach the parent
+            os.write(report_w, ("- %s" % e).encode("utf-8", "replace")[:4000])
+        else:
+            os.close(report_w)
+            os._exit(containers.exec_wait(pid))
     finally:
         os._exit(255)
 

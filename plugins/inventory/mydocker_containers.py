@@ -93,17 +93,20 @@ plugin: mydocker.runtime.mydocker_containers
 # cache_connection: /tmp/mydocker-inventory-cache
 """
 
+from ansible import template as _template
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-try:
-    from ansible.template import trust_as_template  # noqa: F401 - ansible-core 2.19+
 
-    def make_unsafe(value):
-        """ansible-core 2.19+: data from a plugin is never templated unless trusted."""
-        return value
-except ImportError:  # pragma: no cover - ansible-core < 2.19
+def _as_is(value):
+    return value
+
+
+if hasattr(_template, "trust_as_template"):
+    # ansible-core 2.19+: what a plugin returns is never templated unless marked trusted
+    make_unsafe = _as_is
+else:  # pragma: no cover - ansible-core < 2.19
     from ansible.utils.unsafe_proxy import wrap_var as make_unsafe
 
 try:

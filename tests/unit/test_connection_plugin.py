@@ -209,4 +209,3 @@ def test_relative_paths_are_from_the_container_root(conn):
     assert conn._prefix_login_path("etc/passwd") == "/etc/passwd"
     assert conn._prefix_login_path("/a/../b") == "/b"
     assert conn._prefix_login_path("/tmp/dir/") == "/tmp/dir/"
-

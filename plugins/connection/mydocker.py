@@ -318,7 +318,7 @@ class Connection(ConnectionBase):
         self._check_running()
         raise AnsibleConnectionFailure("mydocker: cannot exec in container %s: %s" % (self._name, msg))
 
-    def exec_command(self, cmd, in_data=None, sudoable=False):
+    def exec_command(self, cmd, in_data=None, sudoable=True):
         super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
         self._check_running()
         shell = self._play_context.executable or "/bin/sh"

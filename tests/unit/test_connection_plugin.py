@@ -209,3 +209,36 @@ def test_relative_paths_are_from_the_container_root(conn):
     assert conn._prefix_login_path("etc/passwd") == "/etc/passwd"
     assert conn._prefix_login_path("/a/../b") == "/b"
     assert conn._prefix_login_path("/tmp/dir/") == "/tmp/dir/"
+
+
+class FakeBecome:
+    """What the plugin uses of a become plugin that asks for a password."""
+
+    success = "BECOME-SUCCESS-abc"
+
+    def expect_prompt(self):
+        return True
+
+    def check_success(self, data):
+        return self.success.encode() in data
+
+    def check_password_prompt(self, data):
+        return b"Password:" in data
+
+    def get_option(self, name):
+        assert name == "become_pass"
+        return "s3cret"
+
+
+def test_become_password_is_sent_and_the_preamble_dropped(conn):
+    conn.become = FakeBecome()
+    cmd = "printf 'Password:'; read p; echo BECOME-SUCCESS-abc; echo got=$p; cat"
+    rc, out, err = conn.exec_command(cmd, in_data=b"module\n", sudoable=True)
+    assert rc == 0
+    assert out == b"got=s3cret\nmodule\n"
+
+
+def test_become_without_sudoable_sends_nothing(conn):
+    conn.become = FakeBecome()
+    rc, out, err = conn.exec_command("echo plain", sudoable=False)
+    assert (rc, out) == (0, b"plain\n")

@@ -19,6 +19,8 @@ and what ``cgroups.Cgroup.read_limits`` reads back) is a dict with exactly these
 import math
 import os
 import re
+from collections.abc import Iterable
+from typing import Any, Optional
 
 from .errors import MyDockerError
 
@@ -54,7 +56,7 @@ def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def parse_memory(value):
+def parse_memory(value: Any) -> Optional[int]:
     """Memory size to bytes: 1048576, "512k", "100m", "100M", "100mb", "1g", "1.5GiB".
 
     The result is rounded down to the page size (as the kernel does) and must be at least
@@ -87,7 +89,7 @@ def parse_memory(value):
     return nbytes
 
 
-def parse_cpus(value, host_cpus=None):
+def parse_cpus(value: Any, host_cpus: Optional[int] = None) -> Optional[float]:
     """Number of CPUs as a float: "0.5", 1, "2". Must be in 0.01 .. the host's CPU count."""
     if host_cpus is None:
         host_cpus = os.cpu_count() or 1
@@ -123,7 +125,7 @@ def _parse_int(value, option):
     raise MyDockerError("invalid %s %r: must be an integer" % (option, value))
 
 
-def parse_cpu_shares(value):
+def parse_cpu_shares(value: Any) -> Optional[int]:
     """Relative CPU weight (cgroup v1 cpu.shares): an integer in 2 .. 262144."""
     shares = _parse_int(value, "cpu_shares")
     if not CPU_SHARES_MIN <= shares <= CPU_SHARES_MAX:
@@ -132,7 +134,7 @@ def parse_cpu_shares(value):
     return shares
 
 
-def cpu_list_to_set(text, option="cpuset_cpus"):
+def cpu_list_to_set(text: str, option: str = "cpuset_cpus") -> set[int]:
     """Parse a kernel CPU list ("0-2,4") into a set of ints."""
     if isinstance(text, int) and not isinstance(text, bool):
         text = str(text)
@@ -156,7 +158,7 @@ def cpu_list_to_set(text, option="cpuset_cpus"):
     return cpus
 
 
-def cpu_set_to_list(cpus):
+def cpu_set_to_list(cpus: Iterable[int]) -> str:
     """Format a set of ints the way the kernel does: {0,1,2,4} -> "0-2,4"."""
     parts = []
     ordered = sorted(cpus)
@@ -170,7 +172,7 @@ def cpu_set_to_list(cpus):
     return ",".join(parts)
 
 
-def online_cpus(path=None):
+def online_cpus(path: Optional[str] = None) -> set[int]:
     """The host's online CPUs as a set of ints (from /sys/devices/system/cpu/online)."""
     try:
         with open(path or CPUS_ONLINE_FILE) as f:
@@ -179,7 +181,7 @@ def online_cpus(path=None):
         return set(range(os.cpu_count() or 1))
 
 
-def parse_cpuset(value, available=None):
+def parse_cpuset(value: Any, available: Optional[set[int]] = None) -> Optional[str]:
     """Validate a cpuset ("0-1", "0,1", "1") and return its canonical kernel form ("0-1").
 
     ``available``: CPU list string or iterable of ints the cpuset must stay within
@@ -200,7 +202,7 @@ def parse_cpuset(value, available=None):
     return cpu_set_to_list(cpus)
 
 
-def parse_pids_limit(value):
+def parse_pids_limit(value: Any) -> Optional[int]:
     """Maximum number of processes: a positive int; -1, 0 or "max" mean unlimited (None)."""
     if isinstance(value, str) and value.strip().lower() in ("max", "unlimited"):
         return None
@@ -212,7 +214,8 @@ def parse_pids_limit(value):
     return limit
 
 
-def normalize_resources(resources, available_cpus=None, host_cpus=None):
+def normalize_resources(resources: dict[str, Any], available_cpus: Optional[set[int]] = None,
+                        host_cpus: Optional[int] = None) -> dict[str, Any]:
     """Validate a dict of limits and return the canonical form (all five keys, None = unset).
 
     Accepts user spellings ("100m", "0.5", "0,1") as well as an already canonical dict, so
@@ -247,7 +250,7 @@ def normalize_resources(resources, available_cpus=None, host_cpus=None):
     return out
 
 
-def format_bytes(n):
+def format_bytes(n: Optional[int]) -> str:
     """Human-readable size: 104857600 -> "100MiB", 1610612736 -> "1.5GiB", None -> "unlimited"."""
     if n is None:
         return "unlimited"

@@ -8,6 +8,8 @@ Plain Python plus pyroute2 (lazily, through ``netlink``); every function takes t
 """
 
 import ipaddress
+from collections.abc import Iterable
+from typing import Any, Optional
 
 from ..errors import MyDockerError
 from ..store import Paths
@@ -17,7 +19,7 @@ from . import iptables as ipt
 from .networks import _all_networks, _container_records, _load, _netlink, peer_name, veth_name
 
 
-def connect(root, network, cid, pid, ip=None):
+def connect(root: Optional[str], network: str, cid: str, pid: int, ip: Optional[str] = None) -> dict[str, Any]:
     """Attach the process ``pid`` (its network namespace) to ``network``.
 
     Allocates ``ip`` or the first free address (a container gets back an address it still
@@ -43,7 +45,8 @@ def connect(root, network, cid, pid, ip=None):
             "gateway": str(net.gateway), "veth": host_end, "bridge": net.bridge}
 
 
-def disconnect(root, network, cid, ip=None, release=True):
+def disconnect(root: Optional[str], network: str, cid: str, ip: Optional[str] = None,
+               release: bool = True) -> None:
     """Delete the container's veth (if still there) and, with ``release``, its address(es) in
     ``network``.  Never fails on what is already gone."""
     paths = Paths(root)
@@ -66,7 +69,7 @@ def disconnect(root, network, cid, ip=None, release=True):
                 pass
 
 
-def release_container(root, cid):
+def release_container(root: Optional[str], cid: str) -> None:
     """Unpublish, delete the veth and release every address of ``cid`` (``rm``)."""
     paths = Paths(root)
     validate_name(cid, "container id")
@@ -77,7 +80,7 @@ def release_container(root, cid):
             ipam.release(paths, ipaddress.ip_network(cidr), ip, owner=cid)
 
 
-def prune(root, live_cids):
+def prune(root: Optional[str], live_cids: Iterable[str]) -> list[str]:
     """Remove what containers that no longer exist left behind: veths on our bridges, published
     port rules, IP reservations.  ``live_cids``: every container id that still has a directory
     (being created included).  Returns a list of strings, one per thing removed."""

@@ -32,6 +32,7 @@ import hashlib
 import ipaddress
 import os
 import time
+from typing import Any, Optional
 
 from .. import records
 from ..errors import MyDockerError
@@ -52,7 +53,7 @@ def _netlink():
 # ---------------------------------------------------------------------------------------------
 # names, records
 
-def validate_network_name(name):
+def validate_network_name(name: str) -> str:
     validate_name(name, "network name")
     if len(name) > 15:
         raise MyDockerError("network name %r is too long: the bridge is named after the network "
@@ -60,12 +61,12 @@ def validate_network_name(name):
     return name
 
 
-def mask_b64(prefixlen):
+def mask_b64(prefixlen: int) -> str:
     mask = (0xFFFFFFFF << (32 - prefixlen)) & 0xFFFFFFFF
     return base64.b64encode(mask.to_bytes(4, "big")).decode("ascii")
 
 
-def prefix_from_b64(mask):
+def prefix_from_b64(mask: str) -> int:
     try:
         raw = base64.b64decode(mask)
     except (TypeError, ValueError):
@@ -80,14 +81,14 @@ def prefix_from_b64(mask):
     return bits.count("1")
 
 
-def veth_name(cid):
+def veth_name(cid: str) -> str:
     """Host end of a container's veth: "veth" + the id (10 digits) or a hash of a longer id."""
     if len(cid) <= 10 and cid.isalnum():
         return "veth" + cid
     return "veth" + hashlib.sha1(cid.encode("utf-8")).hexdigest()[:10]
 
 
-def peer_name(cid):
+def peer_name(cid: str) -> str:
     return "vp" + veth_name(cid)[4:]
 
 
@@ -187,7 +188,8 @@ def parse_network_args(subnet, gateway=None, driver="bridge"):
     return net, gw
 
 
-def check_create(root, name, subnet, gateway=None, driver="bridge", replacing=False):
+def check_create(root: Optional[str], name: str, subnet: str, gateway: Optional[str] = None,
+                 driver: str = "bridge", replacing: bool = False):
     """Everything create_network checks before it changes anything, changing nothing itself
     (for check mode).  ``replacing``: the network ``name`` exists and will be removed first.
     Returns (IPv4Network, gateway IPv4Address)."""
@@ -213,7 +215,8 @@ def network_record(name, net, gw, driver="bridge", created=None):
     return record
 
 
-def create_network(root, name, subnet, gateway=None, driver="bridge"):
+def create_network(root: Optional[str], name: str, subnet: str, gateway: Optional[str] = None,
+                   driver: str = "bridge") -> dict[str, Any]:
     """Create a bridge network; returns its record.  Changes nothing on any error."""
     paths = Paths(root)
     validate_network_name(name)
@@ -270,7 +273,7 @@ def attached(paths, net):
     return sorted(out.values())
 
 
-def remove_network(root, name, force=False):
+def remove_network(root: Optional[str], name: str, force: bool = False):
     """Remove a network: bridge, rules, IPAM entry, record.  Refuses while containers are
     attached unless ``force`` (which also detaches them: their veths, published-port rules and
     addresses go; their records are left to the runtime)."""
@@ -301,11 +304,11 @@ def remove_network(root, name, force=False):
         return _public(net)
 
 
-def list_networks(root):
+def list_networks(root: Optional[str]) -> list[dict[str, Any]]:
     return [_public(n) for n in _all_networks(Paths(root))]
 
 
-def inspect_network(root, name):
+def inspect_network(root: Optional[str], name: str) -> dict[str, Any]:
     """The record plus "Containers": {cid: {"Name", "IPAddress"}}, and "Exists" of the bridge."""
     paths = Paths(root)
     net = _load(paths, name)
@@ -319,7 +322,7 @@ def get_network(root, name):
     return _public(_load(Paths(root), name))
 
 
-def drift(root, name):
+def drift(root: Optional[str], name: str) -> list[str]:
     """What the host lacks compared with the record: [] when all is in place."""
     paths = Paths(root)
     net = _load(paths, name)
@@ -356,7 +359,7 @@ def drift(root, name):
     return problems
 
 
-def repair_network(root, name):
+def repair_network(root: Optional[str], name: str) -> list[str]:
     """Put back on the host what ``drift`` finds missing: the bridge (up, with its gateway
     address and the veths of attached containers that still exist), the network's iptables
     rules and our chains' jumps, ip_forward.  Returns what was done, one string each."""

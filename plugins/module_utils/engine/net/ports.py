@@ -16,6 +16,7 @@ Plain Python; knows nothing of Ansible. Every function takes the state lock itse
 import errno
 import ipaddress
 import socket
+from typing import Any, Optional, Union
 
 from .. import records
 from ..errors import MyDockerError
@@ -28,7 +29,7 @@ from .networks import _container_records, _load
 PROTOS = ("tcp", "udp")
 
 
-def parse_publish(spec):
+def parse_publish(spec: Union[str, dict[str, Any]]) -> dict[str, Any]:
     """``[HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]`` (or such a dict) ->
     {"host_ip": "" or "a.b.c.d", "host_port": int, "container_port": int, "proto": "tcp"|"udp"}."""
     if isinstance(spec, dict):
@@ -136,7 +137,8 @@ def _check_host_port_free(p):
         s.close()
 
 
-def publish(root, network, cid, ip, ports):
+def publish(root: Optional[str], network: str, cid: str, ip: str,
+            ports: Optional[list[Any]]) -> list[dict[str, Any]]:
     """Publish ``ports`` (specs or parse_publish dicts) of container ``cid`` at ``ip``.
 
     Refuses (changing nothing) a host port already published by another container of this root
@@ -179,7 +181,7 @@ def publish(root, network, cid, ip, ports):
         return wanted
 
 
-def unpublish(root, cid):
+def unpublish(root: Optional[str], cid: str) -> list[str]:
     """Delete every published-port rule of ``cid``; returns the deleted rules."""
     paths = Paths(root)
     validate_name(cid, "container id")

@@ -13,6 +13,8 @@ unit:
 # roles, playbooks and molecule scenarios, antsibull-changelog lint on the changelog fragments.
 lint:
 	$(PYTHON) -m ruff check plugins tests bench bin/mydocker scripts
+	$(PYTHON) -m pycodestyle --max-line-length 160 --ignore E402,W503,W504,E741,E203,E701,E704 \
+		plugins tests bench bin/mydocker scripts
 	$(PYTHON) -m yamllint -s .
 	MYDOCKER_VENV=$(VENV) bash scripts/ansible-lint.sh
 	$(PYTHON) -m antsibull_changelog lint

@@ -14,7 +14,6 @@ from .common import BenchError, log, procs_mentioning, quiesce, smaps_rollup
 from .hostnet import fetch_loopback, netfilter_dump, netfilter_lines, pick_ports, pick_subnets
 from .peers import MyDocker
 
-# ------------------------------------------------------------------ images
 
 def build_small(base, md):
     """The busybox rootfs tarball, made by mydocker's own builder (`image busybox`)."""

@@ -23,6 +23,7 @@ def ip_lines(*args):
     except OSError:
         return []
 
+
 ROUTE_TYPES = ("unicast", "local", "broadcast", "multicast", "throw", "unreachable", "prohibit",
                "blackhole", "nat", "anycast")
 
@@ -98,6 +99,7 @@ def fetch_loopback(port, path="/etc/hostname", timeout=15.0):
         finally:
             conn.close()
     raise BenchError("no answer from 127.0.0.1:%d within %.0f s: %s" % (port, timeout, last))
+
 
 NETFILTER = (("iptables", "iptables-save"), ("ip6tables", "ip6tables-save"))
 

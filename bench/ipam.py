@@ -30,6 +30,7 @@ def import_ipam(base):
         sys.path[:] = saved
     return ipam, state
 
+
 IPAM_NET = "10.0.0.0/16"
 
 

@@ -52,7 +52,10 @@ ac_copy() {
 }
 
 run_lint() {
-    (cd "$REPO" && python -m ruff check plugins tests bench bin/mydocker scripts && python -m yamllint -s . \
+    # pycodestyle with ansible-test's pep8 settings: what ruff does not check (blank lines, indents)
+    (cd "$REPO" && python -m ruff check plugins tests bench bin/mydocker scripts \
+        && python -m pycodestyle --max-line-length 160 --ignore E402,W503,W504,E741,E203,E701,E704 plugins tests bench bin/mydocker scripts \
+        && python -m yamllint -s . \
         && bash scripts/ansible-lint.sh && python -m antsibull_changelog lint)
 }
 run_galaxy() { bash "$REPO/scripts/galaxy-roundtrip.sh"; }

@@ -13,9 +13,8 @@ import pytest
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine import images
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
 
-# ------------------------------------------------------------------ archives
 
-def _add_bytes(tf, name, data, mode=0o644):
+def _add_bytes(tf, name, data, mode=0o644):  # --- archives
     ti = tarfile.TarInfo(name)
     ti.size = len(data)
     ti.mode = mode
@@ -59,8 +58,8 @@ def _docker_archive(path, layers, config="config.json", extra=None):
     """A ``docker save`` archive whose manifest names ``layers`` and ``config`` as given; it holds a
     harmless l1/layer.tar and config.json of its own, and ``extra(tf)`` may add members."""
     with tarfile.open(str(path), "w") as tf:
-        _add_bytes(tf, "manifest.json", json.dumps([{"Config": config, "RepoTags": ["x:latest"],
-                                                      "Layers": layers}]).encode())
+        manifest = [{"Config": config, "RepoTags": ["x:latest"], "Layers": layers}]
+        _add_bytes(tf, "manifest.json", json.dumps(manifest).encode())
         _add_bytes(tf, "config.json", json.dumps({"config": {"Cmd": ["sh"]}}).encode())
         _add_dir(tf, "l1")
         _add_bytes(tf, "l1/layer.tar", _layer_bytes({"inside": b"ok\n"}))

@@ -217,9 +217,9 @@ def test_manager_by_layout(v1, tmp_path):
     v2root = tmp_path / "v2"
     v2root.mkdir()
     (v2root / "cgroup.controllers").write_text("memory\n")
-    assert type(C.Cgroup("p", "c1", root=v1.root)) is C.CgroupV1
-    assert type(C.Cgroup("p", "c1", root=str(v2root))) is C.CgroupV2
-    assert type(C.Cgroup("p", "c1", root=v1.root, version="v2")) is C.CgroupV2
+    assert C.Cgroup("p", "c1", root=v1.root).__class__ is C.CgroupV1
+    assert C.Cgroup("p", "c1", root=str(v2root)).__class__ is C.CgroupV2
+    assert C.Cgroup("p", "c1", root=v1.root, version="v2").__class__ is C.CgroupV2
     assert repr(C.Cgroup("p", "c1", root=str(v2root))) == "Cgroup('p/c1', v2)"
     with pytest.raises(MyDockerError, match="unknown cgroup version 'v3'"):
         C.Cgroup("p", "c1", root=v1.root, version="v3")
@@ -293,8 +293,8 @@ def test_v1_device_allowlist(v1):
     cg.create({"memory": "16m"})
     devices = [w for w in v1.writes if w[0].startswith("devices/")]
     # deny everything first, then the allowlist, all before any process can join
-    assert devices == [("devices/p/c1/devices.deny", "a")] + [("devices/p/c1/devices.allow", r)
-                                                                for r in DOCKER_DEVICES]
+    allow = [("devices/p/c1/devices.allow", r) for r in DOCKER_DEVICES]
+    assert devices == [("devices/p/c1/devices.deny", "a")] + allow
     assert v1.read("devices", "p", "c1", "devices.list").split("\n")[:-1] == DOCKER_DEVICES
     assert v1.read("devices", "p", "devices.list") == "a *:* rwm\n"   # the parent is untouched
     # limits updates do not touch the device rules

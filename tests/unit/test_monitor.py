@@ -115,7 +115,7 @@ def test_sources_from_a_module_zip_match_the_directory(tmp_path):
             "s = M._engine_sources()\n"
             "print(json.dumps([sorted(s), M.engine_digest(s)]))\n") % (zpath, zpath)
     out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60,
-                         cwd=str(tmp_path))
+                         cwd=str(tmp_path), check=False)
     assert out.returncode == 0, out.stderr
     names, digest = json.loads(out.stdout)
     assert names == sorted(_engine_py_files())
@@ -131,7 +131,7 @@ def test_the_copy_imports_on_its_own(tmp_path, fresh_copy):
             "bad = [m for m in sys.modules if m.startswith('ansible') and not m.startswith(%r)]\n"
             "print(json.dumps([files, bad]))\n") % (dest, mods, ".".join(PKG))
     out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60,
-                         cwd=str(tmp_path))
+                         cwd=str(tmp_path), check=False)
     assert out.returncode == 0, out.stderr
     files, bad = json.loads(out.stdout)
     assert all(f.startswith(dest + "/") for f in files), files

@@ -145,7 +145,7 @@ def _try_lock_elsewhere(path):
             "except BlockingIOError:\n"
             "    sys.exit(1)\n"
             "sys.exit(0)\n")
-    return subprocess.run([sys.executable, "-c", code, path], timeout=30).returncode == 0
+    return subprocess.run([sys.executable, "-c", code, path], timeout=30, check=False).returncode == 0
 
 
 def test_lock_is_reentrant_and_excludes_another_process(paths):
@@ -196,7 +196,7 @@ def test_forked_child_does_not_hold_or_prolong_the_lock(paths):
     finally:
         os.write(w, b"x")
         os.close(w)
-        _, status = os.waitpid(pid, 0)
+        dummy, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 

@@ -59,7 +59,10 @@ def _setup(rootfs, etc_files=None, volumes=None):
 
 def test_whole_sequence(rootfs):
     fake = _setup(rootfs)
-    j = lambda p: os.path.join(rootfs, p)  # noqa: E731
+
+    def j(p):
+        return os.path.join(rootfs, p)
+
     seq = [(c.name,) + tuple(c.args.get(k) for k in ("source", "target", "fstype")) for c in fake.calls
            if c.name != "mknod"]
     assert seq == [

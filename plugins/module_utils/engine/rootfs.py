@@ -143,7 +143,7 @@ def _setup_dev(rootfs, syscalls):
     pts = os.path.join(dev, "pts")
     os.mkdir(pts, 0o755)
     syscalls.mount("devpts", pts, "devpts", MS_NOSUID | MS_NOEXEC,
-              "newinstance,ptmxmode=0666,mode=0620,gid=5")
+                   "newinstance,ptmxmode=0666,mode=0620,gid=5")
     shm = os.path.join(dev, "shm")
     os.mkdir(shm, 0o1777)
     syscalls.mount("shm", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k")

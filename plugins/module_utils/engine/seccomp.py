@@ -64,7 +64,7 @@ def _action(name, errno_ret, what):
 def _kernel_at_least(kernel, wanted, what):
     def ver(s):
         out = []
-        for part in str(s).split("-")[0].split(".")[:3]:
+        for part in str(s).split("-", 1)[0].split(".")[:3]:
             digits = "".join(c for c in part if c.isdigit())
             out.append(int(digits or 0))
         return tuple(out)

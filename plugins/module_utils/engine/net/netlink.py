@@ -24,6 +24,7 @@ from ..syscalls import CLONE_NEWNET, SYS
 IFNAMSIZ = 15  # usable characters of an interface name
 RT_TABLE_MAIN = 254
 
+
 def _iproute():
     from pyroute2 import IPRoute
     return IPRoute()

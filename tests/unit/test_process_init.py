@@ -11,7 +11,6 @@ import json
 import os
 
 import pytest
-from fakes import RecordingSyscalls
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine import process as P
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
@@ -29,6 +28,7 @@ from ansible_collections.mydocker.runtime.plugins.module_utils.engine.syscalls i
     PR_SET_NO_NEW_PRIVS,
     LinuxSyscalls,
 )
+from ansible_collections.mydocker.runtime.tests.unit.fakes import RecordingSyscalls
 
 LAST_CAP = 40
 FOURTEEN = {0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31}

@@ -9,7 +9,6 @@ import re
 import stat
 
 import pytest
-from fakes import RecordingSyscalls
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine import rootfs as R
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
@@ -25,6 +24,7 @@ from ansible_collections.mydocker.runtime.plugins.module_utils.engine.syscalls i
     MS_REMOUNT,
     MS_SLAVE,
 )
+from ansible_collections.mydocker.runtime.tests.unit.fakes import RecordingSyscalls
 
 RO_REMOUNT = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC
 

@@ -17,7 +17,7 @@ from . import images, lifecycle, process, records, seccomp
 from .cgroups import Cgroup
 from .errors import MyDockerError, NotFound
 from .monitor import start_monitor
-from .prune import prune  # noqa: F401  # pylint: disable=unused-import  (part of this API)
+from .prune import prune  # noqa: F401  # pylint: disable=unused-import
 from .records import ACTIVE, CREATED, EXITED, RUNNING, Record
 from .resources import normalize_resources
 from .rootfs import mounts_under, unmount_all

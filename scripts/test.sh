@@ -3,13 +3,14 @@
 #   lint (ruff, yamllint, ansible-lint, antsibull-changelog lint), galaxy (build, install and
 #   use the collection tarball), pytest (unit tests and real-container tests), ansible-test
 #   sanity, units and integration (the modules' targets), the molecule scenario against
-#   localhost, and then the molecule scenario in two Debian 12 VMs (make vm-test; it builds and
-#   caches the guest image first).
+#   localhost, the molecule scenario whose instances are mydocker containers (a Debian image
+#   with python3, debootstrapped once and cached), and then the molecule scenario in two Debian 12
+#   VMs (make vm-test; it builds and caches the guest image first).
 # STAGES="pytest sanity" bash scripts/test.sh runs only some stages; extra arguments go to pytest.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${MYDOCKER_VENV:-/opt/mydocker/venv}"
-STAGES="${STAGES:-lint galaxy pytest sanity units integration molecule vm}"
+STAGES="${STAGES:-lint galaxy pytest sanity units integration molecule molecule_containers vm}"
 export PATH="$VENV/bin:$PATH"
 export ANSIBLE_PYTHON_INTERPRETER="$VENV/bin/python"
 
@@ -64,6 +65,8 @@ run_sanity() { (cd "$AC" && ansible-test sanity --python 3.11 --color no); }
 run_units() { (cd "$AC" && ansible-test units --python 3.11 --requirements --color no); }
 run_integration() { (cd "$AC" && ansible-test integration --python 3.11 --allow-destructive --color no); }
 run_molecule() { (cd "$REPO" && molecule test -s default); }
+# the scenario links this checkout as the collection it tests (its dependency step)
+run_molecule_containers() { (cd "$REPO" && molecule test -s containers); }
 run_vm() { bash "$REPO/scripts/vm/run-scenario.sh"; }
 
 stage lint run_lint
@@ -79,6 +82,7 @@ stage sanity run_sanity
 stage units run_units
 stage integration run_integration
 stage molecule run_molecule
+stage molecule_containers run_molecule_containers
 stage vm run_vm
 
 echo "=== summary"

@@ -117,9 +117,9 @@ def test_network_info_filters_before_looking_at_the_host(root, monkeypatch):
     from ansible_collections.mydocker.runtime.plugins.module_utils.planning import network as network_plan
     for name, subnet in (("appnet", "10.77.1.0/24"), ("backnet", "10.77.2.0/24")):
         gw = subnet.replace(".0/24", ".1")
-        write_json(Paths(root).network_file(name), {"Name": name, "IPRange": {"IP": gw, "Mask": "////AA=="},
-                                                   "Driver": "bridge", "Subnet": subnet, "Gateway": gw,
-                                                   "Bridge": name})
+        rec = {"Name": name, "IPRange": {"IP": gw, "Mask": "////AA=="}, "Driver": "bridge", "Subnet": subnet,
+               "Gateway": gw, "Bridge": name}
+        write_json(Paths(root).network_file(name), rec)
     asked = []
     monkeypatch.setattr(network, "drift", lambda root, name: asked.append(name) or [])
     recs, exists = info.network_info(root, filters={"name": "app*", "driver": "bridge"})

@@ -185,8 +185,8 @@ def plan_copy(root, container, container_path, path=None, content=None, content_
     if cur is None:
         plan.add("write", "create %s" % container_path, data=data, **args)
     elif force or cur["sha256"] != digest:
-        plan.add("write", "write %s: %s" % (container_path, "forced" if force and cur["sha256"] == digest
-                                             else "content changed"), data=data, **args)
+        why = "forced" if force and cur["sha256"] == digest else "content changed"
+        plan.add("write", "write %s: %s" % (container_path, why), data=data, **args)
     else:
         why = ["%s %s -> %s" % (k, plan.before[k], plan.after[k]) for k in ("mode", "owner", "group")
                if plan.before[k] != plan.after[k]]

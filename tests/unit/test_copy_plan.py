@@ -6,12 +6,12 @@ import base64
 import os
 
 import pytest
-from test_module_options import assert_documented
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine import copy as ccopy
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning import copy as copy_plan
 from ansible_collections.mydocker.runtime.plugins.modules import mydocker_container_copy_into
+from tests.unit.test_module_options import assert_documented
 
 
 def test_spec_is_documented():

@@ -1,7 +1,6 @@
 """planning/info.py: the *_info modules' filters (validation in one line, matching) and their
 listing of a state root; the option tables say what the modules' DOCUMENTATION says. No root."""
 import pytest
-from test_module_options import assert_documented
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.store import Paths, write_json
@@ -11,6 +10,7 @@ from ansible_collections.mydocker.runtime.plugins.modules import (
     mydocker_image_info,
     mydocker_network_info,
 )
+from tests.unit.test_module_options import assert_documented
 
 
 @pytest.mark.parametrize("module, spec", [

@@ -5,7 +5,6 @@ apply() doing exactly the planned steps.  Records live in a temporary state root
 import os
 
 import pytest
-from test_module_options import assert_documented
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine import containers as engine
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine import images, prune, system
@@ -13,6 +12,7 @@ from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.store import Paths, write_json
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning import prune as prune_plan
 from ansible_collections.mydocker.runtime.plugins.modules import mydocker_prune
+from tests.unit.test_module_options import assert_documented
 
 DEAD_PID = "999999999"
 

@@ -102,5 +102,5 @@ def test_host_info_of_a_state_root(tmp_path):
 
 
 def test_host_info_spec_is_documented():
-    from test_module_options import assert_documented
+    from tests.unit.test_module_options import assert_documented
     assert_documented(mydocker_host_info, host.argument_spec())

@@ -26,6 +26,13 @@ options:
       - Images that do not exist are left out of RV(images) and are V(false) in RV(exists).
     type: list
     elements: str
+  filters:
+    description:
+      - Return only the images in RV(images) that match every key given here.
+      - C(name) is a shell-style pattern (V(busy*)) or a list of them (an image matches one).
+      - Without O(name), RV(exists) has the images that match; with O(name), filters narrow
+        RV(images) only.
+    type: dict
 notes:
   - Runs on the target; reading the store of the default root needs root.
 seealso:
@@ -45,6 +52,12 @@ EXAMPLES = r"""
 - name: Show it
   ansible.builtin.debug:
     msg: "busybox {{ 'exists' if result.exists.busybox else 'is missing' }}"
+
+- name: The images whose name starts with app-
+  mydocker.runtime.mydocker_image_info:
+    filters:
+      name: app-*
+  register: result
 """
 
 RETURN = r"""
@@ -66,7 +79,9 @@ images:
       layerPath: /var/lib/mydocker/image/layers/3f0c6f4e2a1b9d8c
       layerPresent: true
 exists:
-  description: For every image asked for (every image of the store without O(name)), whether it exists.
+  description:
+    - For every image asked for, whether it exists.
+    - Without O(name), every image of the store that matches O(filters).
   returned: always
   type: dict
   sample:
@@ -75,16 +90,17 @@ exists:
 """
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import new_module, run
-from ansible_collections.mydocker.runtime.plugins.module_utils.planning.image import info
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning.info import image_argument_spec, image_info
 
 
 def task(module):
-    images, exists = info(module.params["root"], module.params["name"])
+    p = module.params
+    images, exists = image_info(p["root"], p["name"], p["filters"])
     return dict(changed=False, images=images, exists=exists)
 
 
 def main():
-    run(new_module(dict(name=dict(type="list", elements="str"))), task)
+    run(new_module(image_argument_spec()), task)
 
 
 if __name__ == "__main__":

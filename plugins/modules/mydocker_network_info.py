@@ -25,6 +25,15 @@ options:
       - Networks that do not exist are left out of RV(networks) and are V(false) in RV(exists).
     type: list
     elements: str
+  filters:
+    description:
+      - Return only the networks in RV(networks) that match every key given here.
+      - A key's value is a string or a list of strings; a network matches the key when it
+        matches one of them.
+      - C(name) is a shell-style pattern (V(app*)); C(driver) the exact driver (V(bridge)).
+      - Without O(name), RV(exists) has the networks that match (and only their drift is looked
+        for); with O(name), filters narrow RV(networks) only.
+    type: dict
 notes:
   - Runs on the target; root is needed.
 seealso:
@@ -41,6 +50,13 @@ EXAMPLES = r"""
     name: appnet
   register: result
   failed_when: result.networks | map(attribute='Drift') | flatten | length > 0
+
+- name: The bridge networks whose name starts with app
+  mydocker.runtime.mydocker_network_info:
+    filters:
+      name: app*
+      driver: bridge
+  register: result
 """
 
 RETURN = r"""
@@ -91,7 +107,9 @@ networks:
           IPAddress: 10.199.0.2
       Drift: []
 exists:
-  description: For every network asked for (every network without O(name)), whether it exists.
+  description:
+    - For every network asked for, whether it exists.
+    - Without O(name), every network that matches O(filters).
   returned: always
   type: dict
   sample:
@@ -99,16 +117,20 @@ exists:
 """
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import new_module, run
-from ansible_collections.mydocker.runtime.plugins.module_utils.planning.network import info
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning.info import (
+    network_argument_spec,
+    network_info,
+)
 
 
 def task(module):
-    networks, exists = info(module.params["root"], module.params["name"])
+    p = module.params
+    networks, exists = network_info(p["root"], p["name"], p["filters"])
     return dict(changed=False, networks=networks, exists=exists)
 
 
 def main():
-    run(new_module(dict(name=dict(type="list", elements="str"))), task)
+    run(new_module(network_argument_spec()), task)
 
 
 if __name__ == "__main__":

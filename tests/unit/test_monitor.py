@@ -35,6 +35,19 @@ def _engine_py_files():
     return out
 
 
+# what the monitor loads (and so its copy holds), and engine files it never loads
+MONITOR_NEEDS = {"__init__.py", "monitor.py", "lifecycle.py", "process.py", "rootfs.py", "syscalls.py",
+                 "seccomp.py", "seccomp_profile.py", "records.py", "store.py", "errors.py",
+                 "cgroups/__init__.py", "cgroups/base.py", "cgroups/v1.py", "cgroups/v2.py",
+                 "net/__init__.py", "net/attach.py", "net/ports.py", "net/netlink.py", "net/ipam.py"}
+MONITOR_NEVER = {"containers.py", "images.py", "system.py", "copy.py"}
+
+
+def _copy_files():
+    """The engine files the copy holds: what the monitor imports, transitively."""
+    return set(M._engine_sources())
+
+
 def _tree(top):
     return {os.path.relpath(os.path.join(d, f), top) for d, dirs, files in os.walk(top) for f in files}
 
@@ -46,10 +59,10 @@ def fresh_copy(monkeypatch):
 
 # ------------------------------------------------------------------ the engine copy
 
-def test_engine_sources_are_the_engine_package_only():
+def test_engine_sources_are_what_the_monitor_imports():
     sources = M._engine_sources()
-    assert set(sources) == _engine_py_files()
-    assert {"monitor.py", "syscalls.py", "lifecycle.py", "net/netlink.py", "__init__.py"} <= set(sources)
+    assert MONITOR_NEEDS <= set(sources) <= _engine_py_files()
+    assert not MONITOR_NEVER & set(sources)
     assert not [n for n in sources if n.startswith(("..", "/")) or "__pycache__" in n or not n.endswith(".py")]
     for n, data in sources.items():
         with open(os.path.join(ENGINE, n), "rb") as f:
@@ -62,7 +75,20 @@ def test_engine_sources_take_python_files_only(tmp_path):
                     ("__pycache__/z.py", "z"), ("net/b.py", "B"), ("net/b.pyc", "c"), ("net/README", "r")):
         (top / n).parent.mkdir(parents=True, exist_ok=True)
         (top / n).write_text(text)
-    assert M._engine_sources(str(top)) == {"a.py": b"A", "net/b.py": b"B"}
+    (top / "monitor.py").write_text("from . import a\nfrom .net import b\n")
+    assert M._engine_sources(str(top)) == {"a.py": b"A", "monitor.py": b"from . import a\nfrom .net import b\n",
+                                           "net/b.py": b"B"}
+
+
+def test_import_closure_follows_every_spelling():
+    src = {"__init__.py": b"", "monitor.py": b"import os\nfrom . import a, b as bee\nfrom .c import x\n"
+                                             b"def f():\n    from .net import d\n",
+           "a.py": b"from .errors import E\n", "b.py": b"", "c.py": b"x = 1\n", "errors.py": b"E = 1\n",
+           "net/__init__.py": b"", "net/d.py": b"from .. import e\nfrom . import g\n", "e.py": b"",
+           "net/g.py": b"from ansible_collections.mydocker.runtime.plugins.module_utils.engine import h\n",
+           "h.py": b"", "unused.py": b"from . import a\n", "net/unused.py": b""}
+    got = M._import_closure(src, "monitor.py")
+    assert set(got) == set(src) - {"unused.py", "net/unused.py"}
 
 
 def test_engine_copy_layout_and_digest(tmp_path, fresh_copy):
@@ -70,7 +96,7 @@ def test_engine_copy_layout_and_digest(tmp_path, fresh_copy):
     dest = M.engine_copy(paths)
     digest = M.engine_digest(M._engine_sources())
     assert dest == os.path.join(paths.root, ".engine", digest) and len(digest) == 16
-    want = {"wait.py", "resume.py"} | {os.path.join(*PKG, n) for n in _engine_py_files()}
+    want = {"wait.py", "resume.py"} | {os.path.join(*PKG, n) for n in _copy_files()}
     assert _tree(dest) == want
     assert os.listdir(os.path.join(paths.root, ".engine")) == [digest]  # no temporary directory left
     with open(os.path.join(dest, "wait.py")) as f:
@@ -97,13 +123,18 @@ def test_engine_digest_follows_every_source(fresh_copy):
     less = dict(sources)
     del less["net/ipam.py"]
     assert M.engine_digest(less) != base
+    # an engine file the monitor never loads changes nothing
+    assert "images.py" not in sources
 
 
-def test_sources_from_a_module_zip_match_the_directory(tmp_path):
-    """AnsiballZ runs the module from a zip: the copy must be the same as from the tree."""
+@pytest.mark.parametrize("zipped", ["all", "closure"])
+def test_sources_from_a_module_zip_match_the_directory(tmp_path, zipped):
+    """AnsiballZ runs the module from a zip holding only the files its module imports: the copy
+    must be the same as from the tree, whether the zip has every engine file or just the
+    monitor's closure (a module that imports nothing more)."""
     zpath = str(tmp_path / "ansiballz.zip")
     with zipfile.ZipFile(zpath, "w") as z:
-        for n in _engine_py_files():
+        for n in _engine_py_files() if zipped == "all" else _copy_files():
             z.write(os.path.join(ENGINE, n), "/".join(PKG + (n,)))
         for i in range(1, len(PKG)):  # AnsiballZ writes an __init__.py for each package level
             z.writestr("/".join(PKG[:i] + ("__init__.py",)), "")
@@ -118,14 +149,14 @@ def test_sources_from_a_module_zip_match_the_directory(tmp_path):
                          cwd=str(tmp_path), check=False)
     assert out.returncode == 0, out.stderr
     names, digest = json.loads(out.stdout)
-    assert names == sorted(_engine_py_files())
+    assert names == sorted(_copy_files())
     assert digest == M.engine_digest(M._engine_sources())
 
 
 def test_the_copy_imports_on_its_own(tmp_path, fresh_copy):
     """Every engine module imports from the copy alone: nothing of planning, cli or Ansible."""
     dest = M.engine_copy(Paths(str(tmp_path / "state")))
-    mods = sorted(".".join(PKG + tuple(n[:-3].split("/"))).replace(".__init__", "") for n in _engine_py_files())
+    mods = sorted(".".join(PKG + tuple(n[:-3].split("/"))).replace(".__init__", "") for n in _copy_files())
     code = ("import importlib, json, sys; sys.path.insert(0, %r)\n"
             "files = [importlib.import_module(m).__file__ for m in %r]\n"
             "bad = [m for m in sys.modules if m.startswith('ansible') and not m.startswith(%r)]\n"

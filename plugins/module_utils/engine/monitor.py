@@ -124,10 +124,12 @@ resume(sys.argv[1:])
 
 
 def _engine_sources(here=None):
-    """{relative path: bytes} of the engine package's Python files (this folder and below), from
-    a directory or from a module's zip (AnsiballZ). Only the engine: the CLI, the planners and
-    the Ansible glue are not the monitor's business, so editing them makes no new copy.
-    ``here``: another directory to read (tests)."""
+    """{relative path: bytes} of the engine files the monitor needs: ``monitor.py`` and what it
+    imports, directly or inside functions (``_import_closure``), read from this folder or from a
+    module's zip (AnsiballZ). A module's zip holds every engine file its module imports, which
+    always includes the monitor's closure, so the CLI and every module name the same copy; the
+    CLI, the planners, the Ansible glue and engine files the monitor never loads are not part of
+    it. ``here``: another directory to read (tests)."""
     here = here or os.path.dirname(os.path.abspath(__file__))
     out = {}
     if os.path.isdir(here):
@@ -138,15 +140,60 @@ def _engine_sources(here=None):
                     full = os.path.join(d, n)
                     with open(full, "rb") as f:
                         out[os.path.relpath(full, here).replace(os.sep, "/")] = f.read()
-        return out
-    import zipfile
-    archive = __loader__.archive  # zipimport
-    prefix = os.path.relpath(here, archive).replace(os.sep, "/") + "/"
-    with zipfile.ZipFile(archive) as z:
-        for n in z.namelist():
-            if n.startswith(prefix) and n.endswith(".py"):
-                out[n[len(prefix):]] = z.read(n)
-    return out
+    else:
+        import zipfile
+        archive = __loader__.archive  # zipimport
+        prefix = os.path.relpath(here, archive).replace(os.sep, "/") + "/"
+        with zipfile.ZipFile(archive) as z:
+            for n in z.namelist():
+                if n.startswith(prefix) and n.endswith(".py"):
+                    out[n[len(prefix):]] = z.read(n)
+    return _import_closure(out, "monitor.py")
+
+
+_ENGINE_PKG = "ansible_collections.mydocker.runtime.plugins.module_utils.engine"
+
+
+def _import_closure(sources, start):
+    """The files of ``sources`` that ``start`` imports, transitively, with their packages'
+    ``__init__.py``. Imports are read from the syntax tree (function bodies too), as AnsiballZ
+    reads them to decide what a module's zip holds."""
+    import ast
+
+    def module_file(parts):
+        for cand in ("/".join(parts) + ".py", "/".join(parts + ["__init__.py"])):
+            if cand in sources:
+                return cand
+        return None
+
+    keep = set()
+    todo = [start]
+    while todo:
+        name = todo.pop()
+        if name in keep or name not in sources:
+            continue
+        keep.add(name)
+        pkg = name[:-3].split("/")[:-1]  # the package the file is in (an __init__: its own)
+        for i in range(len(pkg) + 1):
+            init = "/".join(pkg[:i] + ["__init__.py"])
+            if init in sources:
+                todo.append(init)
+        for node in ast.walk(ast.parse(sources[name])):
+            targets = []
+            if isinstance(node, ast.ImportFrom):
+                mod = None
+                if node.level and node.level <= len(pkg) + 1:
+                    mod = pkg[:len(pkg) - node.level + 1] + (node.module.split(".") if node.module else [])
+                elif not node.level and (node.module or "").startswith(_ENGINE_PKG):
+                    rest = node.module[len(_ENGINE_PKG):].lstrip(".")
+                    mod = rest.split(".") if rest else []
+                if mod is not None:
+                    targets = [mod] + [mod + [a.name] for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name[len(_ENGINE_PKG) + 1:].split(".") for a in node.names
+                           if a.name.startswith(_ENGINE_PKG + ".")]
+            todo.extend(f for f in (module_file(t) for t in targets if t) if f is not None)
+    return {n: sources[n] for n in sorted(keep)}
 
 
 def engine_digest(sources):

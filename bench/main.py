@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 
+from . import ansible_rows
 from .cases import build_big, build_small, measure_memory, setup_networks, time_cases
 from .cleanup import cleanup, snapshot_host
 from .common import RESULTS, BenchError, become_subreaper, engine_hash, log, run_cmd, stats
@@ -48,9 +49,14 @@ def main():
     ap.add_argument("--no-ipam", action="store_true", help="skip the IP allocation measurements")
     ap.add_argument("--python", default=sys.executable, help="interpreter for bin/mydocker (default: this one)")
     ap.add_argument("--no-json", action="store_true", help="do not write bench/results/*.json")
+    ansible_rows.add_args(ap)
     a = ap.parse_args()
     if os.geteuid() != 0:
         ap.error("run as root")
+    if a.ansible:  # only the Ansible-side rows (bench/ansible_rows.py), not the start-up cases
+        if shutil.which("podman") is None:
+            ap.error("podman is not installed (apt-get install podman)")
+        return ansible_rows.run(a)
     if a.runs < 1:
         ap.error("--runs must be at least 1")
     if shutil.which("podman") is None:

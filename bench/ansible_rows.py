@@ -349,8 +349,8 @@ def row_playbook(ans, md, pd, base, rng, runs, count, ulimits):
         rt.ports.extend(mine)
         cts = [{"name": "ab%s-%02d" % (tag, j), "port": p,
                 "env": {"BENCH_INDEX": str(j), "BENCH_RUNTIME": rt.name}} for j, p in enumerate(mine)]
-        varsf = ans.vars_file("row1-%s.json" % rt.name, {"net": net, "subnet": subnets[i], "containers": cts,
-                                                          "ulimits": ulimits})
+        row_vars = {"net": net, "subnet": subnets[i], "containers": cts, "ulimits": ulimits}
+        varsf = ans.vars_file("row1-%s.json" % rt.name, row_vars)
         setup[rt.name] = {"book": ans.file("row1-%s.yml" % rt.name, book), "vars": varsf, "net": net,
                           "names": [c["name"] for c in cts], "ports": mine, "subnet": subnets[i]}
     if md.networks[-1] not in md.bridges:
@@ -451,7 +451,7 @@ def row_play(ans, md, pd, base, rng, runs, hosts):
             for rt, group in (((md, "mdbox"), (pd, "pdbox")) if r % 2 == 0 else ((pd, "pdbox"), (md, "mdbox"))):
                 fetched = os.path.join(ans.dir, "fetched-%s-%d" % (rt.name, r + 1))
                 dt, rcap, dummy = ans.playbook(book, "-e", "group=%s" % group, "-e", "blob=%s" % blob,
-                                        "-e", "script=%s" % script, "-e", "fetched=%s" % fetched)
+                                               "-e", "script=%s" % script, "-e", "fetched=%s" % fetched)
                 oks = sorted(h["ok"] for h in rcap.values())
                 if len(rcap) != hosts or oks != [PLAY_TASKS] * hosts:
                     raise BenchError("%s: the play did not run %d tasks on %d hosts: %s"

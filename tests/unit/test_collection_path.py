@@ -134,7 +134,7 @@ def test_bin_mydocker_compiles_once_outside_the_checkout(tmp_path):
     in_checkout = os.path.join(REPO, "plugins", "module_utils", "cli", "__pycache__")
     before = sorted(os.listdir(in_checkout)) if os.path.isdir(in_checkout) else []
     for _run in range(2):
-        p = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
+        p = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
         assert p.returncode == 0, p.stderr
     cache = [n for n in os.listdir(tmp_path) if n.startswith("mydocker-pycache-")]
     assert len(cache) == 1

@@ -74,12 +74,14 @@ def report(res):
         lines.append("IP allocation on a /16 (%s) through the engine (mydocker only, no podman peer), %d runs each:"
                      % (IPAM_NET, res["ipam"][0]["locked"]["n"]))
         lines.append("")
-        lines.append("| addresses taken | other networks in subnet.json | subnet.json | owners.json "
+        lines.append("| addresses taken | other networks in subnet.json | subnet.json | owners.json | owner links "
                      "| allocate+release median (ms) | p90 (ms) | in-memory allocate_in+release_in median (µs) |")
-        lines.append("|---:|---|---:|---:|---:|---:|---:|")
+        lines.append("|---:|---|---:|---:|---:|---:|---:|---:|")
         for r in res["ipam"]:
-            lines.append("| %d | %s | %s | %s | %.2f | %.2f | %.1f |" % (
+            links = r.get("owner_links")
+            lines.append("| %d | %s | %s | %s | %s | %.2f | %.2f | %.1f |" % (
                 r["fill"], r["others"], _size(r["subnet_json_bytes"]), _size(r["owners_json_bytes"]),
+                "-" if links is None else links,
                 r["locked"]["median"] * 1e3, r["locked"]["p90"] * 1e3, r["pure"]["median"] * 1e6))
     return "\n".join(lines)
 

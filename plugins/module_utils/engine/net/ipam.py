@@ -25,7 +25,7 @@ allocates as fast as an empty /24.
 Owners, since owners.json grew with the fill (60000 addresses taken: 1.6 MB, read and written
 twice per allocate+release, ~100 ms): the owner of each address is one symlink
 ``<root>/network/ipam-owners/<subnet, "/" as "_">/<ip>`` whose target is the container ID, made
-beside it and renamed over it (atomic; the directory fsynced) or unlinked, under the same lock:
+beside it and renamed over it (atomic) or unlinked, under the same lock:
 allocate and release touch that one name whatever the fill. ``owners.json`` stays and is read as
 it is: its entries (an earlier version's) count as before and leave it when their address is
 released or their subnet dropped; new owners never go into it. :func:`load_owners` gives the
@@ -85,9 +85,11 @@ def _fsync_dir(d):
         os.close(fd)
 
 
-def _set_holder(paths, net, ip, owner, sync=True):
-    """The owner link of ``ip``: made beside it and renamed over it (atomic), the directory
-    fsynced (unless ``sync`` is false: the caller does it once for many)."""
+def _set_holder(paths, net, ip, owner, sync=False):
+    """The owner link of ``ip``: made beside it and renamed over it (atomic). The directory is
+    not fsynced (``sync`` does it): subnet.json, fsynced, is the truth of what is taken; a link
+    a power cut loses only makes its address look ownerless, which ``prune`` frees when no
+    container uses it, and a link of a released address is replaced by the next owner's."""
     d = owners_dir(paths, net)
     makedirs(d, 0o700)
     link = os.path.join(d, str(ip))
@@ -111,8 +113,7 @@ def _drop_holder(paths, net, ip):
     try:
         os.unlink(os.path.join(d, str(ip)))
     except FileNotFoundError:
-        return
-    _fsync_dir(d)
+        pass
 
 
 # ---------------------------------------------------------------------------------------------

@@ -137,3 +137,29 @@ def measure_memory(runtimes, count):
             for c in cids:
                 rt.remove(c)
     return out
+
+
+def measure_ps(runtimes, count, runs):
+    """`ps -a` with no container, then with ``count`` (mydocker: exited records on disk; podman:
+    created containers in its database), interleaved; returns {rt: {"empty": stats, "full": ...}}."""
+    empty = {rt.name: [] for rt in runtimes}
+    full = {rt.name: [] for rt in runtimes}
+    for i in range(runs + 1):  # the first round is a warm-up
+        for rt in runtimes:
+            dt = rt.list_all()
+            if i:
+                empty[rt.name].append(dt)
+    for rt in runtimes:
+        t0 = time.monotonic()
+        rt.populate("busybox", count)
+        log("ps: %s has %d containers (made in %.0f s)" % (rt.name, count, time.monotonic() - t0))
+    try:
+        for i in range(runs + 1):
+            for rt in runtimes:
+                dt = rt.list_all()
+                if i:
+                    full[rt.name].append(dt)
+    finally:
+        for rt in runtimes:
+            rt.depopulate()
+    return {rt.name: {"empty": empty[rt.name], "full": full[rt.name]} for rt in runtimes}

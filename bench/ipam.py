@@ -34,6 +34,14 @@ def import_ipam(base):
 IPAM_NET = "10.0.0.0/16"
 
 
+def _owner_links(ipam, paths):
+    """Owner links (one per address, ipam.owners_dir) of an engine that has them, else None."""
+    if not hasattr(ipam, "owners_dir"):
+        return None
+    d = ipam.owners_dir(paths)
+    return sum(len(os.listdir(os.path.join(d, n))) for n in os.listdir(d)) if os.path.isdir(d) else 0
+
+
 def ipam_others(kind):
     if kind == "/24":
         return ["10.200.%d.0/24" % i for i in range(100)]
@@ -92,6 +100,7 @@ def measure_ipam(base, reps, fills=(0, 1000, 10000, 60000), others_kinds=("", "/
             out.append({"fill": fill, "others": ("100 x " + kind) if kind else "none",
                         "subnet_json_bytes": os.path.getsize(paths.ipam_file),
                         "owners_json_bytes": os.path.getsize(ipam.owners_file(paths)),
+                        "owner_links": _owner_links(ipam, paths),
                         "locked": stats(locked), "pure": stats(pure),
                         "samples_s": {"locked": locked, "pure": pure}})
             shutil.rmtree(root)

@@ -27,7 +27,7 @@ import tempfile
 import time
 
 from . import ansible_rows
-from .cases import build_big, build_small, measure_memory, setup_networks, time_cases
+from .cases import build_big, build_small, measure_memory, measure_ps, setup_networks, time_cases
 from .cleanup import cleanup, snapshot_host
 from .common import RESULTS, BenchError, become_subreaper, engine_hash, log, run_cmd, stats
 from .hostnet import NetSnapshot
@@ -45,6 +45,8 @@ def main():
                     help="sleep containers side by side for the memory figures (default 5)")
     ap.add_argument("--ipam-runs", type=int, default=50,
                     help="timed allocate+release cycles per IPAM configuration (default 50)")
+    ap.add_argument("--ps-containers", type=int, default=500,
+                    help="containers on disk for the `ps -a` case (default 500, 0: skip it)")
     ap.add_argument("--no-net", action="store_true", help="skip the networking cases (and their host changes)")
     ap.add_argument("--no-ipam", action="store_true", help="skip the IP allocation measurements")
     ap.add_argument("--python", default=sys.executable, help="interpreter for bin/mydocker (default: this one)")
@@ -113,6 +115,12 @@ def main():
         floor = [run_cmd([a.python, "-c", "pass"])[0] for dummy in range(a.runs)]
         log("measuring helper memory")
         mem = measure_memory(runtimes, max(1, a.mem_containers))
+        ps_res = None
+        if a.ps_containers > 0:
+            log("timing ps -a with 0 and %d containers" % a.ps_containers)
+            ps_res = measure_ps(runtimes, a.ps_containers, a.runs)
+            ps_res = {"count": a.ps_containers, "samples_s": ps_res,
+                      "timing": {rt: {k: stats(v) for k, v in per.items()} for rt, per in ps_res.items()}}
         ipam_res = None
         if not a.no_ipam:
             log("measuring IP allocation on a /16 (engine only, %d runs per configuration)" % a.ipam_runs)
@@ -132,6 +140,7 @@ def main():
             "python_floor": stats(floor),
             "network": net_info,
             "ipam": ipam_res,
+            "ps": ps_res,
         }
     except KeyboardInterrupt:
         log("interrupted: cleaning up")

@@ -9,7 +9,9 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
+import time
 
 from .common import MYDOCKER, REPO, BenchError, run_cmd
 
@@ -85,6 +87,41 @@ class MyDocker:
 
     def container_ids(self):
         return self.call("ps", "-a", "-q", check=False)[2].split()
+
+    def list_all(self):
+        return self.call("ps", "-a")[0]
+
+    def populate(self, image, count):
+        """``count`` exited containers as records on disk: one real container run to its end, its
+        record copied under new IDs and names (no mount, cgroup or process of their own)."""
+        dummy, seed = self.run_detached(image, "true")
+        cfg = os.path.join(self.root, "containers", seed, "config.json")
+        deadline = time.monotonic() + 30
+        while True:
+            with open(cfg) as f:
+                rec = json.load(f)
+            if rec.get("status") == "exited":
+                break
+            if time.monotonic() > deadline:
+                raise BenchError("the seed container %s of the ps case did not exit" % seed)
+            time.sleep(0.05)
+        made = []
+        for i in range(count - 1):
+            cid = "9%09d" % i
+            d = os.path.join(self.root, "containers", cid)
+            os.mkdir(d)
+            made.append(d)
+            with open(os.path.join(d, "config.json"), "w") as f:
+                json.dump(dict(rec, id=cid, name="ps%d" % i), f)
+        self.populated = (seed, made)
+
+    def depopulate(self):
+        seed, made = getattr(self, "populated", (None, []))
+        for d in made:
+            shutil.rmtree(d)
+        if seed:
+            self.remove(seed)
+        self.populated = (None, [])
 
     def cleanup(self, problems, notes):
         if not os.path.isdir(self.root):
@@ -222,6 +259,29 @@ class Podman:
         argv = self.net_flags(net) + ["-p", "%d:80" % port, self.ref(image)] + list(cmd)
         dt, dummy, out, dummy = self.call("run", "-d", *argv)
         return dt, out.strip().splitlines()[-1]
+
+    def list_all(self):
+        return self.call("ps", "-a")[0]
+
+    def populate(self, image, count, parallel=4):
+        """``count`` created (never started) containers: podman keeps them in its database."""
+        argv = self.cmd("create", *(self.run_flags + [self.ref(image), "true"]))
+        todo = list(range(count))
+        running = []
+        while todo or running:
+            while todo and len(running) < parallel:
+                todo.pop()
+                running.append(subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                                stderr=subprocess.PIPE, env=self.env, start_new_session=True))
+            p = running.pop(0)
+            err = p.communicate()[1]
+            if p.returncode != 0:
+                for q in running:
+                    q.wait()
+                raise BenchError("podman create failed: %s" % err.decode("utf-8", "replace").strip())
+
+    def depopulate(self):
+        self.call("rm", "-a", "-f", "-t", "0")
 
     def cleanup(self, problems, notes):
         if not os.path.isdir(self.graphroot):

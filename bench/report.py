@@ -23,6 +23,23 @@ def report(res):
         lines.append("| %s | %s | %s | %s | %s | %.2f | %.2f |" % (
             label, fmt_ms(m["median"]), fmt_ms(m["p90"]), fmt_ms(p["median"]), fmt_ms(p["p90"]),
             m["median"] / p["median"], m["p90"] / p["p90"]))
+    if res.get("ps"):
+        ps = res["ps"]
+        t = ps["timing"]
+        lines.append("")
+        lines.append("`ps -a`, milliseconds (mydocker: exited records on disk; podman: created containers); "
+                     "per container = (median with %d - median with 0) / %d:" % (ps["count"], ps["count"]))
+        lines.append("")
+        lines.append("| containers | mydocker median | mydocker p90 | podman median | podman p90 | ratio (median) |")
+        lines.append("|---:|---:|---:|---:|---:|---:|")
+        for k, n in (("empty", 0), ("full", ps["count"])):
+            m, p = t["mydocker"][k], t["podman"][k]
+            lines.append("| %d | %s | %s | %s | %s | %.2f |" % (
+                n, fmt_ms(m["median"]), fmt_ms(m["p90"]), fmt_ms(p["median"]), fmt_ms(p["p90"]),
+                m["median"] / p["median"]))
+        per = {rt: (t[rt]["full"]["median"] - t[rt]["empty"]["median"]) / ps["count"] * 1e3 for rt in t}
+        lines.append("| per container | %.3f | | %.3f | | %.2f |" % (
+            per["mydocker"], per["podman"], per["mydocker"] / per["podman"] if per["podman"] else float("nan")))
     if res.get("network"):
         lines.append("")
         lines.append("Networking: " + "; ".join(
@@ -57,12 +74,14 @@ def report(res):
         lines.append("IP allocation on a /16 (%s) through the engine (mydocker only, no podman peer), %d runs each:"
                      % (IPAM_NET, res["ipam"][0]["locked"]["n"]))
         lines.append("")
-        lines.append("| addresses taken | other networks in subnet.json | subnet.json | owners.json "
+        lines.append("| addresses taken | other networks in subnet.json | subnet.json | owners.json | owner links "
                      "| allocate+release median (ms) | p90 (ms) | in-memory allocate_in+release_in median (µs) |")
-        lines.append("|---:|---|---:|---:|---:|---:|---:|")
+        lines.append("|---:|---|---:|---:|---:|---:|---:|---:|")
         for r in res["ipam"]:
-            lines.append("| %d | %s | %s | %s | %.2f | %.2f | %.1f |" % (
+            links = r.get("owner_links")
+            lines.append("| %d | %s | %s | %s | %s | %.2f | %.2f | %.1f |" % (
                 r["fill"], r["others"], _size(r["subnet_json_bytes"]), _size(r["owners_json_bytes"]),
+                "-" if links is None else links,
                 r["locked"]["median"] * 1e3, r["locked"]["p90"] * 1e3, r["pure"]["median"] * 1e6))
     return "\n".join(lines)
 

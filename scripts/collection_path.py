@@ -12,26 +12,77 @@ puts such a base first on ``sys.path``:
 - else a directory with a symlink to the checkout, one per checkout (the name has a hash of its
   path, so two checkouts side by side do not take each other's code).
 
+``cache_bytecode(repo)`` keeps compiled bytecode of a checkout in a private directory when the
+environment forbids .pyc files beside the sources.
+
 Load this file by its path (it is not inside any package)::
 
     spec = importlib.util.spec_from_file_location("mydocker_collection_path", path)
 """
 
-import hashlib
 import os
 import stat
 import sys
-import tempfile
+
+try:  # the built-in module: hashlib (OpenSSL) costs a few ms more at every start of bin/mydocker
+    from _sha1 import sha1
+except ImportError:  # an interpreter built without it
+    from hashlib import sha1
 
 REPO = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 INSTALLED = ("/usr/share/ansible/collections",)
 PARTS = ("ansible_collections", "mydocker", "runtime")
 
 
+def tmpdir():
+    """``tempfile.gettempdir()``, without importing tempfile (about 10 ms at every start) in the
+    usual cases: $TMPDIR, $TEMP, $TMP or /tmp when it is a writable directory."""
+    for d in [os.environ.get(n) for n in ("TMPDIR", "TEMP", "TMP")] + ["/tmp"]:
+        if d and os.path.isdir(d) and os.access(d, os.W_OK | os.X_OK):
+            return os.path.abspath(d)
+        if d:
+            break  # the first one named decides; let tempfile say what to use instead
+    import tempfile
+    return tempfile.gettempdir()
+
+
 def link_dir(repo=REPO, prefix="mydocker-collections", parent=None):
     """The per-checkout base directory for the symlink: ``<tmp>/<prefix>-<uid>-<hash of repo>``."""
-    tag = hashlib.sha1(os.path.realpath(repo).encode()).hexdigest()[:10]
-    return os.path.join(parent or tempfile.gettempdir(), "%s-%d-%s" % (prefix, os.getuid(), tag))
+    tag = sha1(os.path.realpath(repo).encode()).hexdigest()[:10]
+    return os.path.join(parent or tmpdir(), "%s-%d-%s" % (prefix, os.getuid(), tag))
+
+
+def bytecode_dir(repo=REPO, parent=None):
+    """A directory of ours only (uid, mode 0700) for the compiled bytecode of ``repo``, one per
+    checkout (``<tmp>/mydocker-pycache-<uid>-<hash of repo>``); None when it cannot be had."""
+    d = link_dir(repo, "mydocker-pycache", parent)
+    try:
+        os.mkdir(d, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    try:
+        st = os.lstat(d)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        return None
+    return d
+
+
+def cache_bytecode(repo=REPO, parent=None):
+    """When $PYTHONDONTWRITEBYTECODE (or ``-B``) keeps .pyc files out of the checkout, every start
+    would compile every module again (about 50 ms for ``run``): keep them in
+    :func:`bytecode_dir` instead (``sys.pycache_prefix``), never beside the sources. Returns the
+    directory, or None when nothing was changed."""
+    if not sys.dont_write_bytecode or sys.pycache_prefix is not None:
+        return None
+    d = bytecode_dir(repo, parent)
+    if d is not None:
+        sys.pycache_prefix = d
+        sys.dont_write_bytecode = False
+    return d
 
 
 def _own_dirs(base, link):

@@ -95,3 +95,52 @@ def test_install_launcher_runs_bin_mydocker(tmp_path):
     p = subprocess.run([str(launcher), "rm", "nosuch"], env=env, capture_output=True, text=True, timeout=60,
                        check=False)
     assert (p.returncode, p.stderr) == (1, "mydocker: no such container: nosuch\n")
+
+
+def test_tmpdir_as_tempfile_says(helper, tmp_path, monkeypatch):
+    import tempfile
+    for n in ("TMPDIR", "TEMP", "TMP"):
+        monkeypatch.delenv(n, raising=False)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    assert helper.tmpdir() == tempfile.gettempdir() == str(tmp_path)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "missing"))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    assert helper.tmpdir() == tempfile.gettempdir()  # tempfile's own choice when ours is no good
+
+
+def test_cache_bytecode_in_a_private_directory(helper, tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "pycache_prefix", None)
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    assert helper.cache_bytecode("/x/one", parent=str(tmp_path)) is None  # .pyc allowed: nothing to do
+    assert sys.pycache_prefix is None and not os.listdir(tmp_path)
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    d = helper.cache_bytecode("/x/one", parent=str(tmp_path))
+    assert d == helper.link_dir("/x/one", "mydocker-pycache", str(tmp_path))
+    assert (sys.pycache_prefix, sys.dont_write_bytecode) == (d, False)
+    assert os.stat(d).st_mode & 0o777 == 0o700
+    # a directory others can write into is not used
+    monkeypatch.setattr(sys, "pycache_prefix", None)
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    os.chmod(d, 0o777)
+    assert helper.cache_bytecode("/x/one", parent=str(tmp_path)) is None
+    assert (sys.pycache_prefix, sys.dont_write_bytecode) == (None, True)
+
+
+def test_bin_mydocker_compiles_once_outside_the_checkout(tmp_path):
+    """With PYTHONDONTWRITEBYTECODE, bin/mydocker still imports from bytecode after the first
+    run, kept under the temporary directory (no __pycache__ in the checkout)."""
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", TMPDIR=str(tmp_path), MYDOCKER_ROOT=str(tmp_path / "root"))
+    argv = [sys.executable, os.path.join(REPO, "bin", "mydocker"), "ps", "-a"]
+    in_checkout = os.path.join(REPO, "plugins", "module_utils", "cli", "__pycache__")
+    before = sorted(os.listdir(in_checkout)) if os.path.isdir(in_checkout) else []
+    for _run in range(2):
+        p = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+        assert p.returncode == 0, p.stderr
+    cache = [n for n in os.listdir(tmp_path) if n.startswith("mydocker-pycache-")]
+    assert len(cache) == 1
+    found = []
+    for d, dirs, files in os.walk(tmp_path / cache[0]):
+        found += [f for f in files if f.startswith("containers.") and f.endswith(".pyc")]
+    assert found
+    assert (sorted(os.listdir(in_checkout)) if os.path.isdir(in_checkout) else []) == before

@@ -220,3 +220,50 @@ def test_slash16_with_thousands_taken(tmp_path):
     assert ipam.free_count_in(ipam.load(paths), big) == 65536 - 60000 - 1 - 200
     with pytest.raises(MyDockerError, match="already taken"):
         ipam.allocate(paths, big, "10.20.0.77")
+
+
+def test_owner_links_one_per_address(tmp_path):
+    """Owners are one symlink per address (ip -> container id), not a file that grows with the
+    fill; owners.json stays (empty) for earlier versions."""
+    paths = Paths(str(tmp_path))
+    paths.ensure()
+    ipam.reserve_subnet(paths, NET, GW)
+    a = ipam.allocate(paths, NET, owner="1111111111")
+    d = ipam.owners_dir(paths, NET)
+    assert d == os.path.join(str(tmp_path), "network", "ipam-owners", "192.168.0.0_24")
+    assert os.listdir(d) == [a] and os.readlink(os.path.join(d, a)) == "1111111111"
+    assert json.load(open(ipam.owners_file(paths))) == {}
+    assert ipam.release(paths, NET, a, owner="1111111111")
+    assert os.listdir(d) == []
+    ipam.drop_subnet(paths, NET)
+    assert not os.path.exists(d)
+
+
+def test_owners_json_of_an_earlier_version_taken_over_as_is(tmp_path):
+    paths = Paths(str(tmp_path))
+    paths.ensure()
+    ipam.reserve_subnet(paths, NET, GW)
+    data = ipam.load(paths)
+    for ip in ("192.168.0.2", "192.168.0.3"):
+        ipam.allocate_in(data, NET, ip)
+    ipam.save(paths, data)
+    legacy = {"192.168.0.0/24": {"192.168.0.2": "1111111111", "192.168.0.3": "2222222222"}}
+    with open(ipam.owners_file(paths), "w") as f:
+        json.dump(legacy, f)
+    assert ipam.load_owners(paths) == legacy
+    assert ipam.addresses_of(paths, "2222222222") == [("192.168.0.0/24", "192.168.0.3")]
+    # its owners keep their addresses: start takes its own back, another container does not get it
+    assert ipam.allocate(paths, NET, "192.168.0.2", owner="1111111111") == "192.168.0.2"
+    with pytest.raises(MyDockerError, match="already taken"):
+        ipam.allocate(paths, NET, "192.168.0.2", owner="3333333333")
+    assert not ipam.release(paths, NET, "192.168.0.2", owner="2222222222")
+    c = ipam.allocate(paths, NET, owner="3333333333")
+    assert c == "192.168.0.4"
+    assert ipam.load_owners(paths) == {"192.168.0.0/24": dict(legacy["192.168.0.0/24"], **{c: "3333333333"})}
+    # released: the entry leaves owners.json, the rest of it stays as it was
+    assert ipam.release(paths, NET, "192.168.0.2", owner="1111111111")
+    assert json.load(open(ipam.owners_file(paths))) == {"192.168.0.0/24": {"192.168.0.3": "2222222222"}}
+    assert not ipam.is_taken_in(ipam.load(paths), NET, ipaddress.ip_address("192.168.0.2"))
+    ipam.save_owners(paths, {"192.168.0.0/24": {"192.168.0.9": "4444444444"}})
+    assert ipam.load_owners(paths) == {"192.168.0.0/24": {"192.168.0.9": "4444444444"}}
+    assert json.load(open(ipam.owners_file(paths))) == {}

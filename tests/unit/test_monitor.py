@@ -440,3 +440,37 @@ def test_start_monitor_that_dies(tmp_path, monkeypatch, fresh_copy):
 
     assert _start_monitor_in_helper(tmp_path, monkeypatch, run) == \
         ["error", "the container monitor died before the container started", 1]
+
+
+def test_close_other_fds_keeps_only_what_is_asked(tmp_path):
+    """The daemonized monitor closes every other descriptor, also those above 1024."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    fds = [os.open(os.devnull, os.O_RDONLY) for dummy in range(4)]
+    high = None
+    if soft > 1100:
+        high = os.dup2(fds[0], 1100)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            M._close_other_fds({w, fds[2]})
+            still = [fd for fd in fds + [high, r] if fd is not None and _is_open(fd)]
+            os.write(w, repr(still).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    got = os.read(r, 1000).decode()
+    os.waitpid(pid, 0)
+    os.close(r)
+    for fd in fds + ([high] if high else []):
+        os.close(fd)
+    assert got == repr([fds[2]])
+
+
+def _is_open(fd):
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False

@@ -8,7 +8,6 @@ command's sub-parser. Listing the commands (``mydocker --help``, ``mydocker help
 word) needs no group at all: the names and one-line helps are the static ``COMMANDS`` table."""
 
 import argparse
-import importlib
 import sys
 
 from ..engine.errors import MyDockerError
@@ -62,8 +61,9 @@ def _top(cls=argparse.ArgumentParser, **kw):
 
 
 def group(name):
-    """The module of this package that defines command ``name``."""
-    return importlib.import_module("." + GROUP[name], __package__)
+    """The module of this package that defines command ``name`` (``__import__``: importlib itself
+    is a few ms of start-up)."""
+    return __import__("%s.%s" % (__package__, GROUP[name]), fromlist=("PARSERS",))
 
 
 def build_parser(command=None):

@@ -146,7 +146,10 @@ class LinuxSyscalls(Syscalls):
     @property
     def libc(self):
         if self._libc is None:
-            self._libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            try:  # glibc's soname first: find_library runs `ldconfig -p` (a process per command)
+                self._libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            except OSError:
+                self._libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         return self._libc
 
     def _check(self, ret: int, what: str) -> int:

@@ -22,15 +22,25 @@ Speed: finding a free address is one ``str.find('0')`` (C speed) on one subnet's
 Python loop over addresses or over networks, so a /16 with thousands of addresses taken
 allocates as fast as an empty /24.
 
+Owners, since owners.json grew with the fill (60000 addresses taken: 1.6 MB, read and written
+twice per allocate+release, ~100 ms): the owner of each address is one symlink
+``<root>/network/ipam-owners/<subnet, "/" as "_">/<ip>`` whose target is the container ID, made
+beside it and renamed over it (atomic) or unlinked, under the same lock:
+allocate and release touch that one name whatever the fill. ``owners.json`` stays and is read as
+it is: its entries (an earlier version's) count as before and leave it when their address is
+released or their subnet dropped; new owners never go into it. :func:`load_owners` gives the
+union, in the same shape as before. subnet.json is still the one truth of which address is taken.
+
 The ``*_in`` functions are pure (they work on the loaded dicts); the others take the state lock
 (see :func:`lock`) and replace the files atomically.
 """
 
 import ipaddress
 import os
+import shutil
 
 from ..errors import MyDockerError
-from ..store import read_json, state_lock, write_json
+from ..store import makedirs, read_json, state_lock, write_json
 
 MIN_PREFIX = 16     # largest subnet: a /16 (65536 characters in subnet.json)
 MAX_PREFIX = 30     # smallest subnet: a /30 (two usable addresses: gateway + one container)
@@ -44,6 +54,66 @@ def lock(paths):
 
 def owners_file(paths):
     return os.path.join(paths.ipam_dir, "owners.json")
+
+
+def owners_dir(paths, net=None):
+    """``<root>/network/ipam-owners`` (or the directory of ``net`` in it)."""
+    d = os.path.join(os.path.dirname(paths.ipam_dir), "ipam-owners")
+    return d if net is None else os.path.join(d, str(net).replace("/", "_"))
+
+
+def _owner_names(paths, net):
+    try:
+        return os.listdir(owners_dir(paths, net))
+    except FileNotFoundError:
+        return []
+
+
+def _holder(paths, net, ip):
+    """The owner of ``ip`` in ``net`` by its owner link, None when there is none."""
+    try:
+        return os.readlink(os.path.join(owners_dir(paths, net), str(ip)))
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _fsync_dir(d):
+    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _set_holder(paths, net, ip, owner, sync=False):
+    """The owner link of ``ip``: made beside it and renamed over it (atomic). The directory is
+    not fsynced (``sync`` does it): subnet.json, fsynced, is the truth of what is taken; a link
+    a power cut loses only makes its address look ownerless, which ``prune`` frees when no
+    container uses it, and a link of a released address is replaced by the next owner's."""
+    d = owners_dir(paths, net)
+    makedirs(d, 0o700)
+    link = os.path.join(d, str(ip))
+    tmp = os.path.join(d, ".%s.%d.tmp" % (ip, os.getpid()))
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+    os.symlink(owner, tmp)
+    try:
+        os.rename(tmp, link)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    if sync:
+        _fsync_dir(d)
+
+
+def _drop_holder(paths, net, ip):
+    d = owners_dir(paths, net)
+    try:
+        os.unlink(os.path.join(d, str(ip)))
+    except FileNotFoundError:
+        pass
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,13 +275,67 @@ def save(paths, data):
     write_json(paths.ipam_file, data)
 
 
-def load_owners(paths):
+def _load_legacy_owners(paths):
     data = read_json(owners_file(paths), default={})
     return data if isinstance(data, dict) else {}
 
 
+def load_owners(paths):
+    """{subnet: {ip: owner}}: owners.json as it is, plus the owner links (see the module doc)."""
+    data = _load_legacy_owners(paths)
+    try:
+        dirs = os.listdir(owners_dir(paths))
+    except FileNotFoundError:
+        dirs = []
+    for d in sorted(dirs):
+        cidr = d.replace("_", "/")
+        sub = None
+        for ip in sorted(_owner_names(paths, cidr)):
+            if ip.startswith("."):
+                continue
+            owner = _holder(paths, cidr, ip)
+            if owner is not None:
+                if sub is None:
+                    sub = data[cidr] = dict(owners_of(data, cidr))
+                sub[ip] = owner
+    return data
+
+
 def save_owners(paths, owners):
-    write_json(owners_file(paths), owners)
+    """Replace every owner (owners.json and the owner files) by ``owners`` {subnet: {ip: owner}}:
+    the owner links hold them afterwards, owners.json is left empty."""
+    with lock(paths):
+        shutil.rmtree(owners_dir(paths), ignore_errors=True)
+        for cidr, sub in owners.items():
+            sub = sub if isinstance(sub, dict) else {}
+            for ip, owner in sub.items():
+                _set_holder(paths, cidr, ip, owner, sync=False)
+            if sub:
+                _fsync_dir(owners_dir(paths, cidr))
+        write_json(owners_file(paths), {})
+
+
+def _forget_legacy(paths, net, ip=None):
+    """Drop ``ip`` (every address of ``net`` with None) from owners.json; its holder or None.
+    Rewrites the file only when it named it."""
+    owners = _load_legacy_owners(paths)
+    sub = owners_of(owners, net)
+    if ip is None:
+        if str(net) not in owners:
+            return None
+        owners.pop(str(net))
+        write_json(owners_file(paths), owners)
+        return None
+    holder = sub.get(str(ip))
+    if holder is not None:
+        sub = dict(sub)
+        sub.pop(str(ip))
+        if sub:
+            owners[str(net)] = sub
+        else:
+            owners.pop(str(net), None)
+        write_json(owners_file(paths), owners)
+    return holder
 
 
 def owners_of(owners, net):
@@ -227,10 +351,8 @@ def reserve_subnet(paths, net, gateway):
         data = load(paths)
         reserve_subnet_in(data, net, gateway)
         save(paths, data)
-        owners = load_owners(paths)
-        if str(net) in owners:
-            owners.pop(str(net))
-            save_owners(paths, owners)
+        _forget_legacy(paths, net)
+        shutil.rmtree(owners_dir(paths, net), ignore_errors=True)
 
 
 def drop_subnet(paths, net):
@@ -239,10 +361,8 @@ def drop_subnet(paths, net):
         if str(net) in data:
             drop_subnet_in(data, net)
             save(paths, data)
-        owners = load_owners(paths)
-        if str(net) in owners:
-            owners.pop(str(net))
-            save_owners(paths, owners)
+        _forget_legacy(paths, net)
+        shutil.rmtree(owners_dir(paths, net), ignore_errors=True)
 
 
 def allocate(paths, net, ip=None, owner=None, reserved=()):
@@ -253,19 +373,17 @@ def allocate(paths, net, ip=None, owner=None, reserved=()):
     """
     with lock(paths):
         data = load(paths)
-        owners = load_owners(paths)
-        sub = owners_of(owners, net)
         if ip is not None and owner is not None:
             addr = check_host_ip(net, ip)
-            if sub.get(str(addr)) == owner and is_taken_in(data, net, addr):
+            if is_taken_in(data, net, addr) and owner in (
+                    _holder(paths, net, addr), owners_of(_load_legacy_owners(paths), net).get(str(addr))):
                 return str(addr)
         addr = allocate_in(data, net, ip, reserved)
         save(paths, data)  # first the bit, then the owner: a crash in between leaves a bit
         if owner is not None:  # without owner, which prune frees (never a double allocation)
-            sub = dict(sub)
-            sub[str(addr)] = owner
-            owners[str(net)] = sub
-            save_owners(paths, owners)
+            if not os.path.exists(owners_file(paths)):
+                write_json(owners_file(paths), {})  # the file of earlier versions stays there
+            _set_holder(paths, net, addr, owner)
         return str(addr)
 
 
@@ -274,19 +392,16 @@ def release(paths, net, ip, owner=None):
     left alone.  Returns True when something was freed."""
     with lock(paths):
         addr = str(parse_ip(ip))
-        owners = load_owners(paths)
-        sub = owners_of(owners, net)
-        holder = sub.get(addr)
+        holder = _holder(paths, net, addr)
+        legacy = None
+        if holder is None:  # owners.json only when there is no link (it may be large)
+            holder = legacy = owners_of(_load_legacy_owners(paths), net).get(addr)
         if owner is not None and holder is not None and holder != owner:
             return False
         if holder is not None:
-            sub = dict(sub)
-            sub.pop(addr)
-            if sub:
-                owners[str(net)] = sub
-            else:
-                owners.pop(str(net), None)
-            save_owners(paths, owners)
+            _drop_holder(paths, net, addr)
+            if legacy is not None:
+                _forget_legacy(paths, net, addr)
         data = load(paths)
         if release_in(data, net, addr):
             save(paths, data)
@@ -295,7 +410,7 @@ def release(paths, net, ip, owner=None):
 
 
 def addresses_of(paths, owner):
-    """[(subnet, ip)] held by ``owner`` according to owners.json."""
+    """[(subnet, ip)] held by ``owner`` according to owners.json and the owner links."""
     owners = load_owners(paths)
     out = []
     for cidr, sub in owners.items():

@@ -18,6 +18,13 @@ Every rule, jumps included, carries ``-m comment --comment mydocker<tag>:<scope>
 ``jump:<chain>`` for the jumps.  Rules are found again with ``iptables -t T -S CHAIN`` and
 deleted by the exact spec printed there; a chain left empty is deleted with its jumps.
 
+Speed: every ``iptables`` call is a process that reads the whole ruleset, so the hot paths read
+once and write once. :func:`delete_rules` and :func:`gc_chains` read every table with one
+``iptables-save`` and delete the rules (exact specs as printed), the jumps of chains left empty
+and those chains in one ``iptables-restore --noflush`` (one transaction; if it is refused, the
+rule-by-rule path runs instead). :func:`ensure_chain` reads the table once (``-S``) instead of
+one ``-S``/``-C`` per chain and jump.
+
 A network (bridge BR, subnet S)::
 
     -t nat    -A MYDOCKER-POST -s S ! -o BR -j MASQUERADE                  (SPEC 1.4)
@@ -45,6 +52,8 @@ from ..errors import MyDockerError
 from ..store import DEFAULT_ROOT, resolve_root
 
 IPTABLES = "iptables"
+IPTABLES_SAVE = "iptables-save"
+IPTABLES_RESTORE = "iptables-restore"
 
 NAT = "nat"
 FILTER = "filter"
@@ -88,20 +97,77 @@ class Chains:
         return [(NAT, self.post), (NAT, self.dnat), (FILTER, self.fwd), (RAW, self.raw)]
 
 
+def _exec(cmd, data=None):
+    """Run ``cmd`` (an argument list), ``data`` on its stdin; returns (rc, stdout, stderr)."""
+    try:
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL if data is None else subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True)
+    except OSError as e:
+        raise MyDockerError("cannot run %s: %s" % (cmd[0], e))
+    out, err = p.communicate(None if data is None else data.encode("utf-8"))
+    return p.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
 def run(args, check=True):
     """Run ``iptables -w ARGS``; returns (rc, stdout, stderr)."""
-    cmd = [IPTABLES, "-w"] + list(args)
-    try:
-        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, close_fds=True)
-    except OSError as e:
-        raise MyDockerError("cannot run iptables: %s" % e)
-    out, err = p.communicate()
-    out = out.decode("utf-8", "replace")
-    err = err.decode("utf-8", "replace")
-    if check and p.returncode != 0:
+    rc, out, err = _exec([IPTABLES, "-w"] + list(args))
+    if check and rc != 0:
         raise MyDockerError("iptables %s failed: %s" % (" ".join(args), err.strip() or out.strip()))
-    return p.returncode, out, err
+    return rc, out, err
+
+
+def parse_rules(text):
+    """``iptables -S`` / ``iptables-save`` text -> {table: {chain: [spec, ...]}}: every chain
+    (built-in ones, and ours with no rule, too), its rules as argument lists without
+    ``-A CHAIN``. ``-S`` output has no table line: its rules go under table ``None``."""
+    tables = {}
+    cur = tables.setdefault(None, {})
+    for line in text.splitlines():
+        if line.startswith("*"):
+            cur = tables.setdefault(line[1:].strip(), {})
+        elif line.startswith(":"):
+            cur.setdefault(line[1:].split()[0], [])
+        elif line.startswith(("-N ", "-P ")):
+            cur.setdefault(line.split()[1], [])
+        elif line.startswith("-A "):
+            parts = shlex.split(line)
+            if len(parts) >= 2:
+                cur.setdefault(parts[1], []).append(parts[2:])
+    if not tables[None]:
+        del tables[None]
+    return tables
+
+
+def snapshot():
+    """{table: {chain: [spec, ...]}} of every table, read with one ``iptables-save``; None when
+    it cannot be read (the callers then ask ``iptables`` chain by chain)."""
+    try:
+        rc, out = _exec([IPTABLES_SAVE])[:2]
+    except MyDockerError:
+        return None
+    return parse_rules(out) if rc == 0 else None
+
+
+def _restore_token(tok):
+    if tok and all(c.isalnum() or c in "-_.:/,!=+@%^~" for c in tok):
+        return tok
+    return '"%s"' % tok.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def restore(ops):
+    """Apply ``ops`` {table: [[-D|-A|-I|-N|-X, CHAIN, spec...], ...]} in one
+    ``iptables-restore --noflush`` (one transaction). Raises MyDockerError when it is refused."""
+    lines = []
+    for table, cmds in ops.items():
+        if cmds:
+            lines.append("*" + table)
+            lines.extend(" ".join(_restore_token(t) for t in c) for c in cmds)
+            lines.append("COMMIT")
+    if not lines:
+        return
+    rc, out, err = _exec([IPTABLES_RESTORE, "-w", "--noflush"], "\n".join(lines) + "\n")
+    if rc != 0:
+        raise MyDockerError("iptables-restore failed: %s" % (err.strip() or out.strip()))
 
 
 def chain_exists(table, chain):
@@ -158,14 +224,33 @@ def rule_comment(spec):
     return None
 
 
+def _jump_spec(chains, match, chain):
+    return match + ["-m", "comment", "--comment", chains.comment("jump", chain), "-j", chain]
+
+
 def ensure_chain(chains, table, chain):
-    """Create our chain and its jump(s) when missing."""
+    """Create our chain and its jump(s) when missing (the table read once with ``-S``)."""
+    rc, out = run(["-t", table, "-S"], check=False)[:2]
+    if rc != 0:
+        return _ensure_chain_slow(chains, table, chain)
+    have = parse_rules(out).get(None, {})
+    if chain not in have:
+        run(["-t", table, "-N", chain])
+    for jt, builtin, match, target in chains.jumps():
+        if jt != table or target != chain:
+            continue
+        spec = _jump_spec(chains, match, chain)
+        if spec not in have.get(builtin, []):
+            run(["-t", table, "-I", builtin, "1"] + spec)
+
+
+def _ensure_chain_slow(chains, table, chain):
     if not chain_exists(table, chain):
         run(["-t", table, "-N", chain])
     for jt, builtin, match, target in chains.jumps():
         if jt != table or target != chain:
             continue
-        spec = match + ["-m", "comment", "--comment", chains.comment("jump", chain), "-j", chain]
+        spec = _jump_spec(chains, match, chain)
         rc = run(["-t", table, "-C", builtin] + spec, check=False)[0]
         if rc != 0:
             run(["-t", table, "-I", builtin, "1"] + spec)
@@ -192,7 +277,31 @@ def remove_chain_if_empty(chains, table, chain):
     return True
 
 
+def _gc_ops(chains, snap, ops):
+    """Add to ``ops`` the deletion of our chains that ``snap`` shows empty: every jump to them
+    (ours and any added by hand), then the chain."""
+    for table, chain in chains.all():
+        have = snap.get(table, {})
+        if chain not in have or have[chain]:
+            continue
+        cmds = ops.setdefault(table, [])
+        for builtin in sorted(set(b for jt, b, m, target in chains.jumps() if jt == table and target == chain)):
+            for spec in have.get(builtin, []):
+                if "-j" in spec and spec.index("-j") + 1 < len(spec) and spec[spec.index("-j") + 1] == chain:
+                    cmds.append(["-D", builtin] + spec)
+        cmds.append(["-X", chain])
+    return ops
+
+
 def gc_chains(chains):
+    """Delete our chains that are empty, with their jumps (one read, one transaction)."""
+    snap = snapshot()
+    if snap is not None:
+        try:
+            restore(_gc_ops(chains, snap, {}))
+            return
+        except MyDockerError:
+            pass
     for table, chain in chains.all():
         remove_chain_if_empty(chains, table, chain)
 
@@ -231,11 +340,15 @@ def add_rule(ruleset, table, chain, spec, scope, ident):
     ruleset.added.append((table, chain, full))
 
 
-def find_rules(chains, scope=None, ident=None):
-    """[(table, chain, spec)] of our rules whose comment matches scope/ident (None = any)."""
+def find_rules(chains, scope=None, ident=None, snap=None):
+    """[(table, chain, spec)] of our rules whose comment matches scope/ident (None = any).
+    ``snap``: a :func:`snapshot` to look in (default: one is taken)."""
     found = []
+    if snap is None:
+        snap = snapshot()
     for table, chain in chains.all():
-        for spec in list_rules(table, chain):
+        rules = snap.get(table, {}).get(chain, []) if snap else list_rules(table, chain)
+        for spec in rules:
             c = rule_comment(spec)
             if not c:
                 continue
@@ -250,14 +363,36 @@ def find_rules(chains, scope=None, ident=None):
     return found
 
 
+def _printable(table, chain, spec):
+    return "-t %s -A %s %s" % (table, chain, " ".join(shlex.quote(s) for s in spec))
+
+
 def delete_rules(chains, scope, ident):
-    """Delete exactly the rules of ``scope:ident``; returns them as printable strings."""
+    """Delete exactly the rules of ``scope:ident`` (and chains left empty); returns them as
+    printable strings. One ``iptables-save``, one ``iptables-restore --noflush``."""
+    snap = snapshot()
+    if snap is not None:
+        found = find_rules(chains, scope, ident, snap)
+        ops = {}
+        for table, chain, spec in found:
+            ops.setdefault(table, []).append(["-D", chain] + spec)
+            snap[table][chain].remove(spec)
+        try:
+            restore(_gc_ops(chains, snap, ops))
+            return [_printable(t, c, s) for t, c, s in found]
+        except MyDockerError:
+            pass  # e.g. a rule deleted meanwhile by hand: one by one, as before
+    return _delete_rules_slow(chains, scope, ident)
+
+
+def _delete_rules_slow(chains, scope, ident):
     removed = []
-    for table, chain, spec in find_rules(chains, scope, ident):
+    for table, chain, spec in find_rules(chains, scope, ident, snap=False):
         rc = run(["-t", table, "-D", chain] + spec, check=False)[0]
         if rc == 0:
-            removed.append("-t %s -A %s %s" % (table, chain, " ".join(shlex.quote(s) for s in spec)))
-    gc_chains(chains)
+            removed.append(_printable(table, chain, spec))
+    for table, chain in chains.all():
+        remove_chain_if_empty(chains, table, chain)
     return removed
 
 

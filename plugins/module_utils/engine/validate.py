@@ -3,6 +3,7 @@
 """Pure validators shared by the engine and the planners, so check mode and a real run refuse
 bad input with the same words. Standard library only; nothing here touches the host."""
 
+import os
 import re
 
 from .errors import MyDockerError
@@ -41,6 +42,45 @@ def validate_workdir(path):
         raise MyDockerError("invalid working directory %r: must be an absolute path inside the container"
                             % (path,))
     return path
+
+
+def parse_volume(spec):
+    """'HOST:CTR[:ro|rw]' or a dict -> {"host", "container", "ro"}."""
+    if isinstance(spec, dict):
+        host, ctr, ro = spec.get("host", ""), spec.get("container", ""), bool(spec.get("ro"))
+    else:
+        parts = spec.split(":")
+        if len(parts) == 3 and parts[2] in ("ro", "rw"):
+            host, ctr, ro = parts[0], parts[1], parts[2] == "ro"
+        elif len(parts) == 2:
+            host, ctr, ro = parts[0], parts[1], False
+        else:
+            raise MyDockerError("invalid volume %r: expected HOST:CONTAINER[:ro]" % spec)
+    if not host.startswith("/") or not ctr.startswith("/"):
+        raise MyDockerError("invalid volume %r: both paths must be absolute" % spec)
+    host = os.path.normpath(host)
+    if host == "/":
+        raise MyDockerError("invalid volume %r: the host's / cannot be a volume" % spec)
+    if ".." in ctr.split("/") or os.path.normpath(ctr) == "/":
+        raise MyDockerError("invalid volume %r: the container path must stay inside the container's root"
+                            % spec)
+    return {"host": host, "container": os.path.normpath(ctr), "ro": ro}
+
+
+def parse_restart(value):
+    """'no' | 'always' | 'unless-stopped' | 'on-failure[:N]' -> {"name", "maxRetries"}."""
+    value = value or "no"
+    name, _sep, count = value.partition(":")
+    if name in ("no", "always", "unless-stopped") and not count:
+        return {"name": "always" if name == "unless-stopped" else name, "maxRetries": 0}
+    if name == "on-failure":
+        try:
+            n = int(count) if count else 0
+        except ValueError:
+            n = -1
+        if n >= 0:
+            return {"name": name, "maxRetries": n}
+    raise MyDockerError("invalid restart policy %r: use no, always or on-failure[:N]" % value)
 
 
 def check_unique_volumes(volumes):

@@ -1,8 +1,8 @@
 """Crash points of the create/start path: ``kill -9`` of ``mydocker run -d --net N -p P:80`` at a
-random moment, then ``prune``. Afterwards the state root holds nothing of that run (no record,
-overlay directory, mount, cgroup in any hierarchy, veth, iptables rule of the container, IP
-reservation, process), or a container that runs completely (which is then removed and checked
-clean the same way).
+random moment (0 to 600 ms, or up to 1.25 times one run on a slower machine), then ``prune``.
+Afterwards the state root holds nothing of that run (no record, overlay directory, mount, cgroup
+in any hierarchy, veth, iptables rule of the container, IP reservation, process), or a container
+that runs completely (which is then removed and checked clean the same way).
 
 MYDOCKER_CRASH_TRIALS sets the number of trials (default 20), MYDOCKER_CRASH_SEED the seed (the
 test prints the one it used). Traffic: only to the container the test started, on the bridge the
@@ -153,10 +153,18 @@ def test_kill_run_at_random_moments_then_prune(crash):
     port = free_port()
     argv = [sys.executable, CLI, "run", "-d", "--net", crash.bridge, "-p", "%d:80" % port,
             "busybox", "httpd", "-f", "-p", "80"]
+    # kill at moments between 0 and 600 ms; on a machine so loaded that one run takes longer,
+    # up to a bit more than one run takes, so that every step of it can be hit
+    began = time.time()
+    cid = crash.md(*argv[2:]).out.strip()
+    took = time.time() - began
+    crash.md("rm", "-f", cid)
+    window = max(0.6, 1.25 * took)
+    print("one run -d takes %.0f ms here: killing between 0 and %.0f ms" % (took * 1000, window * 1000))
     outcomes = {"nothing left": 0, "running": 0, "cleaned by prune": 0}
     failures = []
     for trial in range(trials):
-        delay = rng.uniform(0, 0.6)
+        delay = rng.uniform(0, window)
         p = subprocess.Popen(argv, env=crash.md.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         time.sleep(delay)
         p.kill()

@@ -32,7 +32,7 @@ from .validate import (  # noqa: F401 (parse_volume, parse_restart: part of this
     validate_name,
     validate_workdir,
 )
-from .workspace import complete, find_again, make_files, start_lock, write_hosts  # noqa: F401
+from .workspace import check_host_addresses, complete, find_again, make_files, start_lock, write_hosts  # noqa: F401
 
 _ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
@@ -40,16 +40,19 @@ _ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 # ---------------------------------------------------------------- parsing
 
 def parse_env(items):
-    """['K=V', ...] or {K: V} -> ordered dict; a bare 'K' takes the caller's value (as Docker)."""
+    """['K=V', ...] or {K: V} -> ordered dict; a bare 'K' takes the caller's value and is left
+    out when the caller has none (as Docker)."""
     env = {}
     if isinstance(items, dict):
         items = ["%s=%s" % (k, v) for k, v in items.items()]
     for item in items or []:
         key, sep, value = item.partition("=")
-        if not sep:
-            value = os.environ.get(key, "")
         if not _ENV_KEY_RE.match(key):
             raise MyDockerError("invalid environment variable %r: expected KEY=VALUE" % item)
+        if not sep:
+            if key not in os.environ:
+                continue
+            value = os.environ[key]
         env[key] = value
     return env
 
@@ -140,6 +143,7 @@ def create(root, image, command=None, name=None, env=None, volumes=None, workdir
         from .net import networks as netmod
         netmod.inspect_network(paths.root, network)  # raises for an unknown network
         net_ports = [netmod.parse_publish(p) if isinstance(p, str) else p for p in ports or []]
+        check_host_addresses(net_ports)
 
     with state_lock(paths):
         cid = _new_id(paths)

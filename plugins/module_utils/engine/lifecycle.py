@@ -174,6 +174,8 @@ def launch(paths, cid, stdio, monitor_pid, console=None):
     cg = cgroup_of(paths, rec)
     sp = None
     net = None
+    owners = _owners_file(paths) if rec.network else None
+    owners_before = owners is not None and os.path.exists(owners)
     try:
         if not cg.complete():
             cg.create(rec.resources)
@@ -198,12 +200,30 @@ def launch(paths, cid, stdio, monitor_pid, console=None):
             sp.abort()
         if net is not None:
             _release_network(paths, cid, net["ip"])
+        if owners is not None and not owners_before:
+            _drop_if_empty(paths, owners)  # a failed start leaves the state root as it found it
         if mounted:
             try:
                 unmount_all(os.path.join(paths.overlay_dir(cid), "merged"))
             except MyDockerError:
                 pass
         raise
+
+
+def _owners_file(paths):
+    from .net import ipam
+    return ipam.owners_file(paths)
+
+
+def _drop_if_empty(paths, path):
+    with state_lock(paths):
+        try:
+            with open(path) as f:
+                empty = f.read().strip() == "{}"
+        except OSError:
+            return
+        if empty:
+            os.unlink(path)
 
 
 def _release_network(paths, cid, ip, release=True):

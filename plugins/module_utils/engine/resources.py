@@ -21,6 +21,7 @@ import os
 import re
 
 from .errors import MyDockerError
+from .validate import check_pids_limit
 
 RESOURCE_KEYS = ("memory", "cpus", "cpu_shares", "cpuset_cpus", "pids_limit")
 
@@ -209,7 +210,7 @@ def parse_pids_limit(value):
         return None
     if limit < 0:
         raise MyDockerError("invalid pids_limit %r: must be positive, or -1/0 for unlimited" % (value,))
-    return limit
+    return check_pids_limit(limit, value)
 
 
 def normalize_resources(resources, available_cpus=None, host_cpus=None):

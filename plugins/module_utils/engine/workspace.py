@@ -7,8 +7,10 @@ image layer, volume host directories, the cgroup) and its own lock.
 creator died half-way (the record still names its creator, see ``lifecycle.half_made``).
 """
 
+import errno
 import fcntl
 import os
+import socket
 from contextlib import contextmanager
 
 from . import records
@@ -99,3 +101,19 @@ def find_again(paths, rec):
     if now is None:
         raise NotFound("no such container: %s (it was removed)" % rec.name)
     return now
+
+
+def check_host_addresses(ports):
+    """Every host IP a port is published on (parse_publish dicts) is an address of this host:
+    checked before anything is created, so such a run fails changing nothing."""
+    for p in ports or []:
+        if not p.get("host_ip"):
+            continue
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind((p["host_ip"], 0))
+        except OSError as e:
+            if e.errno == errno.EADDRNOTAVAIL:
+                raise MyDockerError("host IP %s is not an address of this host" % p["host_ip"])
+        finally:
+            s.close()

@@ -183,8 +183,8 @@ def test_kill_run_at_random_moments_then_prune(crash):
             else:
                 problem = crash.running_completely(recs[0])
             if problem:
-                failures.append("%s: after prune (%s): %s; there: %s" % (what, pruned.out.strip(), problem,
-                                                                      crash.leaks(ids)))
+                there = crash.leaks(ids)
+                failures.append("%s: after prune (%s): %s; there: %s" % (what, pruned.out.strip(), problem, there))
             else:
                 outcomes["running"] += 1
             for r in recs:

@@ -32,7 +32,7 @@ from .validate import (  # noqa: F401 (parse_volume, parse_restart: part of this
     validate_name,
     validate_workdir,
 )
-from .workspace import check_host_addresses, complete, find_again, make_files, start_lock, write_hosts  # noqa: F401
+from .workspace import check_host_addresses, complete, find_again, make_files, start_lock
 
 _ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 

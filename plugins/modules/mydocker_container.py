@@ -16,7 +16,7 @@ description:
   - Limits (O(memory), O(cpus), O(cpu_shares), O(cpuset_cpus), O(pids_limit)) and
     O(restart_policy) are changed in place, on the running container. A change of any other
     option (O(image), O(command), O(env), O(volumes), O(published_ports), O(network), O(ip),
-    O(hostname), O(working_dir), O(auto_remove)), and a new version of the image, make a new
+    O(hostname), O(working_dir), O(auto_remove), O(security_opts)), and a new version of the image, make a new
     container with the same name. RV(actions) says which option forced it.
   - "Drift on the host counts. A container whose process died is started again
     (V(start: process not running)) with O(state=started); a limit changed by hand in the
@@ -151,6 +151,19 @@ options:
     description:
       - Remove the container when its command exits.
     type: bool
+  security_opts:
+    description:
+      - Security options, as Docker's C(--security-opt).
+      - V(seccomp=unconfined) runs the container without a seccomp filter;
+        V(seccomp=/path/profile.json) loads a Docker-format seccomp profile (an absolute path on
+        the target, read when the container is made; the container keeps that profile). Without
+        a seccomp option the container gets Docker's default profile.
+      - V(no-new-privileges) is accepted; C(no_new_privs) is always set in mydocker containers.
+      - Compared normalised (the last seccomp option counts, V(seccomp:unconfined) is
+        V(seccomp=unconfined)); a change makes a new container. A changed profile file at the
+        same path is not a change (use O(recreate=true)).
+    type: list
+    elements: str
   detach:
     description:
       - With V(false) and O(state=started), start the container, wait until it exits and return
@@ -211,6 +224,15 @@ EXAMPLES = r"""
     detach: false
     auto_remove: true
   register: once
+
+- name: A container with a seccomp profile of its own
+  mydocker.runtime.mydocker_container:
+    name: strict
+    image: busybox
+    command: [sleep, "3600"]
+    security_opts:
+      - seccomp=/etc/mydocker/strict-seccomp.json
+      - no-new-privileges
 
 - name: Stop it
   mydocker.runtime.mydocker_container:

@@ -404,3 +404,122 @@ def test_bridge_cannot_reach_host_loopback(bridge_ns):
         assert "CONNECTED" not in out and "ACCEPTED" not in out, out
     finally:
         listener.close()
+
+
+# ------------------------------------------------------------------ bad input: one line, nothing changed
+
+def _one_line(p, *expect):
+    assert p.returncode != 0, p.out
+    lines = p.err.strip().splitlines()
+    assert len(lines) == 1, p.err
+    for e in expect:
+        assert e in lines[0], lines[0]
+    assert "Traceback" not in p.err and "Error(" not in p.err
+    return lines[0]
+
+
+def _state(root):
+    """Every path of the state root with its content (the engine copies, a cache, aside)."""
+    out = {}
+    for d, dirs, files in os.walk(root):
+        dirs[:] = [x for x in dirs if not (d == root and x == ".engine")]
+        for n in dirs + files:
+            full = os.path.join(d, n)
+            data = None
+            if os.path.isfile(full) and not os.path.islink(full):
+                with open(full, "rb") as f:
+                    data = f.read()
+            out[os.path.relpath(full, root)] = data
+    return out
+
+
+@pytest.fixture
+def hnet(md):
+    """A network of this session's root: (bridge name, subnet); removed afterwards."""
+    import secrets
+    import subprocess
+    name = "mdt" + secrets.token_hex(4)
+    md("network", "create", "--driver", "bridge", "--subnet", _free_subnet(), name)
+    try:
+        yield name
+    finally:
+        for cid in md.ids():
+            md("rm", "-f", cid, check=False)
+        md("network", "rm", "-f", name, check=False)
+        assert not os.path.exists("/sys/class/net/" + name)
+        assert name not in subprocess.run(["iptables-save"], capture_output=True, text=True, check=False).stdout
+
+
+@pytest.mark.parametrize("dest,tree", [("/proc", "/proc"), ("/proc/sys", "/proc"), ("/proc/1/ns", "/proc"),
+                                       ("/sys", "/sys"), ("/sys/fs/cgroup", "/sys"), ("/dev", "/dev"),
+                                       ("/dev/", "/dev"), ("//proc/./self", "/proc")])
+def test_volume_over_runtime_paths_refused(md, tmp_path, dest, tree):
+    host = tmp_path / "vol"
+    line = _one_line(md("run", "-v", "%s:%s" % (host, dest), "busybox", "true", check=False),
+                     "invalid volume", "cannot mount over %s" % tree)
+    assert "/proc/keys" not in line
+    assert not host.exists() and md.ids() == []
+
+
+def test_volume_inside_dev_still_works(md, tmp_path):
+    host = tmp_path / "shm"
+    host.mkdir()
+    (host / "f").write_text("x\n")
+    assert md("run", "-v", "%s:/dev/mine" % host, "busybox", "cat", "/dev/mine/f").out == "x\n"
+
+
+@pytest.mark.parametrize("flag", ["--memory", "--cpus", "--cpuset-cpus", "--cpu-shares", "--pids-limit"])
+def test_empty_limit_on_the_command_line_refused(md, flag):
+    _one_line(md("run", flag, "", "busybox", "true", check=False), "invalid %s ''" % flag, "empty")
+    assert md.ids() == []
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "4194305"])
+def test_pids_limit_out_of_range_refused_early(md, value):
+    _one_line(md("run", "--pids-limit", value, "busybox", "true", check=False),
+              "invalid pids_limit %r" % value, "at most 4194304")
+    assert md.ids() == []
+    md("run", "--rm", "--pids-limit", "4194304", "busybox", "true")  # the maximum itself is taken
+
+
+def test_bare_env_name_takes_the_callers_value_or_is_left_out(md):
+    env = dict(md.env, MDT_SET="from the caller")
+    env.pop("MDT_UNSET", None)
+    out = md("run", "-e", "MDT_SET", "-e", "MDT_UNSET", "-e", "MDT_EMPTY=", "busybox", "env", env=env).out
+    lines = out.splitlines()
+    assert "MDT_SET=from the caller" in lines
+    assert not any(ln.startswith("MDT_UNSET") for ln in lines), out
+    assert "MDT_EMPTY=" in lines
+
+
+def test_subnet_with_host_bits_refused_on_the_command_line(md):
+    import secrets
+    name = "mdt" + secrets.token_hex(4)
+    subnet = _free_subnet()
+    bad = subnet.replace(".0/24", ".5/24")
+    before = _state(md.root)
+    _one_line(md("network", "create", "--subnet", bad, name, check=False),
+              "invalid subnet %s" % bad, "host bits", subnet)
+    assert not os.path.exists("/sys/class/net/" + name)
+    assert _state(md.root) == before
+
+
+def test_failed_publish_changes_nothing(md, hnet):
+    """A host IP that is not the host's is refused before anything is made; a host port in use is
+    found by the start: either way the state root is as before (no owners.json, no record)."""
+    import socket
+    before = _state(md.root)
+    _one_line(md("run", "-d", "--net", hnet, "-p", "1.2.3.4:18990:80", "busybox", "httpd", "-f", "-p", "80",
+                 check=False), "host IP 1.2.3.4 is not an address of this host")
+    assert _state(md.root) == before
+    busy = socket.socket()
+    busy.bind(("0.0.0.0", 0))
+    busy.listen(1)
+    try:
+        port = busy.getsockname()[1]
+        _one_line(md("run", "-d", "--net", hnet, "-p", "%d:80" % port, "busybox", "httpd", "-f", "-p", "80",
+                     check=False), "host port", "already in use")
+    finally:
+        busy.close()
+    assert _state(md.root) == before
+    assert md.ids() == []

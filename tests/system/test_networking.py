@@ -208,6 +208,10 @@ def test_prune_removes_network_leftovers_of_dead_containers(md, net):
     time.sleep(0.2)
     out = md("prune").out
     assert "crash" in out
+    # the container still runs: prune adopts it (never kills it); stopping it then releases its
+    # network like any stop
+    assert "adopted container crash" in out and md.inspect(cid)["status"] == "running"
+    md("stop", "crash")
     assert not os.path.exists("/sys/class/net/veth%s" % cid[:10])
     assert cid not in subprocess.run(["iptables-save"], stdout=subprocess.PIPE, check=False).stdout.decode()
     bits = json.load(open(os.path.join(md.root, "network", "ipam", "subnet.json")))[net.cidr]

@@ -264,3 +264,41 @@ def test_ip_outside_the_network():
     for ip in ("10.9.1.5", "10.9.0.1", "10.9.0.255", "10.9.0.0"):
         with pytest.raises(MyDockerError, match="^ip: "):
             plan(ip=ip, fkw=dict(network=net))
+
+
+# ------------------------------------------------------------------ security_opts
+
+def test_security_opts_normalised(tmp_path):
+    prof = tmp_path / "p.json"
+    prof.write_text('{"defaultAction": "SCMP_ACT_ALLOW"}')
+    assert opts.norm_security_opts([]) == []
+    want = ["no-new-privileges", "seccomp=unconfined"]
+    assert opts.norm_security_opts(["seccomp:unconfined", "no-new-privileges:true"]) == want
+    assert opts.norm_security_opts(["no-new-privileges", "seccomp=unconfined"]) == want
+    # the last seccomp option counts, as in Docker
+    assert opts.norm_security_opts(["seccomp=unconfined", "seccomp=%s" % prof]) == ["seccomp=%s" % prof]
+    assert opts.security_text(["seccomp=%s/./p.json" % tmp_path]) == ["seccomp=%s" % prof]
+
+
+@pytest.mark.parametrize("bad,msg", [(["apparmor=x"], "unsupported --security-opt"),
+                                     (["seccomp=rel.json"], "must be an absolute path"),
+                                     (["seccomp=/nonexistent/p.json"], "cannot read seccomp profile"),
+                                     ("seccomp=unconfined", "expected a list")])
+def test_security_opts_bad(bad, msg):
+    with pytest.raises(MyDockerError, match="^security_opts: .*%s" % msg):
+        opts.norm_security_opts(bad)
+
+
+def test_security_opts_change_recreates_and_same_is_idempotent():
+    rec = dict(RECORD, securityOpt=["seccomp:unconfined"])
+    assert plan(record=rec, security_opts=["seccomp=unconfined"]).actions == []
+    assert plan(record=rec).actions == []  # not given: not compared
+    p = plan(record=rec, security_opts=[])
+    assert p.actions == ["recreate: security_opts changed", "start"]
+    assert p.before["security_opts"] == ["seccomp=unconfined"] and p.after["security_opts"] == []
+    p = plan(security_opts=["seccomp=unconfined"])  # RECORD has none: the default profile
+    assert p.actions == ["recreate: security_opts changed", "start"]
+    assert p.steps[0].args["options"]["security_opt"] == ["seccomp=unconfined"]
+    p = plan(record=None, security_opts=["no-new-privileges"])
+    assert p.after["security_opts"] == ["no-new-privileges"]
+    assert plan(record=None).after["security_opts"] == []

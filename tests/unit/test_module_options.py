@@ -36,6 +36,7 @@ HAND_WRITTEN = dict(
     restart=dict(type="bool", default=False),
     recreate=dict(type="bool", default=False),
     auto_remove=dict(type="bool"),
+    security_opts=dict(type="list", elements="str"),
     detach=dict(type="bool", default=True),
     stop_timeout=dict(type="int", default=10),
     force_kill=dict(type="bool", default=False),

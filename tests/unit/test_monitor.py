@@ -272,7 +272,9 @@ class _Life:
         monkeypatch.setattr(lifecycle, "finish", self.finish)
         monkeypatch.setattr(lifecycle, "final", self.final)
         monkeypatch.setattr(lifecycle, "launch", self.launch)
+        monkeypatch.setattr(lifecycle, "register_monitor", self.register_monitor)
         self.launch_result = 4242
+        self.registered = []  # (cid, monitor pid) named in the record before the launch
 
     def after_exit(self, paths, cid, code):
         self.log.append(("after_exit", cid, code))
@@ -288,6 +290,10 @@ class _Life:
     def final(self, paths, cid):
         self.log.append(("final", cid))
         return {"exitCode": self.exit_code}
+
+    def register_monitor(self, paths, cid, pid):
+        assert not self.log, "the monitor names itself before it launches anything"
+        self.registered.append((cid, pid))
 
     def launch(self, paths, cid, stdio, monitor_pid, console=None):
         self.log.append(("launch", cid, stdio, monitor_pid, console))
@@ -381,6 +387,7 @@ def test_start_then_becomes_the_waiter(tmp_path, monkeypatch):
     with pytest.raises(_Exec):
         m.start(first=True, delay=0.1)
     assert life.log == [("launch", "cid1", (r0, w0, w0), os.getpid(), None)]
+    assert life.registered == [("cid1", os.getpid())]
     assert got["argv"] == [sys.executable, "-S", "-E", "-s", str(tmp_path / "engine" / "wait.py"),
                            m.paths.root, "cid1", "4242", str(w), "1700000000.25", "0.1", str(r0), str(w0), str(w0)]
     assert got["inheritable"] == [True, True, True]

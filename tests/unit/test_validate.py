@@ -71,6 +71,10 @@ BASE = dict(name="c", state="present", image="img", command=["true"])
     ("hostname", dict(hostname="bad_host!"), dict(hostname="bad_host!")),
     ("published_ports", dict(published_ports=["8080:80"]), dict(ports=["8080:80"])),
     ("ip", dict(ip="10.9.0.2"), dict(ip="10.9.0.2")),
+    ("volumes", dict(volumes=["/a:/proc"]), dict(volumes=["/a:/proc"])),
+    ("volumes", dict(volumes=["/a:/sys/fs/cgroup"]), dict(volumes=["/a:/sys/fs/cgroup"])),
+    ("volumes", dict(volumes=["/a:/dev"]), dict(volumes=["/a:/dev"])),
+    ("pids_limit", dict(pids_limit=99999999999999999999), dict(resources={"pids_limit": 99999999999999999999})),
 ])
 def test_planner_and_engine_say_the_same(root, option, params, create_kw):
     facts = cp.Facts(image=images.get_image(root, "img"))
@@ -97,3 +101,47 @@ def test_network_driver_same_words(tmp_path):
     engine_msg = message(networks.parse_network_args, "10.77.1.0/24", None, "macvlan")
     planned = message(network_plan.plan_network, str(tmp_path), "mdtnet", subnet="10.77.1.0/24", driver="macvlan")
     assert planned == "%s (option driver)" % engine_msg
+
+
+@pytest.mark.parametrize("dest,tree", [("/proc", "/proc"), ("/proc/sys/kernel", "/proc"), ("//proc/self", "/proc"),
+                                       ("/sys", "/sys"), ("/sys/fs/cgroup/x", "/sys"), ("/dev", "/dev"),
+                                       ("/dev/", "/dev"), ("//dev", "/dev")])
+def test_runtime_paths_are_no_volume_destinations(dest, tree):
+    with pytest.raises(MyDockerError, match="cannot mount over %s" % tree):
+        v.parse_volume("/h:%s" % dest)
+
+
+def test_volume_paths_normalised_with_one_leading_slash():
+    assert v.parse_volume("//h//x/:/data/./y") == {"host": "/h/x", "container": "/data/y", "ro": False}
+    assert v.parse_volume("/h:/dev/shm/x:ro")["container"] == "/dev/shm/x"
+    assert v.parse_volume("/h:/procfs")["container"] == "/procfs"  # only /proc itself and below
+    with pytest.raises(MyDockerError, match="host's / cannot be a volume"):
+        v.parse_volume("//:/x")
+
+
+def test_pids_limit_range():
+    assert v.check_pids_limit(v.PIDS_MAX) == 4194304
+    with pytest.raises(MyDockerError, match="at most 4194304"):
+        v.check_pids_limit(4194305)
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_empty_flag_values_refused(value):
+    with pytest.raises(MyDockerError, match="invalid --memory .*: empty"):
+        v.check_flag_value("--memory", value)
+    assert v.check_flag_value("--memory", None) is None and v.check_flag_value("--memory", "1g") == "1g"
+
+
+def test_subnet_host_bits():
+    assert v.check_subnet_host_bits("10.1.2.0/24") == "10.1.2.0/24"
+    with pytest.raises(MyDockerError, match=r"invalid subnet 10.1.2.5/24: it has host bits set \(the network is "
+                                            r"10.1.2.0/24\)"):
+        v.check_subnet_host_bits("10.1.2.5/24")
+    with pytest.raises(MyDockerError, match="host bits"):
+        networks.create_network("/nonexistent/root", "n1", "10.1.2.5/24")
+
+
+def test_bare_env_name(monkeypatch):
+    monkeypatch.setenv("MDT_SET", "v")
+    monkeypatch.delenv("MDT_UNSET", raising=False)
+    assert engine.parse_env(["MDT_SET", "MDT_UNSET", "E="]) == {"MDT_SET": "v", "E": ""}

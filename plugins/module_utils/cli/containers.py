@@ -15,6 +15,7 @@ import time
 from ..engine import containers as C
 from ..engine.errors import MyDockerError
 from ..engine.records import ACTIVE, EXITED
+from ..engine.validate import check_flag_value
 from .output import each, out, table
 
 RUN_FLAGS = [
@@ -43,6 +44,9 @@ RUN_FLAGS = [
 
 
 def _resources(a):
+    for flag, value in (("--memory", a.memory), ("--cpus", a.cpus), ("--cpuset-cpus", a.cpuset),
+                        ("--cpu-shares", a.cpu_shares), ("--pids-limit", a.pids_limit)):
+        check_flag_value(flag, value)
     return {"memory": a.memory, "cpus": a.cpus, "cpuset_cpus": a.cpuset, "cpu_shares": a.cpu_shares,
             "pids_limit": a.pids_limit}
 

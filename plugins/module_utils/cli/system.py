@@ -9,7 +9,8 @@ from .output import out
 def cmd_prune(a):
     removed = C.prune(a.root)
     for r in removed:
-        out("removed %s" % r)
+        # prune also adopts running containers and records exits; those lines say so themselves
+        out(r if r.startswith(("adopted ", "recorded ")) else "removed %s" % r)
     if not removed:
         out("nothing to prune")
     return 0

@@ -14,23 +14,25 @@ import tempfile
 import time
 
 from . import images, lifecycle, process, records, seccomp
-from .cgroups import Cgroup
 from .errors import MyDockerError, NotFound
 from .monitor import start_monitor
 from .prune import prune  # noqa: F401  # pylint: disable=unused-import
 from .records import ACTIVE, CREATED, EXITED, RUNNING, Record
 from .resources import normalize_resources
 from .rootfs import mounts_under, unmount_all
-from .store import Paths, cgroup_parent, file_lock, makedirs, state_lock, write_atomic
+from .store import Paths, cgroup_parent, makedirs, state_lock
 from .syscalls import MS_RDONLY, SYS
-from .validate import (
+from .validate import (  # noqa: F401 (parse_volume, parse_restart: part of this API)
     check_auto_remove,
     check_needs_network,
     check_unique_volumes,
+    parse_restart,
+    parse_volume,
     validate_hostname,
     validate_name,
     validate_workdir,
 )
+from .workspace import check_host_addresses, complete, find_again, make_files, start_lock
 
 _ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
@@ -38,57 +40,21 @@ _ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 # ---------------------------------------------------------------- parsing
 
 def parse_env(items):
-    """['K=V', ...] or {K: V} -> ordered dict; a bare 'K' takes the caller's value (as Docker)."""
+    """['K=V', ...] or {K: V} -> ordered dict; a bare 'K' takes the caller's value and is left
+    out when the caller has none (as Docker)."""
     env = {}
     if isinstance(items, dict):
         items = ["%s=%s" % (k, v) for k, v in items.items()]
     for item in items or []:
         key, sep, value = item.partition("=")
-        if not sep:
-            value = os.environ.get(key, "")
         if not _ENV_KEY_RE.match(key):
             raise MyDockerError("invalid environment variable %r: expected KEY=VALUE" % item)
+        if not sep:
+            if key not in os.environ:
+                continue
+            value = os.environ[key]
         env[key] = value
     return env
-
-
-def parse_volume(spec):
-    """'HOST:CTR[:ro|rw]' or a dict -> {"host", "container", "ro"}."""
-    if isinstance(spec, dict):
-        host, ctr, ro = spec.get("host", ""), spec.get("container", ""), bool(spec.get("ro"))
-    else:
-        parts = spec.split(":")
-        if len(parts) == 3 and parts[2] in ("ro", "rw"):
-            host, ctr, ro = parts[0], parts[1], parts[2] == "ro"
-        elif len(parts) == 2:
-            host, ctr, ro = parts[0], parts[1], False
-        else:
-            raise MyDockerError("invalid volume %r: expected HOST:CONTAINER[:ro]" % spec)
-    if not host.startswith("/") or not ctr.startswith("/"):
-        raise MyDockerError("invalid volume %r: both paths must be absolute" % spec)
-    host = os.path.normpath(host)
-    if host == "/":
-        raise MyDockerError("invalid volume %r: the host's / cannot be a volume" % spec)
-    if ".." in ctr.split("/") or os.path.normpath(ctr) == "/":
-        raise MyDockerError("invalid volume %r: the container path must stay inside the container's root"
-                            % spec)
-    return {"host": host, "container": os.path.normpath(ctr), "ro": ro}
-
-
-def parse_restart(value):
-    """'no' | 'always' | 'unless-stopped' | 'on-failure[:N]' -> {"name", "maxRetries"}."""
-    value = value or "no"
-    name, _sep, count = value.partition(":")
-    if name in ("no", "always", "unless-stopped") and not count:
-        return {"name": "always" if name == "unless-stopped" else name, "maxRetries": 0}
-    if name == "on-failure":
-        try:
-            n = int(count) if count else 0
-        except ValueError:
-            n = -1
-        if n >= 0:
-            return {"name": name, "maxRetries": n}
-    raise MyDockerError("invalid restart policy %r: use no, always or on-failure[:N]" % value)
 
 
 # ---------------------------------------------------------------- lookup
@@ -141,30 +107,14 @@ def _new_id(paths):
             return cid
 
 
-def _resolv_conf():
-    try:
-        with open("/etc/resolv.conf") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        lines = []
-    keep = [ln for ln in lines if not (ln.startswith("nameserver") and
-                                       (" 127." in ln or " ::1" in ln))]
-    return "\n".join(keep) + "\n"
-
-
-def write_hosts(paths, cid, hostname, ip=None):
-    lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
-    if ip:
-        lines.append("%s\t%s" % (ip, hostname))
-    else:
-        lines.append("127.0.1.1\t%s" % hostname)
-    write_atomic(os.path.join(paths.container_dir(cid), "hosts"), "\n".join(lines) + "\n")
-
-
 def create(root, image, command=None, name=None, env=None, volumes=None, workdir=None, hostname=None,
            resources=None, restart=None, auto_remove=False, tty=False, interactive=False,
-           network=None, ip=None, ports=None, security_opt=None):
-    """Create a container (not started). Returns its record."""
+           network=None, ip=None, ports=None, security_opt=None, _until_running=False):
+    """Create a container (not started). Returns its record.
+
+    The first record names this process as its creator; the mark is cleared once the container
+    is complete (``_until_running``, for ``run``: once it runs), so ``prune`` can tell a container
+    half-made by a creator that died from one that was created."""
     paths = _paths(root)
     paths.ensure()
     img = images.get_image(paths.root, image)
@@ -194,6 +144,7 @@ def create(root, image, command=None, name=None, env=None, volumes=None, workdir
         from .net.ports import parse_publish
         netmod.inspect_network(paths.root, network)  # raises for an unknown network
         net_ports = [parse_publish(p) if isinstance(p, str) else p for p in ports or []]
+        check_host_addresses(net_ports)
 
     with state_lock(paths):
         cid = _new_id(paths)
@@ -216,20 +167,12 @@ def create(root, image, command=None, name=None, env=None, volumes=None, workdir
             "exitCode": None, "startedAt": "", "finishedAt": "", "monitorPid": "",
             "stopRequested": False, "securityOpt": security_opt, "seccompProfile": seccomp_profile,
         })
+        rec.update(lifecycle.own_mark("creator"))
         rec = records.save(paths, rec)
     try:
-        cdir = paths.container_dir(cid)
-        write_atomic(os.path.join(cdir, "hostname"), rec.hostname + "\n")
-        write_hosts(paths, cid, rec.hostname, ip)
-        write_atomic(os.path.join(cdir, "resolv.conf"), _resolv_conf())
-        ov = paths.overlay_dir(cid)
-        for d in ("upper", "work", "merged"):
-            makedirs(os.path.join(ov, d))
-        os.symlink(img["layerPath"], os.path.join(ov, "lower"))
-        for v in vols:
-            if not os.path.exists(v["host"]):
-                makedirs(v["host"])
-        Cgroup(cgroup_parent(paths.root), cid).create(res)
+        make_files(paths, rec, img["layerPath"])
+        if not _until_running:
+            rec = records.update(paths, cid, creatorPid="", creatorStart=None)
     except BaseException:
         lifecycle.remove_files(paths, rec)
         raise
@@ -247,26 +190,37 @@ def start(root, ref, stdio=None, console=None, attached=False):
     paths = _paths(root)
     rec = find(paths, ref)
     cid = rec.id
-    with file_lock(os.path.join(paths.container_dir(cid), ".start.lock")):
-        rec = find(paths, cid)
+    with start_lock(paths, rec):
+        rec = find_again(paths, rec)
         if lifecycle.true_status(rec) in ACTIVE:
             raise MyDockerError("container %s is already running" % rec.name)
         if lifecycle.monitor_alive(rec):
-            _wait_monitor(rec, 10)
-        records.update(paths, cid, stopRequested=False, restartCount=0, error="")
+            _wait_monitor(rec, 10)  # the monitor of the last run is still cleaning up
+            rec = find_again(paths, rec)
+            if lifecycle.true_status(rec) in ACTIVE:
+                raise MyDockerError("container %s is already running" % rec.name)
+            if lifecycle.monitor_alive(rec):
+                raise MyDockerError("container %s is busy: its monitor (pid %s) is still starting or cleaning "
+                                    "it up" % (rec.name, rec.monitor_pid))
+        if lifecycle.half_made(rec) and not lifecycle.is_own_mark(rec, "creator"):
+            if lifecycle.mark_alive(rec, "creator"):
+                raise MyDockerError("container %s is still being created (by process %s)"
+                                    % (rec.name, rec.get("creatorPid")))
+            rec = complete(paths, rec)
+        records.update(paths, cid, stopRequested=False, restartCount=0, error="",
+                       **lifecycle.own_mark("starter"))
         return start_monitor(paths, cid, stdio=stdio, console=console, attached=attached)
 
 
 def run(root, image, command=None, detach=True, stdio=None, console=None, **kwargs):
     """create + start; a failure at any step removes the container again."""
     paths = _paths(root)
-    rec = create(paths, image, command, **kwargs)
+    rec = create(paths, image, command, _until_running=True, **kwargs)
     try:
         pid, notify = start(paths, rec.id, stdio=stdio, console=console, attached=not detach)
     except BaseException:
-        now = records.read(paths, rec.id)
-        if now is not None:
-            lifecycle.remove_files(paths, now)
+        # the record may be gone already (rm -f raced the start): its files go all the same
+        lifecycle.remove_files(paths, records.read(paths, rec.id) or rec)
         raise
     rec = records.read(paths, rec.id) or rec
     return rec, pid, notify
@@ -370,7 +324,15 @@ def stop(root, ref, timeout=10):
     rec = records.update(paths, cid, stopRequested=True)
     if not lifecycle.kill_and_wait(rec, timeout):
         raise MyDockerError("container %s (pid %s) did not die after SIGKILL" % (rec.name, rec.pid))
-    if not _wait_monitor(rec, 15):
+    deadline = time.time() + 15
+    while lifecycle.monitor_alive(rec) and time.time() < deadline:
+        # a monitor that was still starting the container (or restarting it) when the stop came
+        # may start it after all: stop that one too
+        now = records.read(paths, cid)
+        if now is not None and lifecycle.is_running(now):
+            lifecycle.kill_and_wait(now, 0)
+        time.sleep(0.02)
+    if lifecycle.monitor_alive(rec):
         raise MyDockerError("the monitor of container %s did not finish" % rec.name)
     rec = records.read(paths, cid)
     if rec is not None and rec.status != EXITED:
@@ -388,14 +350,25 @@ def restart(root, ref, timeout=10):
 def remove(root, ref, force=False):
     paths = _paths(root)
     rec = find(paths, ref)
-    if lifecycle.true_status(rec) in ACTIVE or lifecycle.monitor_alive(rec):
-        if not force:
-            raise MyDockerError("container %s is running: stop it first or use rm -f" % rec.name)
-        stop(paths, rec.id, timeout=0)
-    rec = records.read(paths, rec.id)
-    if rec is None:
-        return True  # it was started with --rm and is gone already
-    lifecycle.remove_files(paths, rec)
+    try:
+        with start_lock(paths, rec):  # a start in progress finishes first
+            rec = records.read(paths, rec.id)
+            if rec is None:
+                return True  # removed meanwhile (or started with --rm and gone already)
+            if lifecycle.true_status(rec) in ACTIVE or lifecycle.monitor_alive(rec):
+                if not force:
+                    raise MyDockerError("container %s is running: stop it first or use rm -f" % rec.name)
+                stop(paths, rec.id, timeout=0)
+            elif lifecycle.mark_alive(rec, "creator") and not lifecycle.is_own_mark(rec, "creator"):
+                if not force:
+                    raise MyDockerError("container %s is still being created (by process %s): use rm -f"
+                                        % (rec.name, rec.get("creatorPid")))
+            rec = records.read(paths, rec.id)
+            if rec is None:
+                return True  # it was started with --rm and is gone already
+            lifecycle.remove_files(paths, rec)
+    except NotFound:
+        return True  # its directory went away meanwhile: removed by someone else
     return True
 
 

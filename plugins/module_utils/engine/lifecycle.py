@@ -55,6 +55,47 @@ def monitor_alive(rec):
     return pid_alive(rec.monitor_pid, rec.monitor_start)
 
 
+# Who is working on a container right now. ``create`` writes creatorPid/creatorStart into the
+# first record and clears them when the container is complete (``run``: when it runs), so a
+# record that still carries them after its creator died is half-made. ``start`` writes
+# starterPid/starterStart; the monitor registers itself (``register_monitor``) before it touches
+# anything. ``prune`` leaves alone what a live creator, starter or monitor is working on.
+
+def own_mark(what):
+    """{"<what>Pid", "<what>Start"} naming this process (what: "creator" or "starter")."""
+    pid = os.getpid()
+    return {what + "Pid": str(pid), what + "Start": proc_start_time(pid)}
+
+
+def mark_alive(rec, what):
+    """Whether the process named by the record's ``what`` mark is still the one that wrote it."""
+    rec = Record.of(rec)
+    return pid_alive(rec.get(what + "Pid"), rec.get(what + "Start"))
+
+
+def is_own_mark(rec, what):
+    rec = Record.of(rec)
+    return str(rec.get(what + "Pid") or "") == str(os.getpid()) and mark_alive(rec, what)
+
+
+def half_made(rec):
+    """A record whose creator has not finished it (it may still be at work: see ``busy``)."""
+    return Record.of(rec).status == CREATED and bool(Record.of(rec).get("creatorPid"))
+
+
+def busy(rec):
+    """Whether a live creator, starter or monitor is working on the container."""
+    return mark_alive(rec, "creator") or mark_alive(rec, "starter") or monitor_alive(rec)
+
+
+def register_monitor(paths, cid, pid):
+    """The monitor ``pid`` of container ``cid`` names itself in the record before it touches
+    anything (under the state lock, so ``prune`` either sees it or has removed the record
+    entirely: NotFound)."""
+    with state_lock(paths):
+        return update(paths, cid, monitorPid=str(pid), monitorStart=proc_start_time(pid))
+
+
 def true_status(rec):
     """'running', 'restarting', 'created' or 'exited': what the host really shows."""
     rec = Record.of(rec)
@@ -134,12 +175,16 @@ def launch(paths, cid, stdio, monitor_pid, console=None):
     cg = cgroup_of(paths, rec)
     sp = None
     net = None
+    owners = _owners_file(paths) if rec.network else None
+    owners_before = owners is not None and os.path.exists(owners)
     try:
         if not cg.complete():
             cg.create(rec.resources)
         sp = process.spawn(spec_of(paths, cid, rec), stdio, console)
         cg.add(sp.pid)
-        changes = {}
+        # a run's container is complete once it runs; an adopted one is our child again
+        changes = dict((k, None if k == "creatorStart" else "") for k in ("creatorPid", "creatorStart", "adoptedAt")
+                       if rec.get(k))
         if rec.network:
             attach, ports = _network()
             net = attach.connect(paths.root, rec.network, cid, sp.pid, ip=rec.ip or None)
@@ -157,12 +202,30 @@ def launch(paths, cid, stdio, monitor_pid, console=None):
             sp.abort()
         if net is not None:
             _release_network(paths, cid, net["ip"])
+        if owners is not None and not owners_before:
+            _drop_if_empty(paths, owners)  # a failed start leaves the state root as it found it
         if mounted:
             try:
                 unmount_all(os.path.join(paths.overlay_dir(cid), "merged"))
             except MyDockerError:
                 pass
         raise
+
+
+def _owners_file(paths):
+    from .net import ipam
+    return ipam.owners_file(paths)
+
+
+def _drop_if_empty(paths, path):
+    with state_lock(paths):
+        try:
+            with open(path) as f:
+                empty = f.read().strip() == "{}"
+        except OSError:
+            return
+        if empty:
+            os.unlink(path)
 
 
 def _release_network(paths, cid, ip, release=True):

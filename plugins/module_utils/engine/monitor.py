@@ -317,6 +317,8 @@ class Monitor:
         try:
             # a terminal goes to the first start only; restarts write to the log
             console, self.console = self.console, None
+            if first:  # named in the record before anything is touched (see lifecycle.busy)
+                lifecycle.register_monitor(self.paths, self.cid, os.getpid())
             pid = lifecycle.launch(self.paths, self.cid, self._stdio(), os.getpid(), console)
             if console is not None:
                 os.close(console)

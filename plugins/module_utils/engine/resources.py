@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from typing import Any, Optional
 
 from .errors import MyDockerError
+from .validate import check_pids_limit
 
 RESOURCE_KEYS = ("memory", "cpus", "cpu_shares", "cpuset_cpus", "pids_limit")
 
@@ -211,7 +212,7 @@ def parse_pids_limit(value: Any) -> Optional[int]:
         return None
     if limit < 0:
         raise MyDockerError("invalid pids_limit %r: must be positive, or -1/0 for unlimited" % (value,))
-    return limit
+    return check_pids_limit(limit, value)
 
 
 def normalize_resources(resources: dict[str, Any], available_cpus: Optional[set[int]] = None,

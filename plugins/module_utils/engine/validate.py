@@ -3,6 +3,7 @@
 """Pure validators shared by the engine and the planners, so check mode and a real run refuse
 bad input with the same words. Standard library only; nothing here touches the host."""
 
+import os
 import re
 
 from .errors import MyDockerError
@@ -43,6 +44,70 @@ def validate_workdir(path):
     return path
 
 
+def parse_volume(spec):
+    """'HOST:CTR[:ro|rw]' or a dict -> {"host", "container", "ro"}."""
+    if isinstance(spec, dict):
+        host, ctr, ro = spec.get("host", ""), spec.get("container", ""), bool(spec.get("ro"))
+    else:
+        parts = spec.split(":")
+        if len(parts) == 3 and parts[2] in ("ro", "rw"):
+            host, ctr, ro = parts[0], parts[1], parts[2] == "ro"
+        elif len(parts) == 2:
+            host, ctr, ro = parts[0], parts[1], False
+        else:
+            raise MyDockerError("invalid volume %r: expected HOST:CONTAINER[:ro]" % spec)
+    if not host.startswith("/") or not ctr.startswith("/"):
+        raise MyDockerError("invalid volume %r: both paths must be absolute" % spec)
+    host = _normpath(host)
+    if host == "/":
+        raise MyDockerError("invalid volume %r: the host's / cannot be a volume" % spec)
+    if ".." in ctr.split("/") or _normpath(ctr) == "/":
+        raise MyDockerError("invalid volume %r: the container path must stay inside the container's root"
+                            % spec)
+    ctr = check_volume_destination(_normpath(ctr), spec)
+    return {"host": host, "container": ctr, "ro": ro}
+
+
+def _normpath(path):
+    """os.path.normpath, and one leading slash ("//proc" is /proc: POSIX keeps two)."""
+    return "/" + os.path.normpath(path).lstrip("/")
+
+
+# The container's /proc and /sys (and below) and its /dev are the runtime's: a bind over them
+# would undo the masks, the read-only paths and the device allowlist (runc refuses /proc and
+# /sys destinations and their children too).
+RUNTIME_TREES = ("/proc", "/sys")
+RUNTIME_DIRS = ("/dev",)
+
+
+def check_volume_destination(ctr, spec=None):
+    """``ctr``: a normalised absolute container path; refuse /proc, /sys and below, /dev."""
+    for tree in RUNTIME_TREES:
+        if ctr == tree or ctr.startswith(tree + "/"):
+            raise MyDockerError("invalid volume %r: cannot mount over %s (or inside it) in the container"
+                                % (spec if spec is not None else ctr, tree))
+    if ctr in RUNTIME_DIRS:
+        raise MyDockerError("invalid volume %r: cannot mount over %s in the container"
+                            % (spec if spec is not None else ctr, ctr))
+    return ctr
+
+
+def parse_restart(value):
+    """'no' | 'always' | 'unless-stopped' | 'on-failure[:N]' -> {"name", "maxRetries"}."""
+    value = value or "no"
+    name, _sep, count = value.partition(":")
+    if name in ("no", "always", "unless-stopped") and not count:
+        return {"name": "always" if name == "unless-stopped" else name, "maxRetries": 0}
+    if name == "on-failure":
+        try:
+            n = int(count) if count else 0
+        except ValueError:
+            n = -1
+        if n >= 0:
+            return {"name": name, "maxRetries": n}
+    raise MyDockerError("invalid restart policy %r: use no, always or on-failure[:N]" % value)
+
+
 def check_unique_volumes(volumes):
     """``volumes``: parsed volumes ({"host", "container", "ro"}); one per container path."""
     seen = set()
@@ -70,8 +135,42 @@ def check_needs_network(network, ports=None, ip=None):
         raise MyDockerError("a fixed IP address needs a network")
 
 
+# The kernel refuses pids.max above PID_MAX_LIMIT (4194304, 2^22).
+PIDS_MAX = 4194304
+
+
+def check_pids_limit(limit, value=None):
+    """A pids limit the kernel will take: 1 .. PIDS_MAX (``value``: what the user wrote)."""
+    if limit > PIDS_MAX:
+        raise MyDockerError("invalid pids_limit %r: at most %d (the kernel's maximum number of processes)"
+                            % (limit if value is None else value, PIDS_MAX))
+    return limit
+
+
+def check_flag_value(flag, value):
+    """A command-line limit given with an empty value (``--memory ''``) is a mistake, not "no
+    limit": leave the flag out for none."""
+    if isinstance(value, str) and not value.strip():
+        raise MyDockerError("invalid %s %r: empty (leave the option out for no limit)" % (flag, value))
+    return value
+
+
 # ---------------------------------------------------------------------------------------------
 # networks
+
+def check_subnet_host_bits(cidr):
+    """``10.1.2.5/24`` names an address, not a network: refused as Docker refuses it (the
+    ``mydocker_network`` module normalises it instead, as its documentation says)."""
+    import ipaddress
+    if isinstance(cidr, str) and "/" in cidr:
+        try:
+            net = ipaddress.ip_network(cidr.strip(), strict=False)
+        except ValueError:
+            return cidr  # not a subnet at all: the parser says so
+        if str(net.network_address) != cidr.strip().split("/")[0]:
+            raise MyDockerError("invalid subnet %s: it has host bits set (the network is %s)" % (cidr, net))
+    return cidr
+
 
 NETWORK_DRIVERS = ("bridge",)
 

@@ -64,7 +64,7 @@ def predicted_config(wish, img):
     out["env"] = env
     for name, default in (("volumes", []), ("published_ports", []), ("network", ""), ("ip", None),
                           ("hostname", None), ("working_dir", os.path.normpath(cfg.get("WorkingDir") or "/")),
-                          ("auto_remove", False), ("restart_policy", "no")):
+                          ("auto_remove", False), ("restart_policy", "no"), ("security_opts", [])):
         if out[name] is MISSING or (name == "ip" and out[name] == ""):
             out[name] = default
     for key in RESOURCE_KEYS:
@@ -257,7 +257,8 @@ def _create_args(wish, image):
     """image, command and the keyword arguments of engine.create for a container made from ``wish``."""
     options = {"resources": dict((k, wish[k]) for k in RESOURCE_KEYS if wish[k] is not MISSING)}
     for key, arg in (("env", "env"), ("volumes", "volumes"), ("working_dir", "workdir"), ("hostname", "hostname"),
-                     ("restart_policy", "restart"), ("auto_remove", "auto_remove")):
+                     ("restart_policy", "restart"), ("auto_remove", "auto_remove"),
+                     ("security_opts", "security_opt")):
         if wish[key] is not MISSING:
             options[arg] = wish[key]
     if wish["network"]:

@@ -24,6 +24,7 @@ from ..engine.resources import (
     parse_memory,
     parse_pids_limit,
 )
+from ..engine.seccomp import parse_security_opt
 from ..engine.validate import check_unique_volumes, validate_hostname, validate_name, validate_workdir
 from .plan import Option, build_argument_spec
 
@@ -170,6 +171,34 @@ def norm_bool(value, params=None):
     return bool(value)
 
 
+def security_text(opts):
+    """Docker's --security-opt values, canonical: one seccomp= (the last one given wins, as in
+    Docker) and no-new-privileges (always in force here), sorted; ':' spellings as '='."""
+    seccomp, nnp = None, False
+    for opt in opts or []:
+        key, sep, value = str(opt).partition("=")
+        if not sep:
+            key, sep, value = str(opt).partition(":")
+        if key == "seccomp":
+            seccomp = "seccomp=" + (value if value == "unconfined" else os.path.normpath(value))
+        elif key == "no-new-privileges":
+            nnp = True
+    return sorted(([seccomp] if seccomp else []) + (["no-new-privileges"] if nnp else []))
+
+
+def norm_security_opts(value, params=None):
+    """seccomp=unconfined | seccomp=PROFILE (an absolute path, read as the container is made) |
+    no-new-privileges; checked by the engine's parser (a profile that cannot be read fails)."""
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        fail_option("security_opts", "expected a list of strings")
+    for v in value:
+        key, sep, path = v.partition("=")
+        if key == "seccomp" and path and path != "unconfined" and not path.startswith("/"):
+            fail_option("security_opts", "the seccomp profile must be an absolute path: %r" % v)
+    wrap_option("security_opts", parse_security_opt, list(value))
+    return security_text(value)
+
+
 def _unlimited(value):
     return value in (0, "0", -1, "-1") or (isinstance(value, str) and value.strip().lower() in ("", "unlimited", "max"))
 
@@ -260,6 +289,8 @@ OPTIONS = (
     _compared("hostname", "str", norm_hostname, lambda r: r.get("hostname") or r.get("id") or "", RECREATE),
     _compared("working_dir", "str", norm_workdir, lambda r: r.get("workdir") or "/", RECREATE),
     _compared("auto_remove", "bool", norm_bool, lambda r: bool(r.get("autoRemove")), RECREATE),
+    _compared("security_opts", "list", norm_security_opts, lambda r: security_text(r.get("securityOpt")),
+              RECREATE, elements="str"),
     _compared("memory", "str", norm_memory, _res("memory"), UPDATE),
     _compared("cpus", "float", norm_cpus, _res("cpus"), UPDATE, same=_same_cpus),
     _compared("cpu_shares", "int", norm_cpu_shares, _res("cpu_shares"), UPDATE),

@@ -37,7 +37,7 @@ from typing import Any, Optional
 from .. import records
 from ..errors import MyDockerError
 from ..store import Paths, read_json, write_json
-from ..validate import NETWORK_DRIVERS, validate_name, validate_network_driver
+from ..validate import NETWORK_DRIVERS, check_subnet_host_bits, validate_name, validate_network_driver
 from . import ipam
 from . import iptables as ipt
 
@@ -220,6 +220,7 @@ def create_network(root: Optional[str], name: str, subnet: str, gateway: Optiona
     """Create a bridge network; returns its record.  Changes nothing on any error."""
     paths = Paths(root)
     validate_network_name(name)
+    check_subnet_host_bits(subnet)
     net, gw = parse_network_args(subnet, gateway, driver)
     paths.ensure()
     with ipam.lock(paths):

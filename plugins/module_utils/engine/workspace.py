@@ -1,0 +1,119 @@
+# Copyright (c) mydocker.runtime contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A container's files beside its record (/etc files, overlay directories, the link to the
+image layer, volume host directories, the cgroup) and its own lock.
+
+``make_files`` is safe to repeat: ``start`` calls it through ``complete`` for a container whose
+creator died half-way (the record still names its creator, see ``lifecycle.half_made``).
+"""
+
+import errno
+import fcntl
+import os
+import socket
+from contextlib import contextmanager
+
+from . import records
+from .cgroups import Cgroup
+from .errors import MyDockerError, NotFound
+from .store import cgroup_parent, makedirs, write_atomic
+
+
+def _resolv_conf():
+    try:
+        with open("/etc/resolv.conf") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        lines = []
+    keep = [ln for ln in lines if not (ln.startswith("nameserver") and
+                                       (" 127." in ln or " ::1" in ln))]
+    return "\n".join(keep) + "\n"
+
+
+def write_hosts(paths, cid, hostname, ip=None):
+    lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
+    if ip:
+        lines.append("%s\t%s" % (ip, hostname))
+    else:
+        lines.append("127.0.1.1\t%s" % hostname)
+    write_atomic(os.path.join(paths.container_dir(cid), "hosts"), "\n".join(lines) + "\n")
+
+
+def make_files(paths, rec, layer_path):
+    """The container's files beside its record: /etc files, overlay directories, the link to the
+    image layer, volume host directories, the cgroup. Safe to repeat (``start`` completes a
+    container whose creator died half-way)."""
+    cid = rec.id
+    cdir = paths.container_dir(cid)
+    write_atomic(os.path.join(cdir, "hostname"), rec.hostname + "\n")
+    write_hosts(paths, cid, rec.hostname, rec.ip or None)
+    write_atomic(os.path.join(cdir, "resolv.conf"), _resolv_conf())
+    ov = paths.overlay_dir(cid)
+    for d in ("upper", "work", "merged"):
+        makedirs(os.path.join(ov, d))
+    lower = os.path.join(ov, "lower")
+    if os.path.lexists(lower) and os.readlink(lower) != layer_path:
+        os.unlink(lower)
+    if not os.path.lexists(lower):
+        os.symlink(layer_path, lower)
+    for v in rec.volumes:
+        if not os.path.exists(v["host"]):
+            makedirs(v["host"])
+    Cgroup(cgroup_parent(paths.root), cid).create(rec.resources)
+
+
+def complete(paths, rec):
+    """A container whose creator died before it was complete: make what is missing (the same
+    steps as ``create``), then clear the creator's mark. Returns the record."""
+    layer_path = os.path.join(paths.layers, rec.layer) if rec.layer else ""
+    if not layer_path or not os.path.isdir(layer_path):
+        raise MyDockerError("container %s was left half-made by a create that died, and the layer of its "
+                            "image %s is gone: remove it (rm) and create it again" % (rec.name, rec.image))
+    try:
+        make_files(paths, rec, layer_path)
+    except OSError as e:
+        raise MyDockerError("cannot complete container %s (left half-made by a create that died): %s"
+                            % (rec.name, e.strerror or e))
+    return records.update(paths, rec.id, creatorPid="", creatorStart=None)
+
+
+@contextmanager
+def start_lock(paths, rec):
+    """The container's own lock, held by ``start`` until the container runs (or failed) and by
+    ``rm`` while it removes the container, so the two never interleave. Never creates the
+    container's directory again: NotFound when it is gone."""
+    path = os.path.join(paths.container_dir(rec.id), ".start.lock")
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except FileNotFoundError:
+        raise NotFound("no such container: %s" % rec.name)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def find_again(paths, rec):
+    """The record once more (under the start lock): NotFound naming the container when it was
+    removed meanwhile."""
+    now = records.read(paths, rec.id)
+    if now is None:
+        raise NotFound("no such container: %s (it was removed)" % rec.name)
+    return now
+
+
+def check_host_addresses(ports):
+    """Every host IP a port is published on (parse_publish dicts) is an address of this host:
+    checked before anything is created, so such a run fails changing nothing."""
+    for p in ports or []:
+        if not p.get("host_ip"):
+            continue
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind((p["host_ip"], 0))
+        except OSError as e:
+            if e.errno == errno.EADDRNOTAVAIL:
+                raise MyDockerError("host IP %s is not an address of this host" % p["host_ip"])
+        finally:
+            s.close()

@@ -233,8 +233,11 @@ def test_owner_links_one_per_address(tmp_path):
     assert d == os.path.join(str(tmp_path), "network", "ipam-owners", "192.168.0.0_24")
     assert os.listdir(d) == [a] and os.readlink(os.path.join(d, a)) == "1111111111"
     assert json.load(open(ipam.owners_file(paths))) == {}
+    b = ipam.allocate(paths, NET, owner="2222222222")
     assert ipam.release(paths, NET, a, owner="1111111111")
-    assert os.listdir(d) == []
+    assert os.listdir(d) == [b]
+    assert ipam.release(paths, NET, b, owner="2222222222")
+    assert not os.path.exists(d) and not os.path.exists(ipam.owners_dir(paths))  # gone with the last owner
     ipam.drop_subnet(paths, NET)
     assert not os.path.exists(d)
 

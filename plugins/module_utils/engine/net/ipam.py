@@ -114,6 +114,12 @@ def _drop_holder(paths, net, ip):
         os.unlink(os.path.join(d, str(ip)))
     except FileNotFoundError:
         pass
+    # the directories exist only while they hold an owner: a failed run leaves nothing behind
+    for empty in (d, owners_dir(paths)):
+        try:
+            os.rmdir(empty)
+        except OSError:  # not empty (or gone): keep it
+            break
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import random
 import re
 import tempfile
 import time
+from typing import Any, Optional
 
 from . import images, lifecycle, process, records, seccomp
 from .errors import MyDockerError, NotFound
@@ -39,7 +40,7 @@ _ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 # ---------------------------------------------------------------- parsing
 
-def parse_env(items):
+def parse_env(items: Any) -> dict[str, str]:
     """['K=V', ...] or {K: V} -> ordered dict; a bare 'K' takes the caller's value and is left
     out when the caller has none (as Docker)."""
     env = {}
@@ -63,12 +64,12 @@ def _paths(root):
     return root if isinstance(root, Paths) else Paths(root)
 
 
-def find(root, ref):
+def find(root: Optional[str], ref: str) -> Record:
     """The record of the container called ``ref`` (ID or name)."""
     return records.find(_paths(root), ref)
 
 
-def exists(root, ref):
+def exists(root: Optional[str], ref: str) -> bool:
     try:
         find(root, ref)
         return True
@@ -76,7 +77,7 @@ def exists(root, ref):
         return False
 
 
-def view(rec):
+def view(rec: Record) -> dict[str, Any]:
     """The record as a user sees it: status from the host, not from the file."""
     out = dict(rec)
     out["status"] = lifecycle.true_status(rec)
@@ -85,7 +86,7 @@ def view(rec):
     return out
 
 
-def list_containers(root, all=False):
+def list_containers(root: Optional[str], all: bool = False) -> list[dict[str, Any]]:
     paths = _paths(root)
     out = [view(r) for r in records.iter_records(paths)]
     if not all:
@@ -93,7 +94,7 @@ def list_containers(root, all=False):
     return out
 
 
-def inspect(root, ref):
+def inspect(root: Optional[str], ref: str) -> dict[str, Any]:
     return view(find(root, ref))
 
 
@@ -107,9 +108,12 @@ def _new_id(paths):
             return cid
 
 
-def create(root, image, command=None, name=None, env=None, volumes=None, workdir=None, hostname=None,
-           resources=None, restart=None, auto_remove=False, tty=False, interactive=False,
-           network=None, ip=None, ports=None, security_opt=None, _until_running=False):
+def create(root: Optional[str], image: str, command: Optional[list[str]] = None, name: Optional[str] = None,
+           env: Any = None, volumes: Optional[list[str]] = None, workdir: Optional[str] = None,
+           hostname: Optional[str] = None, resources: Optional[dict[str, Any]] = None, restart: Any = None,
+           auto_remove: bool = False, tty: bool = False, interactive: bool = False,
+           network: Optional[str] = None, ip: Optional[str] = None, ports: Optional[list[Any]] = None,
+           security_opt: Optional[list[str]] = None, _until_running: bool = False) -> Record:
     """Create a container (not started). Returns its record.
 
     The first record names this process as its creator; the mark is cleared once the container
@@ -181,7 +185,8 @@ def create(root, image, command=None, name=None, env=None, volumes=None, workdir
 
 # ---------------------------------------------------------------- start / run
 
-def start(root, ref, stdio=None, console=None, attached=False):
+def start(root: Optional[str], ref: str, stdio: Optional[tuple[int, int, int]] = None,
+          console: Optional[int] = None, attached: bool = False) -> tuple[int, Any]:
     """Start a created or stopped container. Returns (pid, notify file or None).
 
     ``stdio``: three fds for the container (attached runs); default: log file.
@@ -212,7 +217,9 @@ def start(root, ref, stdio=None, console=None, attached=False):
         return start_monitor(paths, cid, stdio=stdio, console=console, attached=attached)
 
 
-def run(root, image, command=None, detach=True, stdio=None, console=None, **kwargs):
+def run(root: Optional[str], image: str, command: Optional[list[str]] = None, detach: bool = True,
+        stdio: Optional[tuple[int, int, int]] = None, console: Optional[int] = None,
+        **kwargs: Any) -> tuple[Record, int, Any]:
     """create + start; a failure at any step removes the container again."""
     paths = _paths(root)
     rec = create(paths, image, command, _until_running=True, **kwargs)
@@ -226,7 +233,7 @@ def run(root, image, command=None, detach=True, stdio=None, console=None, **kwar
     return rec, pid, notify
 
 
-def wait_exit(notify):
+def wait_exit(notify: Any) -> int:
     """Block until an attached container is done; returns its exit code."""
     try:
         while True:
@@ -260,13 +267,14 @@ def _run_captured(start, wait):
         err.close()
 
 
-def start_and_wait(root, ref):
+def start_and_wait(root: Optional[str], ref: str) -> tuple[int, bytes, bytes]:
     """Start a created or stopped container attached and wait until it is done (restart policy
     included). Returns (exit code, stdout bytes, stderr bytes); stdin is /dev/null."""
     return _run_captured(lambda stdio: start(root, ref, stdio=stdio, attached=True)[1], wait_exit)
 
 
-def exec_and_wait(root, ref, argv, env=None, workdir=None):
+def exec_and_wait(root: Optional[str], ref: str, argv: list[str], env: Any = None,
+                  workdir: Optional[str] = None) -> tuple[int, bytes, bytes]:
     """``exec_start`` then ``exec_wait``: (exit code, stdout bytes, stderr bytes)."""
     return _run_captured(lambda stdio: exec_start(root, ref, argv, stdio=stdio, env=env, workdir=workdir),
                          exec_wait)
@@ -274,7 +282,8 @@ def exec_and_wait(root, ref, argv, env=None, workdir=None):
 
 # ---------------------------------------------------------------- update
 
-def update(root, ref, resources=None, restart=None):
+def update(root: Optional[str], ref: str, resources: Optional[dict[str, Any]] = None,
+           restart: Any = None) -> Record:
     """Change a container in place: its limits (``resources``: the complete set, as for create;
     applied to the cgroup when it exists) and/or its restart policy (read by the monitor at the
     next exit). Returns the record. On failure the cgroup gets its old limits back."""
@@ -312,7 +321,7 @@ def _wait_monitor(rec, timeout):
     return not lifecycle.monitor_alive(rec)
 
 
-def stop(root, ref, timeout=10):
+def stop(root: Optional[str], ref: str, timeout: float = 10) -> bool:
     """SIGTERM, SIGKILL after ``timeout`` s; returns once the process is confirmed gone.
 
     Returns True when something was stopped."""
@@ -342,12 +351,12 @@ def stop(root, ref, timeout=10):
     return True
 
 
-def restart(root, ref, timeout=10):
+def restart(root: Optional[str], ref: str, timeout: float = 10) -> tuple[int, Any]:
     stop(root, ref, timeout)
     return start(root, ref)
 
 
-def remove(root, ref, force=False):
+def remove(root: Optional[str], ref: str, force: bool = False) -> bool:
     paths = _paths(root)
     rec = find(paths, ref)
     try:
@@ -374,7 +383,8 @@ def remove(root, ref, force=False):
 
 # ---------------------------------------------------------------- exec / logs
 
-def exec_start(root, ref, argv, stdio=(0, 1, 2), console=None, env=None, workdir=None):
+def exec_start(root: Optional[str], ref: str, argv: list[str], stdio: tuple[int, int, int] = (0, 1, 2),
+               console: Optional[int] = None, env: Any = None, workdir: Optional[str] = None) -> int:
     """Start ``argv`` inside a running container. Returns the pid to wait for; raises if the
     command could not be started."""
     paths = _paths(root)
@@ -390,12 +400,12 @@ def exec_start(root, ref, argv, stdio=(0, 1, 2), console=None, env=None, workdir
                          stdio, console=console, env=parse_env(env), workdir=workdir)
 
 
-def exec_wait(pid):
+def exec_wait(pid: int) -> int:
     """The exit status of a command started by ``exec_start``."""
     return process.wait(pid)
 
 
-def log_path(root, ref):
+def log_path(root: Optional[str], ref: str) -> tuple[str, Record]:
     paths = _paths(root)
     rec = find(paths, ref)
     return paths.container_log(rec.id), rec
@@ -403,7 +413,8 @@ def log_path(root, ref):
 
 # ---------------------------------------------------------------- commit
 
-def commit(root, ref, image=None, output=None):
+def commit(root: Optional[str], ref: str, image: Optional[str] = None,
+           output: Optional[str] = None) -> dict[str, Any]:
     """The container's root filesystem (image layer + its changes; no volumes) as an image in
     the store (``image``) or a tar file at ``output``."""
     paths = _paths(root)

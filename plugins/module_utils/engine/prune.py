@@ -94,15 +94,14 @@ def _unmonitored(paths, rec):
             % (rec.name, UNKNOWN_EXIT))
 
 
-def _prune_engines(paths):
-    """Engine copies (see monitor.engine_copy) that neither this version nor a live monitor uses."""
-    from .monitor import engine_copy
+def unused_engine_copies(paths, current):
+    """Names under ``<root>/.engine`` that are neither ``current`` nor used by a live process
+    (a monitor runs its copy's wait.py / resume.py). Reads only."""
     base = os.path.join(paths.root, ".engine")
     try:
-        names = os.listdir(base)
+        names = sorted(os.listdir(base))
     except OSError:
         return []
-    current = os.path.basename(engine_copy(paths))
     in_use = set()
     for pid in os.listdir("/proc"):
         if pid.isdigit():
@@ -114,9 +113,15 @@ def _prune_engines(paths):
             for a in args:
                 if a.startswith(base + "/"):
                     in_use.add(a[len(base) + 1:].split("/")[0])
+    return [n for n in names if n != current and n not in in_use]
+
+
+def _prune_engines(paths):
+    """Engine copies (see monitor.engine_copy) that neither this version nor a live monitor uses."""
+    from .monitor import engine_copy
+    current = os.path.basename(engine_copy(paths))
     removed = []
-    for n in names:
-        if n != current and n not in in_use:
-            shutil.rmtree(os.path.join(base, n), ignore_errors=True)
-            removed.append("engine copy .engine/%s" % n)
+    for n in unused_engine_copies(paths, current):
+        shutil.rmtree(os.path.join(paths.root, ".engine", n), ignore_errors=True)
+        removed.append("engine copy .engine/%s" % n)
     return removed

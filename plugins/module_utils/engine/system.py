@@ -147,30 +147,14 @@ def container_size(root, cid):
 
 def _engine_leftovers(paths):
     from . import monitor
-    base = os.path.join(paths.root, ".engine")
-    try:
-        names = sorted(os.listdir(base))
-    except OSError:
-        return []
+    from .prune import unused_engine_copies
     current = monitor.engine_digest(monitor._engine_sources())
-    in_use = set()
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                with open("/proc/%s/cmdline" % pid, "rb") as f:
-                    args = f.read().decode("utf-8", "replace").split("\0")
-            except OSError:
-                continue
-            for a in args:
-                if a.startswith(base + "/"):
-                    in_use.add(a[len(base) + 1:].split("/")[0])
-    return [("engine copy .engine/%s" % n, os.path.join(base, n))
-            for n in names if n != current and n not in in_use]
+    base = os.path.join(paths.root, ".engine")
+    return [("engine copy .engine/%s" % n, os.path.join(base, n)) for n in unused_engine_copies(paths, current)]
 
 
 def _network_leftovers(paths, live):
     """What networks.prune would remove for the containers ``live`` (read only)."""
-    from .net import ipam
     from .net import iptables as ipt
     from .net import networks as netmod
     nets = []
@@ -192,21 +176,8 @@ def _network_leftovers(paths, live):
         scope, owner = ipt.rule_comment(spec).split(":", 2)[1:]
         if (scope == "ctr" and owner not in live) or (scope == "net" and owner not in names):
             out.append("iptables -t %s -A %s %s" % (table, chain, " ".join(spec)))
-    used = set()
-    for rec in records.iter_records(paths, skip_corrupt=True):
-        if rec.id in live and rec.ip:
-            used.add((rec.network, rec.ip))
-    owners = ipam.load_owners(paths)
-    data = ipam.load(paths)
-    for n in nets:
-        sub = ipam.owners_of(owners, n.subnet)
-        for addr in ipam.taken_in(data, n.subnet):
-            a = str(addr)
-            if addr == n.gateway:
-                continue
-            holder = sub.get(a)
-            if (holder is not None and holder not in live) or (holder is None and (n.name, a) not in used):
-                out.append("ip %s of network %s%s" % (a, n.name, " (container %s)" % holder if holder else ""))
+    from .net import attach
+    out.extend(attach.address_text(n, a, holder) for n, a, holder in attach.stale_addresses(paths, nets, live))
     return out
 
 

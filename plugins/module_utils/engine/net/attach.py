@@ -80,6 +80,32 @@ def release_container(root: Optional[str], cid: str) -> None:
             ipam.release(paths, ipaddress.ip_network(cidr), ip, owner=cid)
 
 
+def stale_addresses(paths, nets, live):
+    """[(network, address, holder or None)] that prune releases: owned by a container not in
+    ``live``, or owned by nobody and the IP of no live record. Reads only."""
+    used = set()
+    for cid, rec in _container_records(paths).items():
+        if cid in live and rec.ip:
+            used.add((rec.network, rec.ip))
+    owners = ipam.load_owners(paths)
+    data = ipam.load(paths)
+    out = []
+    for n in nets:
+        sub = ipam.owners_of(owners, n.subnet)
+        for addr in ipam.taken_in(data, n.subnet):
+            a = str(addr)
+            if addr == n.gateway:
+                continue
+            holder = sub.get(a)
+            if (holder is not None and holder not in live) or (holder is None and (n.name, a) not in used):
+                out.append((n, a, holder))
+    return out
+
+
+def address_text(net, addr, holder):
+    return "ip %s of network %s%s" % (addr, net.name, " (container %s)" % holder if holder else "")
+
+
 def prune(root: Optional[str], live_cids: Iterable[str]) -> list[str]:
     """Remove what containers that no longer exist left behind: veths on our bridges, published
     port rules, IP reservations.  ``live_cids``: every container id that still has a directory
@@ -110,24 +136,8 @@ def prune(root: Optional[str], live_cids: Iterable[str]) -> list[str]:
             if owner not in names:
                 removed.extend("iptables %s" % r for r in ipt.delete_rules(chains, "net", owner))
         # addresses: owned by a dead container, or owned by nobody and used by no live record
-        records = _container_records(paths)
-        used = set()
-        for cid, rec in records.items():
-            if cid in live and rec.ip:
-                used.add((rec.network, rec.ip))
-        owners = ipam.load_owners(paths)
-        data = ipam.load(paths)
-        for n in nets:
-            sub = ipam.owners_of(owners, n.subnet)
-            for addr in ipam.taken_in(data, n.subnet):
-                a = str(addr)
-                if addr == n.gateway:
-                    continue
-                holder = sub.get(a)
-                if (holder is not None and holder not in live) or \
-                        (holder is None and (n.name, a) not in used):
-                    ipam.release(paths, n.subnet, a)
-                    removed.append("ip %s of network %s%s" % (a, n.name,
-                                                              " (container %s)" % holder if holder else ""))
+        for n, a, holder in stale_addresses(paths, nets, live):
+            ipam.release(paths, n.subnet, a)
+            removed.append(address_text(n, a, holder))
         ipt.gc_chains(chains)
     return removed

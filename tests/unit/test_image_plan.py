@@ -142,10 +142,18 @@ def test_bad_source(root, tmp_path):
         image_plan.plan_image(root, "img", source=str(junk))
 
 
-@pytest.mark.parametrize("name", ["../x", "a/b", ".hidden", "", "-x"])
+@pytest.mark.parametrize("name", ["../x", ".hidden", "", "-x", "a//b", "UPPER", "a:b:c", "x@sha256:12"])
 def test_bad_names(root, name):
     with pytest.raises(MyDockerError, match="invalid image name"):
         image_plan.plan_image(root, name)
+
+
+def test_a_path_is_a_reference_not_a_file_name(root, tar1):
+    """``a/b`` is a Docker reference (docker.io/a/b:latest) since images have references; it
+    never becomes a path under the state root."""
+    plan, rec = run(root, "a/b", source=tar1)
+    assert rec["repoTags"] == ["a/b:latest"]
+    assert not os.path.exists(os.path.join(root, "image", "a"))
 
 
 def test_absent(root, tar1):

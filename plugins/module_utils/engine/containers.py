@@ -13,14 +13,14 @@ import re
 import tempfile
 import time
 
-from . import images, lifecycle, process, records, seccomp
+from . import images, lifecycle, process, records, reference, seccomp
 from .cgroups import Cgroup
 from .errors import MyDockerError, NotFound
 from .monitor import start_monitor
 from .prune import prune  # noqa: F401 (part of this API)
 from .records import ACTIVE, CREATED, EXITED, RUNNING, Record
 from .resources import normalize_resources
-from .rootfs import mounts_under, unmount_all
+from .rootfs import mount_overlay, mounts_under, unmount_all
 from .store import Paths, cgroup_parent, file_lock, makedirs, state_lock, write_atomic
 from .syscalls import MS_RDONLY, SYS
 from .validate import (
@@ -208,7 +208,8 @@ def create(root, image, command=None, name=None, env=None, volumes=None, workdir
             "status": CREATED, "volume": "", "networkName": network or "", "portmapping": None,
             "ip": ip or "", "cgroupManager": {"Path": "%s/%s" % (cgroup_parent(paths.root), cid),
                                               "Resource": None},
-            "cmd": cmd, "image": image, "layer": img["layer"], "env": image_env, "volumes": vols,
+            "cmd": cmd, "image": image, "layer": img["layer"], "layers": img["layers"],
+            "imageId": img["imageId"], "env": image_env, "volumes": vols,
             "workdir": workdir, "hostname": hostname or cid, "resources": res,
             "restartPolicy": policy, "restartCount": 0, "autoRemove": bool(auto_remove),
             "tty": bool(tty), "interactive": bool(interactive), "ports": net_ports,
@@ -437,7 +438,7 @@ def commit(root, ref, image=None, output=None):
     if not image and not output:
         raise MyDockerError("commit needs an image name or --output PATH")
     if image:
-        validate_name(image, "image name")
+        reference.parse(image)
     cid = rec.id
     ov = paths.overlay_dir(cid)
     merged = os.path.join(ov, "merged")
@@ -447,13 +448,19 @@ def commit(root, ref, image=None, output=None):
     else:
         # a read-only overlay of upper over lower needs no work dir and changes nothing
         tmp = tempfile.mkdtemp(prefix=".commit-", dir=ov)
-        lower = os.path.realpath(os.path.join(ov, "lower"))
+        lowers = [os.path.realpath(os.path.join(ov, "lower"))]
+        if len(rec.get("layers") or []) > 1:
+            lowers = [os.path.join(paths.layers, n) for n in reversed(rec["layers"])]
         try:
-            SYS.mount("overlay", tmp, "overlay", MS_RDONLY,
-                      "lowerdir=%s:%s" % (os.path.join(ov, "upper"), lower))
-        except OSError as e:
+            if len(lowers) == 1:
+                SYS.mount("overlay", tmp, "overlay", MS_RDONLY,
+                          "lowerdir=%s:%s" % (os.path.join(ov, "upper"), lowers[0]))
+            else:
+                mount_overlay([os.path.join(ov, "upper")] + lowers, None, None, tmp, flags=MS_RDONLY)
+        except (OSError, MyDockerError) as e:
             os.rmdir(tmp)
-            raise MyDockerError("cannot mount container %s for commit: %s" % (rec.name, e.strerror))
+            raise MyDockerError("cannot mount container %s for commit: %s"
+                                % (rec.name, getattr(e, "strerror", None) or e))
         src = tmp
     try:
         if output:

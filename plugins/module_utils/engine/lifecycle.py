@@ -115,8 +115,11 @@ def spec_of(paths, cid, rec):
 def mount_rootfs(paths, cid, rec):
     ov = paths.overlay_dir(cid)
     lower = os.path.realpath(os.path.join(ov, "lower"))
-    if not os.path.isdir(lower):
-        raise MyDockerError("the image layer of container %s is missing (%s)" % (Record.of(rec).name, lower))
+    if len(Record.of(rec).get("layers") or []) > 1:  # an image of several layers: all of them, top first
+        lower = [os.path.join(paths.layers, n) for n in reversed(Record.of(rec)["layers"])]
+    for d in ([lower] if isinstance(lower, str) else lower):
+        if not os.path.isdir(d):
+            raise MyDockerError("the image layer of container %s is missing (%s)" % (Record.of(rec).name, d))
     return mount_overlay(lower, os.path.join(ov, "upper"), os.path.join(ov, "work"),
                          os.path.join(ov, "merged"))
 

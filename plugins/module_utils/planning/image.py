@@ -18,10 +18,9 @@ import os
 import shutil
 import tempfile
 
-from ..engine import images
+from ..engine import images, reference
 from ..engine.errors import MyDockerError, NotFound
 from ..engine.store import Paths
-from ..engine.validate import validate_name
 from .plan import Option, Plan, apply_steps, build_argument_spec
 
 VIEW_KEYS = ("name", "id", "digest", "layer", "format", "source")
@@ -51,8 +50,10 @@ def view(rec, layer_present):
     return out
 
 
-def _predicted(name, digest, kind, source):
+def _predicted(name, digest, kind, source, src=None):
     image_id, layer = images.digest_ids(digest)
+    if src is not None:
+        layer = images.predict_layer(src, kind, digest) or layer
     return {"name": name, "id": image_id, "digest": digest, "layer": layer, "format": kind,
             "source": source, "layerPresent": True}
 
@@ -85,8 +86,8 @@ def _layer_path(root, rec):
     return os.path.join(Paths(root).layers, rec["layer"]) if rec and rec.get("layer") else None
 
 
-def _refuse_force_on_used_layer(root, name, digest):
-    layer = images.digest_ids(digest)[1]
+def _refuse_force_on_used_layer(root, name, digest, layer=None):
+    layer = layer or images.digest_ids(digest)[1]
     if os.path.isdir(os.path.join(Paths(root).layers, layer)):
         users = images.layer_container_users(root, layer)
         if users:
@@ -97,7 +98,8 @@ def _refuse_force_on_used_layer(root, name, digest):
 def _repair_source(root, name, rec):
     """A file to re-import a damaged image from: the stored tarball or the original source,
     when its digest is still the record's."""
-    candidates = [Paths(root).image_tar(name)]
+    legacy = reference.parse(name).legacy_name
+    candidates = [Paths(root).image_tar(legacy)] if legacy else []
     if rec.get("source") and rec["source"] != "commit":
         candidates.append(rec["source"])
     for path in candidates:
@@ -114,7 +116,7 @@ def plan_image(root, name, state="present", source=None, force=False, container=
                busybox=None):
     """Compute the plan of one task (reads the state root and the disk, changes nothing but a
     scratch tarball for ``busybox``, which ``cleanup(plan)`` removes)."""
-    validate_name(name, "image name")
+    reference.parse(name)  # one line naming what is wrong with the reference
     plan = ImagePlan(Paths(root).root, name)
     label = None
     try:
@@ -198,8 +200,9 @@ def _plan(plan, state, source, force, container, output, label):
         same = rec is not None and rec.get("digest") == digest
         if same and layer_ok and not force:
             return plan
+        predicted = _predicted(name, digest, kind, label or src, src)
         if force:
-            _refuse_force_on_used_layer(root, name, digest)
+            _refuse_force_on_used_layer(root, name, digest, predicted["layer"])
         if rec is None:
             why = "new image"
         elif not same:
@@ -209,7 +212,7 @@ def _plan(plan, state, source, force, container, output, label):
         else:
             why = "force"
         plan.add("import", "import: %s (%s)" % (label or src, why), source=src, force=force, keep_source=label)
-        plan.after = _predicted(name, digest, kind, label or src)
+        plan.after = predicted
         plan.image = dict(plan.after)
         return plan
 
@@ -226,7 +229,7 @@ def _plan(plan, state, source, force, container, output, label):
                             "is still there with the same content; give source to import it again"
                             % (name, rec.get("layer"), Paths(root).image_tar(name)))
     if force:
-        _refuse_force_on_used_layer(root, name, rec["digest"])
+        _refuse_force_on_used_layer(root, name, rec["digest"], rec.get("layer"))
     why = "force" if layer_ok else "layer %s missing on disk" % rec.get("layer")
     plan.add("import", "import: %s (%s)" % (src, why), source=src, force=force, keep_source=rec.get("source"))
     plan.after = dict(plan.before, layerPresent=True)

@@ -61,8 +61,9 @@ def build_oci(tmp_path, busybox_tar, config=None):
         _add(out, "opq/.wh..wh..opq")
         _add(out, "opq/new", b"new\n")
         _add(out, "app", kind=tarfile.DIRTYPE, mode=0o755, uid=1000, gid=1000)
-        _add(out, "app/entry.sh", b'#!/bin/sh\necho "entry $* in $(pwd) as $(id -u):$(id -g) APPV=$APPV"\n',
-             mode=0o755)
+        _add(out, "app/entry.sh", b'#!/bin/sh\nif [ "$1" = default-arg ] || [ "$1" = show ]; then\n'
+                                  b'  echo "entry $* in $(pwd) as $(id -u):$(id -g) APPV=$APPV"; exit 0\nfi\n'
+                                  b'exec "$@"\n', mode=0o755)
     layer2 = buf.getvalue()
     layer2_gz = gzip.compress(layer2, mtime=0)
     diff_ids = ["sha256:" + _sha(layer1), "sha256:" + _sha(layer2)]

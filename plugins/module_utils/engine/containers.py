@@ -13,7 +13,7 @@ import re
 import tempfile
 import time
 
-from . import images, lifecycle, process, records, reference, seccomp
+from . import imageconfig, images, lifecycle, process, records, reference, seccomp, users
 from .cgroups import Cgroup
 from .errors import MyDockerError, NotFound
 from .monitor import start_monitor
@@ -163,17 +163,28 @@ def write_hosts(paths, cid, hostname, ip=None):
 
 def create(root, image, command=None, name=None, env=None, volumes=None, workdir=None, hostname=None,
            resources=None, restart=None, auto_remove=False, tty=False, interactive=False,
-           network=None, ip=None, ports=None, security_opt=None):
-    """Create a container (not started). Returns its record."""
+           network=None, ip=None, ports=None, security_opt=None, entrypoint=None, user=None):
+    """Create a container (not started). Returns its record.
+
+    The image's config is honoured as Docker does (``imageconfig``): the command is Entrypoint +
+    Cmd, ``command`` replaces Cmd, ``entrypoint`` (a string, '' clears, or a list) replaces the
+    Entrypoint and drops Cmd; ``env`` wins over the image's Env; ``workdir`` and ``user`` (name,
+    uid, uid:gid, name:group; resolved in the image's /etc/passwd at start) over the image's."""
     paths = _paths(root)
     paths.ensure()
     img = images.get_image(paths.root, image)
     cfg = img.get("config") or {}
-    cmd = list(command) if command else list((cfg.get("Entrypoint") or []) + (cfg.get("Cmd") or []))
+    if entrypoint is not None and not isinstance(entrypoint, str) and \
+            not (isinstance(entrypoint, list) and all(isinstance(a, str) for a in entrypoint)):
+        raise MyDockerError("the entrypoint must be a string or a list of strings")
+    if command and not (isinstance(command, (list, tuple)) and all(isinstance(a, str) for a in command)):
+        raise MyDockerError("the command must be a list of strings")
+    cmd = imageconfig.command(cfg, command, entrypoint)
     if not cmd:
         raise MyDockerError("no command specified (image %s has no default command)" % image)
     if not all(isinstance(a, str) for a in cmd):
         raise MyDockerError("the command must be a list of strings")
+    user = users.validate(cfg.get("User") or "" if user is None else user)
     image_env = parse_env(cfg.get("Env") or [])
     image_env.pop("PATH", None)
     image_env.update(parse_env(env))
@@ -215,6 +226,8 @@ def create(root, image, command=None, name=None, env=None, volumes=None, workdir
             "tty": bool(tty), "interactive": bool(interactive), "ports": net_ports,
             "exitCode": None, "startedAt": "", "finishedAt": "", "monitorPid": "",
             "stopRequested": False, "securityOpt": security_opt, "seccompProfile": seccomp_profile,
+            "user": user, "stopSignal": cfg.get("StopSignal") or "",
+            "config": imageconfig.resolved(img, cmd, entrypoint, image_env, workdir, user),
         })
         rec = records.save(paths, rec)
     try:
@@ -312,10 +325,10 @@ def start_and_wait(root, ref):
     return _run_captured(lambda stdio: start(root, ref, stdio=stdio, attached=True)[1], wait_exit)
 
 
-def exec_and_wait(root, ref, argv, env=None, workdir=None):
+def exec_and_wait(root, ref, argv, env=None, workdir=None, user=None):
     """``exec_start`` then ``exec_wait``: (exit code, stdout bytes, stderr bytes)."""
-    return _run_captured(lambda stdio: exec_start(root, ref, argv, stdio=stdio, env=env, workdir=workdir),
-                         exec_wait)
+    return _run_captured(lambda stdio: exec_start(root, ref, argv, stdio=stdio, env=env, workdir=workdir,
+                                                  user=user), exec_wait)
 
 
 # ---------------------------------------------------------------- update
@@ -368,7 +381,11 @@ def stop(root, ref, timeout=10):
     if rec.status not in ACTIVE and not lifecycle.monitor_alive(rec):
         return False
     rec = records.update(paths, cid, stopRequested=True)
-    if not lifecycle.kill_and_wait(rec, timeout):
+    try:
+        sig = imageconfig.parse_signal(rec.get("stopSignal"))
+    except MyDockerError:
+        sig = imageconfig.parse_signal(None)  # an image's StopSignal we cannot read: SIGTERM
+    if not lifecycle.kill_and_wait(rec, timeout, sig):
         raise MyDockerError("container %s (pid %s) did not die after SIGKILL" % (rec.name, rec.pid))
     if not _wait_monitor(rec, 15):
         raise MyDockerError("the monitor of container %s did not finish" % rec.name)
@@ -401,9 +418,9 @@ def remove(root, ref, force=False):
 
 # ---------------------------------------------------------------- exec / logs
 
-def exec_start(root, ref, argv, stdio=(0, 1, 2), console=None, env=None, workdir=None):
-    """Start ``argv`` inside a running container. Returns the pid to wait for; raises if the
-    command could not be started."""
+def exec_start(root, ref, argv, stdio=(0, 1, 2), console=None, env=None, workdir=None, user=None):
+    """Start ``argv`` inside a running container (as ``user``, default the container's). Returns
+    the pid to wait for; raises if the command could not be started."""
     paths = _paths(root)
     rec = find(paths, ref)
     if lifecycle.true_status(rec) != RUNNING:
@@ -413,8 +430,10 @@ def exec_start(root, ref, argv, stdio=(0, 1, 2), console=None, env=None, workdir
     if workdir is not None and not workdir.startswith("/"):
         raise MyDockerError("invalid working directory %r: must be absolute" % workdir)
     spec = lifecycle.spec_of(paths, rec.id, rec)
+    users.validate(user)
+    kw = {"user": user} if user else {}
     return process.enter(rec.pid, lifecycle.cgroup_of(paths, rec), spec, list(argv),
-                         stdio, console=console, env=parse_env(env), workdir=workdir)
+                         stdio, console=console, env=parse_env(env), workdir=workdir, **kw)
 
 
 def exec_wait(pid):

@@ -52,16 +52,32 @@ def command(cfg, command=None, entrypoint=None):
     """The argv of a container: (Entrypoint, Cmd) resolved as Docker does. ``entrypoint``: None
     (the image's), a string (``--entrypoint``; '' clears) or a list."""
     cfg = cfg or {}
-    if entrypoint is None:
-        ep = list(cfg.get("Entrypoint") or [])
-        cmd = list(command) if command else list(cfg.get("Cmd") or [])
+    ep = _entrypoint(cfg, entrypoint)
+    if command:
+        cmd = list(command)
     else:
-        if isinstance(entrypoint, str):
-            ep = [entrypoint] if entrypoint else []
-        else:
-            ep = list(entrypoint)
-        cmd = list(command) if command else []
+        cmd = list(cfg.get("Cmd") or []) if entrypoint is None else []
     return ep + cmd
+
+
+def _entrypoint(cfg, entrypoint):
+    if entrypoint is None:
+        return list((cfg or {}).get("Entrypoint") or [])
+    if isinstance(entrypoint, str):
+        return [entrypoint] if entrypoint else []
+    return list(entrypoint)
+
+
+def resolved(img, cmd, entrypoint, env, workdir, user):
+    """The container's config as ``inspect`` shows it: the image record ``img``'s config with
+    the run's choices (``cmd``: the whole argv, as ``command`` made it)."""
+    cfg = img.get("config") or {}
+    ep = _entrypoint(cfg, entrypoint)
+    return {"Image": img.get("name"), "ImageId": img.get("imageId"), "Entrypoint": ep,
+            "Cmd": cmd[len(ep):], "Env": ["%s=%s" % kv for kv in env.items()], "WorkingDir": workdir,
+            "User": user, "ExposedPorts": list(cfg.get("ExposedPorts") or []),
+            "Volumes": list(cfg.get("Volumes") or []), "StopSignal": cfg.get("StopSignal") or "",
+            "Labels": dict(cfg.get("Labels") or {})}
 
 
 def parse_signal(value):

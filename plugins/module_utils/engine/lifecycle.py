@@ -98,7 +98,7 @@ def spec_of(paths, cid, rec):
         raise MyDockerError("container %s has no command of ours to start (a record of another tool?)"
                             % rec.name)
     cdir = paths.container_dir(cid)
-    return {
+    spec = {
         "rootfs": os.path.join(paths.overlay_dir(cid), "merged"),
         "cmd": rec.cmd,
         "env": rec.env,
@@ -110,6 +110,9 @@ def spec_of(paths, cid, rec):
                      "/etc/hosts": os.path.join(cdir, "hosts"),
                      "/etc/resolv.conf": os.path.join(cdir, "resolv.conf")},
     }
+    if "user" in rec:  # the image's or run's user, resolved in the container at start
+        spec["user"] = rec.get("user") or ""
+    return spec
 
 
 def mount_rootfs(paths, cid, rec):
@@ -255,9 +258,10 @@ def wait_gone(rec, timeout):
     return not pid_alive(rec.pid, rec.pid_start)
 
 
-def kill_and_wait(rec, timeout):
-    """SIGTERM, then SIGKILL after ``timeout`` seconds; True once the process is gone."""
-    if timeout > 0 and signal_container(rec, signal.SIGTERM) and wait_gone(rec, timeout):
+def kill_and_wait(rec, timeout, sig=signal.SIGTERM):
+    """``sig`` (SIGTERM, or the image's StopSignal), then SIGKILL after ``timeout`` seconds; True
+    once the process is gone."""
+    if timeout > 0 and signal_container(rec, sig) and wait_gone(rec, timeout):
         return True
     signal_container(rec, signal.SIGKILL)
     return wait_gone(rec, 10)

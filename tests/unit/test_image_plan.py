@@ -285,3 +285,31 @@ def test_busybox_image_is_reproducible_and_idempotent(tmp_path):
     with pytest.raises(MyDockerError, match="busybox"):
         image_plan.plan_image(root, "bb", busybox=bb, source="/x.tar")
     assert [p for p in os.listdir(tempfile.gettempdir()) if p in [os.path.basename(d) for d in scratch]] == []
+
+
+def test_tags_are_added_once_and_predicted(root, tar1, tar2):
+    plan, rec = run(root, "img", source=tar1, tag=["img:v1", "registry.example:5000/img:1"])
+    assert plan.actions[1:] == ["tag: img:v1", "tag: registry.example:5000/img:1"]
+    rec = image_plan.get(root, "img:v1")
+    assert sorted(rec["repoTags"]) == ["img:latest", "img:v1", "registry.example:5000/img:1"]
+    again = image_plan.plan_image(root, "img", source=tar1, tag=["img:v1"])
+    assert not again.changed
+    # a tag that names another image moves to this one
+    run(root, "other", source=tar2)
+    plan = image_plan.plan_image(root, "other", source=tar2, tag=["img:v1"])
+    assert plan.actions == ["tag: img:v1"]
+    image_plan.apply(plan)
+    assert image_plan.get(root, "img:v1")["digest"] == image_plan.get(root, "other")["digest"]
+    with pytest.raises(MyDockerError, match="tag: invalid image name"):
+        image_plan.plan_image(root, "img", tag=["Bad"])
+    with pytest.raises(MyDockerError, match="only applies to state=present"):
+        image_plan.plan_image(root, "img", state="absent", tag=["x"])
+
+
+def test_absent_removes_a_tag_then_the_image(root, tar1):
+    run(root, "img", source=tar1, tag=["img:v1"])
+    run(root, "img:v1", state="absent")
+    assert images.image_exists(root, "img") and not images.image_exists(root, "img:v1")
+    layer = image_plan.get(root, "img")["layerPath"]
+    run(root, "img", state="absent")
+    assert not images.image_exists(root, "img") and not os.path.exists(layer)

@@ -204,10 +204,10 @@ def import_image(root, src, name, force=False, source=None):
     src = os.path.abspath(src)
     kind = _archive_kind(src)
     digest = layers.sha256_file(src)
-    old = images._resolve(paths, name)[0]
+    old = images._resolve(paths, name, by_id=False)[0]
     if not force and old and old.get("digest") == "sha256:" + digest and images.layer_present(paths, old):
         with state_lock(paths):
-            rec = images._resolve(paths, name)[0] or old
+            rec = images._resolve(paths, name, by_id=False)[0] or old
             if (source and rec.get("source") != source) or images._stored(paths, digest) is None:
                 rec = dict(rec, source=source or rec.get("source"))
                 write_json(images._record_path(paths, digest), rec)

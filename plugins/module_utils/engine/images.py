@@ -17,7 +17,7 @@ This module is the API; the record store is ``imagestore``, importing ``imageimp
 layers ``layers``, references ``reference``.
 """
 
-from .imageimport import (  # noqa: F401 (the API)
+from .imageimport import (  # the API
     archive_kind,
     commit_directory,
     file_digest,
@@ -26,7 +26,7 @@ from .imageimport import (  # noqa: F401 (the API)
     predict_layer,
     tar_directory,
 )
-from .imagestore import (  # noqa: F401 (the API)
+from .imagestore import (  # the API
     digest_ids,
     disk_usage,
     display_name,
@@ -40,3 +40,8 @@ from .imagestore import (  # noqa: F401 (the API)
     remove_image,
     tag,
 )
+
+__all__ = ["archive_kind", "commit_directory", "digest_ids", "disk_usage", "display_name", "file_digest",
+           "get_image", "image_exists", "image_users", "import_image", "layer_container_users", "layer_present",
+           "list_images", "make_busybox_rootfs", "predict_layer", "read_image", "remove_image", "tag",
+           "tar_directory"]

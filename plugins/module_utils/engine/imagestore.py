@@ -49,8 +49,7 @@ def _key(rec):
 
 def display_name(ref):
     """How a reference is shown as an image's ``name``: ``busybox``, ``me/app:v1``."""
-    s = ref.familiar
-    return s[:-len(":latest")] if ref.tag == refs.DEFAULT_TAG and not ref.digest else s
+    return refs.display(str(ref))
 
 
 def _legacy(paths, name):
@@ -97,14 +96,15 @@ def _public(paths, rec, ref=None, table=None):
     return out
 
 
-def _resolve(paths, name):
-    """(record as stored, Reference or None) of the image ``name`` names, or (None, ref)."""
+def _resolve(paths, name, by_id=True):
+    """(record as stored, Reference or None) of the image ``name`` names, or (None, ref).
+    ``by_id``: an ID (prefix) names an image too, when no reference of that spelling does."""
     ref = refs.try_parse(name) if isinstance(name, str) else None
     if ref is None:
         rec = _legacy(paths, name)
         if rec is not None:
             return rec, None
-        if refs.looks_like_id(name):
+        if by_id and refs.looks_like_id(name):
             return _by_id(paths, name), None
         refs.parse(name)  # raises: one line naming what is wrong
     table = _repos(paths)
@@ -116,7 +116,7 @@ def _resolve(paths, name):
     rec = _legacy(paths, ref.legacy_name)
     if rec is not None:
         return rec, ref
-    if refs.looks_like_id(name):
+    if by_id and refs.looks_like_id(name):
         rec = _by_id(paths, name)
         if rec is not None:
             return rec, None
@@ -354,7 +354,6 @@ def remove_image(root, name, force=False):
         if last:
             _delete(paths, rec)
     return _public(paths, rec, ref)
-
 
 
 def disk_usage(root):

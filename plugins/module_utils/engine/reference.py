@@ -150,6 +150,14 @@ def try_parse(ref):
         return None
 
 
+def display(ref):
+    """How an image reference is shown as a name: ``busybox`` (for ``busybox:latest``),
+    ``me/app:v1``; the same image name however it is spelled."""
+    r = parse(ref)
+    s = r.familiar
+    return s[:-len(":" + DEFAULT_TAG)] if r.tag == DEFAULT_TAG and not r.digest else s
+
+
 def normalize(ref):
     """``busybox`` -> ``docker.io/library/busybox:latest``."""
     return str(parse(ref))

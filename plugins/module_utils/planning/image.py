@@ -34,6 +34,7 @@ MODULE_OPTIONS = (
     Option("force", "bool", default=False),
     Option("container", "str"),
     Option("output", "path"),
+    Option("tag", "list", elements="str"),
 )
 
 
@@ -113,7 +114,7 @@ def _repair_source(root, name, rec):
 
 
 def plan_image(root, name, state="present", source=None, force=False, container=None, output=None,
-               busybox=None):
+               busybox=None, tag=None):
     """Compute the plan of one task (reads the state root and the disk, changes nothing but a
     scratch tarball for ``busybox``, which ``cleanup(plan)`` removes)."""
     reference.parse(name)  # one line naming what is wrong with the reference
@@ -128,10 +129,42 @@ def plan_image(root, name, state="present", source=None, force=False, container=
             plan.scratch.append(scratch)
             source = images.make_busybox_rootfs(os.path.join(scratch, "rootfs.tar"), busybox)
             label = "busybox:" + os.path.abspath(busybox)
-        return _plan(plan, state, source, force, container, output, label)
+        tags = _check_tags(tag, state, output)
+        plan = _plan(plan, state, source, force, container, output, label)
+        _plan_tags(plan, tags)
+        return plan
     except BaseException:
         cleanup(plan)
         raise
+
+
+def _check_tags(tags, state, output):
+    """The references of option tag, each checked (one line naming the bad one)."""
+    if not tags:
+        return []
+    if state != "present" or output:
+        raise MyDockerError("option tag only applies to state=present without output")
+    out = []
+    for t in tags:
+        try:
+            ref = reference.parse(t)
+        except MyDockerError as e:
+            raise MyDockerError("tag: %s" % e)
+        if ref.digest:
+            raise MyDockerError("tag: %s has a digest; a tag cannot" % t)
+        out.append(t)
+    return out
+
+
+def _plan_tags(plan, tags):
+    """A ``tag`` step for every tag that does not name this image yet (or will not, once the
+    import or commit before it changed the image)."""
+    content = plan.image.get("digest")  # None for a commit: its content is known once made
+    for t in tags:
+        now = images.read_image(plan.root, t)
+        if now is not None and content and now.get("digest") == content:
+            continue
+        plan.add("tag", "tag: %s" % reference.display(t), tag=t)
 
 
 def _plan(plan, state, source, force, container, output, label):
@@ -276,7 +309,11 @@ def _output(plan, container, output):
     engine.commit(plan.root, container, output=output)
 
 
-STEPS = {"remove": _remove, "import": _import, "commit": _commit, "output": _output}
+def _tag(plan, tag):
+    images.tag(plan.root, plan.name, tag)
+
+
+STEPS = {"remove": _remove, "import": _import, "commit": _commit, "output": _output, "tag": _tag}
 
 
 def apply(plan):

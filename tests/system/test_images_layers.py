@@ -135,6 +135,12 @@ def test_two_layer_oci_image_whiteouts_and_shared_layers(md, oci):
         dig = md("images", "--digests", "--filter", "reference=appimg:*").out.splitlines()
         assert dig[0].split()[:3] == ["REPOSITORY", "TAG", "DIGEST"] and dig[1].split()[2].startswith("sha256:")
 
+        # what a reader of the SPEC 1.3 layout sees: every image/*.json is an image record
+        for fn in os.listdir(os.path.join(md.root, "image")):
+            if fn.endswith(".json"):
+                rec = json.load(open(os.path.join(md.root, "image", fn)))
+                assert rec["name"] == fn[:-5] and os.path.isdir(os.path.join(md.root, "image", "layers", rec["layer"]))
+
         # tags: one image, several names; rmi of a tag keeps the image until its last tag
         md("tag", "appimg:v1", "appimg")
         assert md("images", "--filter", "reference=appimg").out.count(list(ids)[0]) == 2
@@ -194,7 +200,7 @@ def test_spec13_state_root_is_read_and_migrated(md, tmp_path):
     rec = images.read_image(md.root, "legacyimg")
     key = rec["digest"].split(":")[1]
     os.unlink(os.path.join(md.root, "image", "images", key + ".json"))
-    repos = os.path.join(md.root, "image", "repositories.json")
+    repos = os.path.join(md.root, "image", "refs", "repositories.json")
     table = json.load(open(repos))
     table["refs"].pop("docker.io/library/legacyimg:latest")
     json.dump(table, open(repos, "w"))

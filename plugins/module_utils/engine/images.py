@@ -3,7 +3,7 @@
 """Images: import a rootfs tarball, a ``docker save`` or an OCI archive; references with tags.
 
     <root>/image/images/<key>.json   the image record (key: the sha256 of the imported archive)
-    <root>/image/repositories.json   {"refs": {"docker.io/library/busybox:latest": <key>, ...}}
+    <root>/image/refs/repositories.json   {"refs": {"docker.io/library/busybox:latest": <key>, ...}}
     <root>/image/layers/<L>/         the layers, content-addressed and shared (``layers``)
     <root>/image/<name>.tar/.json    SPEC 1.3 (the Go tool's layout), kept for a reference
                                      ``docker.io/library/<name>:latest``; a state root that has

@@ -31,7 +31,8 @@ def _record_path(paths, key):
 
 
 def _repos_path(paths):
-    return os.path.join(paths.images, "repositories.json")
+    # not image/*.json: readers of the SPEC 1.3 layout take every such file for an image
+    return os.path.join(paths.images, "refs", "repositories.json")
 
 
 def _repos(paths):
@@ -40,6 +41,7 @@ def _repos(paths):
 
 
 def _write_repos(paths, table):
+    makedirs(os.path.dirname(_repos_path(paths)))
     write_json(_repos_path(paths), {"refs": table})
 
 
@@ -152,7 +154,7 @@ def _all_stored(paths):
     except OSError:
         legacy = []
     for fn in legacy:
-        if fn.endswith(".json") and not fn.startswith(".") and fn != "repositories.json":
+        if fn.endswith(".json") and not fn.startswith("."):
             rec = _legacy(paths, fn[:-5])
             if rec and _key(rec) not in keys:
                 keys.add(_key(rec))

@@ -238,7 +238,8 @@ def list_images(root):
             out.append(row)
         if not tags:
             row = _public(paths, rec, None, table)
-            row.update(name=row["id"], repository="<none>", tag="<none>")
+            legacy = _stored(paths, key) is None and rec.get("name")  # a SPEC 1.3 name, not a reference
+            row.update(name=legacy or row["id"], repository=legacy or "<none>", tag="latest" if legacy else "<none>")
             out.append(row)
     return sorted(out, key=lambda r: (r["repository"], r["tag"]))
 

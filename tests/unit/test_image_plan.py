@@ -308,8 +308,14 @@ def test_tags_are_added_once_and_predicted(root, tar1, tar2):
 
 def test_absent_removes_a_tag_then_the_image(root, tar1):
     run(root, "img", source=tar1, tag=["img:v1"])
-    run(root, "img:v1", state="absent")
+    write_json(os.path.join(root, "containers", "1234567890", "config.json"),
+               {"id": "1234567890", "name": "c1", "image": "img:v1", "layer": images.read_image(root, "img")["layer"]})
+    plan, rec = run(root, "img:v1", state="absent")  # not the last tag: the container keeps its image
+    assert plan.actions == ["remove: tag img:v1 (the image keeps img:latest)"]
     assert images.image_exists(root, "img") and not images.image_exists(root, "img:v1")
+    with pytest.raises(MyDockerError, match="used by container"):
+        image_plan.plan_image(root, "img", state="absent")
+    os.unlink(os.path.join(root, "containers", "1234567890", "config.json"))
     layer = image_plan.get(root, "img")["layerPath"]
     run(root, "img", state="absent")
     assert not images.image_exists(root, "img") and not os.path.exists(layer)

@@ -196,7 +196,8 @@ def _users_of(paths, rec):
                 out.append(r.name)
             continue
         img = refs.try_parse(r.get("image") or "")
-        if (img is not None and str(img) in tags) or r.get("image") == rec.get("name"):
+        if (img is not None and str(img) in tags) or r.get("image") == rec.get("name") or \
+                (r.get("layer") and r.get("layer") == rec.get("layer")):  # a record from before image IDs
             out.append(r.name)
     return out
 

@@ -181,6 +181,13 @@ def _plan(plan, state, source, force, container, output, label):
                 raise MyDockerError("option %s only applies to state=present" % opt)
         if rec is None:
             return plan
+        ref = reference.try_parse(name)
+        tags = rec.get("repoTags") or []
+        if ref is not None and ref.familiar in tags and len(tags) > 1:
+            # only this tag goes (as the engine does): the image stays, with its other tags
+            plan.add("remove", "remove: tag %s (the image keeps %s)"
+                     % (ref.familiar, ", ".join(t for t in tags if t != ref.familiar)), force=force)
+            return plan
         users = images.image_users(root, name)
         if users and not force:
             raise MyDockerError("image %s is used by container(s) %s: remove them first or set force=true"

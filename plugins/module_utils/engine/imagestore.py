@@ -156,8 +156,7 @@ def _all_stored(paths):
     for fn in legacy:
         if fn.endswith(".json") and not fn.startswith("."):
             rec = _legacy(paths, fn[:-5])
-            if rec and _key(rec) not in keys:
-                keys.add(_key(rec))
+            if rec and _key(rec) not in keys:  # two SPEC 1.3 names of one content are two images there
                 out.append(rec)
     return out
 

@@ -63,16 +63,33 @@ options:
     default: started
   image:
     description:
-      - The image (of the mydocker image store, see M(mydocker.runtime.mydocker_image)).
-      - Required to create a container. A container made from an older version of the image
-        (the image was imported again) is recreated.
+      - The image (of the mydocker image store, see M(mydocker.runtime.mydocker_image)), a
+        reference as Docker spells it (V(busybox), V(busybox:latest), V(me/app:v1),
+        V(registry.example:5000/app:2)); V(busybox) and V(docker.io/library/busybox:latest) are
+        the same.
+      - Required to create a container. The image is compared by its ID, so a container made from
+        an older version of the image (imported again, or the tag moved to another image) is
+        recreated.
     type: str
   command:
     description:
-      - The command, a list of arguments or a string split as a shell would split it (no shell
-        runs it).
-      - Without it, the image's default command.
+      - The command (the image's Cmd replaced), a list of arguments or a string split as a shell
+        would split it (no shell runs it). It follows the image's Entrypoint, as with Docker.
+      - Without it, the image's Cmd (none when O(entrypoint) is set).
     type: raw
+  entrypoint:
+    description:
+      - Replaces the image's Entrypoint; a list of arguments or a string split as a shell would.
+        V('') or V([]) clears it. When set, the image's Cmd is not used (as with Docker).
+      - A change recreates the container.
+    type: raw
+  user:
+    description:
+      - The user the container's processes run as, instead of the image's C(User), one of
+        V(name), V(uid), V(uid:gid) or V(name:group), resolved in the image's C(/etc/passwd) and
+        C(/etc/group) when the container starts. V(0) is root.
+      - A change recreates the container.
+    type: str
   env:
     description:
       - Environment variables, added to the image's. Values are strings (quote C(true) and

@@ -47,8 +47,10 @@ attributes:
 options:
   name:
     description:
-      - Name of the image in the store (letters, digits, C(_), C(.), C(-)).
+      - Reference of the image in the store, as Docker spells it, C([registry[:port]/]path[:tag]);
+        V(busybox) is V(docker.io/library/busybox:latest), V(me/app:v1) a tag of V(me/app).
       - With O(output), no image is stored and the name is only used in messages.
+      - With O(state=absent), the tag O(name) is removed; the image goes with its last tag.
     type: str
     required: true
   state:
@@ -98,6 +100,14 @@ options:
         instead of storing an image. The directory must exist.
       - The file is written only when it does not exist yet, or with O(force=true).
     type: path
+  tag:
+    description:
+      - Further references to give the image O(name) (after it was imported or committed), for
+        example V(app:1.2) and V(registry.example:5000/app:1.2). A tag that names another image
+        is moved to this one; tags already naming it change nothing.
+      - Only with O(state=present), not with O(output).
+    type: list
+    elements: str
 notes:
   - Runs on the target; root is needed.
 seealso:
@@ -153,6 +163,10 @@ image:
   description:
     - The image record after the task (predicted in check mode); empty when the image is absent
       or O(output) is used.
+    - C(repoTags) are the references naming the image, C(repoDigests) its manifest digests (OCI
+      archives), C(layers) its layers bottom first (C(layer) the top one), C(config) the image
+      config (C(Entrypoint), C(Cmd), C(Env), C(WorkingDir), C(User), C(ExposedPorts), C(Volumes),
+      C(StopSignal), C(Labels)).
   returned: always
   type: dict
   sample:
@@ -165,6 +179,9 @@ image:
     source: /srv/images/busybox.tar
     format: rootfs
     config: {}
+    repoTags: ["busybox:latest"]
+    repoDigests: []
+    layers: [3f0c6f4e2a1b9d8c]
     layerPath: /var/lib/mydocker/image/layers/3f0c6f4e2a1b9d8c
     layerPresent: true
 actions:
@@ -193,7 +210,7 @@ from ansible_collections.mydocker.runtime.plugins.module_utils.planning.image im
 def task(module):
     p = module.params
     plan = plan_image(p["root"], p["name"], state=p["state"], source=p["source"], force=p["force"],
-                      container=p["container"], output=p["output"], busybox=p["busybox"])
+                      container=p["container"], output=p["output"], busybox=p["busybox"], tag=p["tag"])
     image = plan.image
     try:
         if plan.changed and not module.check_mode:

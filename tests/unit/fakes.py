@@ -116,5 +116,14 @@ class RecordingSyscalls(Syscalls):
     def link_up(self, name):
         self._record("link_up", name=name)
 
+    def setgroups(self, gids):
+        self._record("setgroups", gids=list(gids))
+
+    def setresgid(self, rgid, egid, sgid):
+        self._record("setresgid", rgid=rgid, egid=egid, sgid=sgid)
+
+    def setresuid(self, ruid, euid, suid):
+        self._record("setresuid", ruid=ruid, euid=euid, suid=suid)
+
     def last_cap(self):
         return self._last_cap

@@ -166,8 +166,8 @@ def test_command_index():
 
 def test_commands_run_in_process(tmp_path, capsys):
     root = str(tmp_path)
-    for argv, want in ((["images"], ["NAME  ID  CREATED  SIZE"]),
-                       (["image", "list"], ["NAME  ID  CREATED  SIZE"]),
+    for argv, want in ((["images"], ["REPOSITORY  TAG  IMAGE ID  CREATED  SIZE"]),
+                       (["image", "list"], ["REPOSITORY  TAG  IMAGE ID  CREATED  SIZE"]),
                        (["ps", "-a"], ["ID  NAME  IP  PID  STATUS  COMMAND  CREATED  Volume"]),
                        (["ps", "-q"], []),
                        (["network", "ls"], ["NAME   IPRange   Driver   SUBNET   GATEWAY"]),

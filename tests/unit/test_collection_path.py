@@ -91,7 +91,7 @@ def test_install_launcher_runs_bin_mydocker(tmp_path):
     launcher.chmod(0o755)
     env = dict(os.environ, MYDOCKER_ROOT=str(tmp_path / "root"))
     p = subprocess.run([str(launcher), "images"], env=env, capture_output=True, text=True, timeout=60, check=False)
-    assert (p.returncode, p.stdout, p.stderr) == (0, "NAME  ID  CREATED  SIZE\n", "")
+    assert (p.returncode, p.stdout, p.stderr) == (0, "REPOSITORY  TAG  IMAGE ID  CREATED  SIZE\n", "")
     p = subprocess.run([str(launcher), "rm", "nosuch"], env=env, capture_output=True, text=True, timeout=60,
                        check=False)
     assert (p.returncode, p.stderr) == (1, "mydocker: no such container: nosuch\n")

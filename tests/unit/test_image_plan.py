@@ -142,10 +142,18 @@ def test_bad_source(root, tmp_path):
         image_plan.plan_image(root, "img", source=str(junk))
 
 
-@pytest.mark.parametrize("name", ["../x", "a/b", ".hidden", "", "-x"])
+@pytest.mark.parametrize("name", ["../x", ".hidden", "", "-x", "a//b", "UPPER", "a:b:c", "x@sha256:12"])
 def test_bad_names(root, name):
     with pytest.raises(MyDockerError, match="invalid image name"):
         image_plan.plan_image(root, name)
+
+
+def test_a_path_is_a_reference_not_a_file_name(root, tar1):
+    """``a/b`` is a Docker reference (docker.io/a/b:latest) since images have references; it
+    never becomes a path under the state root."""
+    plan, rec = run(root, "a/b", source=tar1)
+    assert rec["repoTags"] == ["a/b:latest"]
+    assert not os.path.exists(os.path.join(root, "image", "a"))
 
 
 def test_absent(root, tar1):
@@ -277,3 +285,37 @@ def test_busybox_image_is_reproducible_and_idempotent(tmp_path):
     with pytest.raises(MyDockerError, match="busybox"):
         image_plan.plan_image(root, "bb", busybox=bb, source="/x.tar")
     assert [p for p in os.listdir(tempfile.gettempdir()) if p in [os.path.basename(d) for d in scratch]] == []
+
+
+def test_tags_are_added_once_and_predicted(root, tar1, tar2):
+    plan, rec = run(root, "img", source=tar1, tag=["img:v1", "registry.example:5000/img:1"])
+    assert plan.actions[1:] == ["tag: img:v1", "tag: registry.example:5000/img:1"]
+    rec = image_plan.get(root, "img:v1")
+    assert sorted(rec["repoTags"]) == ["img:latest", "img:v1", "registry.example:5000/img:1"]
+    again = image_plan.plan_image(root, "img", source=tar1, tag=["img:v1"])
+    assert not again.changed
+    # a tag that names another image moves to this one
+    run(root, "other", source=tar2)
+    plan = image_plan.plan_image(root, "other", source=tar2, tag=["img:v1"])
+    assert plan.actions == ["tag: img:v1"]
+    image_plan.apply(plan)
+    assert image_plan.get(root, "img:v1")["digest"] == image_plan.get(root, "other")["digest"]
+    with pytest.raises(MyDockerError, match="tag: invalid image name"):
+        image_plan.plan_image(root, "img", tag=["Bad"])
+    with pytest.raises(MyDockerError, match="only applies to state=present"):
+        image_plan.plan_image(root, "img", state="absent", tag=["x"])
+
+
+def test_absent_removes_a_tag_then_the_image(root, tar1):
+    run(root, "img", source=tar1, tag=["img:v1"])
+    write_json(os.path.join(root, "containers", "1234567890", "config.json"),
+               {"id": "1234567890", "name": "c1", "image": "img:v1", "layer": images.read_image(root, "img")["layer"]})
+    plan, rec = run(root, "img:v1", state="absent")  # not the last tag: the container keeps its image
+    assert plan.actions == ["remove: tag img:v1 (the image keeps img:latest)"]
+    assert images.image_exists(root, "img") and not images.image_exists(root, "img:v1")
+    with pytest.raises(MyDockerError, match="used by container"):
+        image_plan.plan_image(root, "img", state="absent")
+    os.unlink(os.path.join(root, "containers", "1234567890", "config.json"))
+    layer = image_plan.get(root, "img")["layerPath"]
+    run(root, "img", state="absent")
+    assert not images.image_exists(root, "img") and not os.path.exists(layer)

@@ -19,6 +19,8 @@ HAND_WRITTEN = dict(
     state=dict(type="str", default="started", choices=["present", "started", "stopped", "absent"]),
     image=dict(type="str"),
     command=dict(type="raw"),
+    entrypoint=dict(type="raw"),
+    user=dict(type="str"),
     env=dict(type="dict"),
     volumes=dict(type="list", elements="str"),
     published_ports=dict(type="list", elements="str", aliases=["ports"]),
@@ -95,6 +97,7 @@ IMAGE_HAND_WRITTEN = dict(
     force=dict(type="bool", default=False),
     container=dict(type="str"),
     output=dict(type="path"),
+    tag=dict(type="list", elements="str"),
 )
 
 

@@ -308,3 +308,18 @@ def test_fake_failures_can_be_limited_in_number():
     assert (e.value.errno, e.value.strerror) == (errno.EBUSY, "umount /x: Device or resource busy")
     fake.umount2("/x")
     assert [(c.name, c["target"]) for c in fake.calls] == [("umount2", "/x"), ("umount2", "/x")]
+
+
+def test_init_switches_to_the_user_after_the_capabilities_and_before_exec(tmp_path, recorder, rootfs):
+    run = _spawn(tmp_path, recorder, _spec(rootfs, user="1000:1000"), RecordingSyscalls(last_cap=LAST_CAP))
+    assert isinstance(run, Run), run
+    i_capset = run.index("capset")
+    i_groups = run.index("setgroups", gids=[])
+    i_gid = run.index("setresgid", rgid=1000, egid=1000, sgid=1000)
+    i_uid = run.index("setresuid", ruid=1000, euid=1000, suid=1000)
+    assert i_capset < i_groups < i_gid < i_uid < run.index("exec")
+
+
+def test_init_without_a_recorded_user_switches_nothing(tmp_path, recorder, rootfs):
+    run = _spawn(tmp_path, recorder, _spec(rootfs), RecordingSyscalls())
+    assert not run.named("setresuid") and not run.named("setgroups")

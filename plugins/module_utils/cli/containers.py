@@ -38,6 +38,10 @@ RUN_FLAGS = [
     (("--pids-limit",), dict(dest="pids_limit", help="maximum number of processes")),
     (("--restart",), dict(default="no", help="no | on-failure[:N] | always")),
     (("--rm",), dict(action="store_true", help="remove the container when it exits")),
+    (("--entrypoint",), dict(default=None, metavar="CMD",
+                             help="replace the image's Entrypoint ('' clears it; the image's Cmd is dropped)")),
+    (("-u", "--user"), dict(default=None, metavar="USER[:GROUP]",
+                            help="user (name or uid, optionally :group or :gid) instead of the image's")),
     (("--security-opt",), dict(dest="security_opt", action="append", default=[], metavar="OPT",
                                help="seccomp=unconfined | seccomp=PROFILE.json | no-new-privileges")),
 ]
@@ -93,13 +97,24 @@ def _stdin(a):
 
 # ------------------------------------------------------------------ commands
 
+def _has_default_command(a):
+    """True when the image gives a command of its own (Entrypoint or Cmd) to run without one."""
+    from ..engine import images
+    try:
+        img = images.read_image(a.root, a.image)
+    except MyDockerError:
+        img = None
+    cfg = (img or {}).get("config") or {}
+    return bool(cfg.get("Entrypoint") or cfg.get("Cmd"))
+
+
 def cmd_run(a):
-    if not a.command:
+    if not a.command and not a.entrypoint and not _has_default_command(a):
         raise MyDockerError("run needs an IMAGE and a COMMAND")
     kwargs = dict(name=a.name, env=a.env, volumes=a.volume, workdir=a.workdir, hostname=a.hostname,
                   resources=_resources(a), restart=a.restart, auto_remove=a.rm, tty=a.tty,
                   interactive=a.interactive, network=a.network, ip=a.ip, ports=a.publish,
-                  security_opt=a.security_opt)
+                  security_opt=a.security_opt, entrypoint=a.entrypoint, user=a.user)
     if a.detach:
         rec = C.run(a.root, a.image, a.command, detach=True, **kwargs)[0]
         out(rec["id"])
@@ -158,9 +173,11 @@ def cmd_exec(a):
         raise MyDockerError("exec needs a CONTAINER and a COMMAND")
     if a.tty:
         pid = _with_terminal(
-            a, lambda fd: C.exec_start(a.root, a.container, a.command, console=fd, env=a.env, workdir=a.workdir))
+            a, lambda fd: C.exec_start(a.root, a.container, a.command, console=fd, env=a.env, workdir=a.workdir,
+                                       user=a.user))
         return C.exec_wait(pid)
-    pid = C.exec_start(a.root, a.container, a.command, stdio=(_stdin(a), 1, 2), env=a.env, workdir=a.workdir)
+    pid = C.exec_start(a.root, a.container, a.command, stdio=(_stdin(a), 1, 2), env=a.env, workdir=a.workdir,
+                       user=a.user)
     _forward_signals(pid)
     return C.exec_wait(pid)
 
@@ -229,6 +246,7 @@ def _p_exec(sub, name, help):
     s.add_argument("-t", "--tty", action="store_true")
     s.add_argument("-e", "--env", action="append", default=[])
     s.add_argument("-w", "--workdir")
+    s.add_argument("-u", "--user", default=None, help="user[:group] (default: the container's)")
     s.add_argument("container")
     s.add_argument("command", nargs=argparse.REMAINDER)
     s.set_defaults(fn=cmd_exec)

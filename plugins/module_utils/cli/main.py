@@ -27,13 +27,15 @@ COMMANDS = (
     ("commit", "containers", "save a container's filesystem as an image or a tar file"),
     ("inspect", "containers", "show container records as JSON"),
     ("images", "images", "list images"),
-    ("rmi", "images", "remove images"),
+    ("rmi", "images", "remove images (a tag; the image with its last tag)"),
+    ("tag", "images", "give an image another reference (name:tag)"),
     ("image", "images", "manage images"),
     ("prune", "system", "remove leftovers of crashed runs"),
+    ("system", "system", "state root information (df)"),
     ("network", "network", "manage bridge networks"),
 )
 GROUP = {name: module for name, module, helptext in COMMANDS}
-NESTED = ("image", "network")   # commands with subcommands of their own: `mydocker help image ls`
+NESTED = ("image", "network", "system")   # commands with subcommands of their own: `mydocker help image ls`
 
 EPILOG = "'mydocker help COMMAND' or 'mydocker COMMAND --help' shows a command's options."
 

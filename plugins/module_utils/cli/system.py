@@ -3,7 +3,7 @@
 """``mydocker prune``: the commands about the whole state root rather than one object."""
 
 from ..engine import containers as C
-from .output import out
+from .output import out, table
 
 
 def cmd_prune(a):
@@ -16,6 +16,29 @@ def cmd_prune(a):
     return 0
 
 
+def cmd_df(a):
+    from ..engine import images
+    from ..engine.resources import format_bytes
+    du = images.disk_usage(a.root)
+    rows = [[label, du[k]["total"], du[k]["active"], format_bytes(du[k]["bytes"]), format_bytes(du[k]["reclaimable"])]
+            for label, k in (("Images", "images"), ("Layers", "layers"), ("Containers", "containers"))]
+    table(rows, ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"])
+    out("(layers: ACTIVE is the number shared by several images, %s in them)"
+        % format_bytes(du["layers"]["shared"]))
+    return 0
+
+
+def _p_system(sub, name, help):
+    s = sub.add_parser(name, help=help)
+    ssub = s.add_subparsers(dest="syscmd", metavar="SUBCOMMAND")
+    ssub.required = True
+    i = ssub.add_parser("df", help="disk space of images, shared layers and containers' upper directories")
+    i.set_defaults(fn=cmd_df)
+    i = ssub.add_parser("prune", help="remove leftovers of crashed runs")
+    i.set_defaults(fn=cmd_prune)
+    return s
+
+
 def _p_prune(sub, name, help):
     s = sub.add_parser(name, help=help)
     s.set_defaults(fn=cmd_prune)
@@ -24,4 +47,5 @@ def _p_prune(sub, name, help):
 
 PARSERS = {
     "prune": _p_prune,
+    "system": _p_system,
 }

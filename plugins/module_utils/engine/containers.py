@@ -14,13 +14,13 @@ import tempfile
 import time
 from typing import Any, Optional
 
-from . import images, lifecycle, process, records, seccomp
+from . import imageconfig, images, lifecycle, process, records, reference, seccomp, users
 from .errors import MyDockerError, NotFound
 from .monitor import start_monitor
 from .prune import prune  # noqa: F401  # pylint: disable=unused-import
 from .records import ACTIVE, CREATED, EXITED, RUNNING, Record
 from .resources import normalize_resources
-from .rootfs import mounts_under, unmount_all
+from .rootfs import mount_overlay, mounts_under, unmount_all
 from .store import Paths, cgroup_parent, makedirs, state_lock
 from .syscalls import MS_RDONLY, SYS
 from .validate import (  # noqa: F401 (parse_volume, parse_restart: part of this API)
@@ -113,8 +113,14 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
            hostname: Optional[str] = None, resources: Optional[dict[str, Any]] = None, restart: Any = None,
            auto_remove: bool = False, tty: bool = False, interactive: bool = False,
            network: Optional[str] = None, ip: Optional[str] = None, ports: Optional[list[Any]] = None,
-           security_opt: Optional[list[str]] = None, _until_running: bool = False) -> Record:
+           security_opt: Optional[list[str]] = None, entrypoint: Any = None, user: Optional[str] = None,
+           _until_running: bool = False) -> Record:
     """Create a container (not started). Returns its record.
+
+    The image's config is honoured as Docker does (``imageconfig``): the command is Entrypoint +
+    Cmd, ``command`` replaces Cmd, ``entrypoint`` (a string, '' clears, or a list) replaces the
+    Entrypoint and drops Cmd; ``env`` wins over the image's Env; ``workdir`` and ``user`` (name,
+    uid, uid:gid, name:group; resolved in the image's /etc/passwd at start) over the image's.
 
     The first record names this process as its creator; the mark is cleared once the container
     is complete (``_until_running``, for ``run``: once it runs), so ``prune`` can tell a container
@@ -123,11 +129,17 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
     paths.ensure()
     img = images.get_image(paths.root, image)
     cfg = img.get("config") or {}
-    cmd = list(command) if command else list((cfg.get("Entrypoint") or []) + (cfg.get("Cmd") or []))
+    if entrypoint is not None and not isinstance(entrypoint, str) and \
+            not (isinstance(entrypoint, list) and all(isinstance(a, str) for a in entrypoint)):
+        raise MyDockerError("the entrypoint must be a string or a list of strings")
+    if command and not (isinstance(command, (list, tuple)) and all(isinstance(a, str) for a in command)):
+        raise MyDockerError("the command must be a list of strings")
+    cmd = imageconfig.command(cfg, command, entrypoint)
     if not cmd:
         raise MyDockerError("no command specified (image %s has no default command)" % image)
     if not all(isinstance(a, str) for a in cmd):
         raise MyDockerError("the command must be a list of strings")
+    user = users.validate(cfg.get("User") or "" if user is None else user)
     image_env = parse_env(cfg.get("Env") or [])
     image_env.pop("PATH", None)
     image_env.update(parse_env(env))
@@ -164,12 +176,15 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
             "status": CREATED, "volume": "", "networkName": network or "", "portmapping": None,
             "ip": ip or "", "cgroupManager": {"Path": "%s/%s" % (cgroup_parent(paths.root), cid),
                                               "Resource": None},
-            "cmd": cmd, "image": image, "layer": img["layer"], "env": image_env, "volumes": vols,
+            "cmd": cmd, "image": image, "layer": img["layer"], "layers": img["layers"],
+            "imageId": img["imageId"], "env": image_env, "volumes": vols,
             "workdir": workdir, "hostname": hostname or cid, "resources": res,
             "restartPolicy": policy, "restartCount": 0, "autoRemove": bool(auto_remove),
             "tty": bool(tty), "interactive": bool(interactive), "ports": net_ports,
             "exitCode": None, "startedAt": "", "finishedAt": "", "monitorPid": "",
             "stopRequested": False, "securityOpt": security_opt, "seccompProfile": seccomp_profile,
+            "user": user, "stopSignal": cfg.get("StopSignal") or "",
+            "config": imageconfig.resolved(img, cmd, entrypoint, image_env, workdir, user),
         })
         rec.update(lifecycle.own_mark("creator"))
         rec = records.save(paths, rec)
@@ -274,10 +289,10 @@ def start_and_wait(root: Optional[str], ref: str) -> tuple[int, bytes, bytes]:
 
 
 def exec_and_wait(root: Optional[str], ref: str, argv: list[str], env: Any = None,
-                  workdir: Optional[str] = None) -> tuple[int, bytes, bytes]:
+                  workdir: Optional[str] = None, user: Optional[str] = None) -> tuple[int, bytes, bytes]:
     """``exec_start`` then ``exec_wait``: (exit code, stdout bytes, stderr bytes)."""
-    return _run_captured(lambda stdio: exec_start(root, ref, argv, stdio=stdio, env=env, workdir=workdir),
-                         exec_wait)
+    return _run_captured(lambda stdio: exec_start(root, ref, argv, stdio=stdio, env=env, workdir=workdir,
+                                                  user=user), exec_wait)
 
 
 # ---------------------------------------------------------------- update
@@ -331,7 +346,11 @@ def stop(root: Optional[str], ref: str, timeout: float = 10) -> bool:
     if rec.status not in ACTIVE and not lifecycle.monitor_alive(rec):
         return False
     rec = records.update(paths, cid, stopRequested=True)
-    if not lifecycle.kill_and_wait(rec, timeout):
+    try:
+        sig = imageconfig.parse_signal(rec.get("stopSignal"))
+    except MyDockerError:
+        sig = imageconfig.parse_signal(None)  # an image's StopSignal we cannot read: SIGTERM
+    if not lifecycle.kill_and_wait(rec, timeout, sig):
         raise MyDockerError("container %s (pid %s) did not die after SIGKILL" % (rec.name, rec.pid))
     deadline = time.time() + 15
     while lifecycle.monitor_alive(rec) and time.time() < deadline:
@@ -384,9 +403,10 @@ def remove(root: Optional[str], ref: str, force: bool = False) -> bool:
 # ---------------------------------------------------------------- exec / logs
 
 def exec_start(root: Optional[str], ref: str, argv: list[str], stdio: tuple[int, int, int] = (0, 1, 2),
-               console: Optional[int] = None, env: Any = None, workdir: Optional[str] = None) -> int:
-    """Start ``argv`` inside a running container. Returns the pid to wait for; raises if the
-    command could not be started."""
+               console: Optional[int] = None, env: Any = None, workdir: Optional[str] = None,
+               user: Optional[str] = None) -> int:
+    """Start ``argv`` inside a running container (as ``user``, default the container's). Returns
+    the pid to wait for; raises if the command could not be started."""
     paths = _paths(root)
     rec = find(paths, ref)
     if lifecycle.true_status(rec) != RUNNING:
@@ -396,8 +416,10 @@ def exec_start(root: Optional[str], ref: str, argv: list[str], stdio: tuple[int,
     if workdir is not None and not workdir.startswith("/"):
         raise MyDockerError("invalid working directory %r: must be absolute" % workdir)
     spec = lifecycle.spec_of(paths, rec.id, rec)
+    users.validate(user)
+    kw = {"user": user} if user else {}
     return process.enter(rec.pid, lifecycle.cgroup_of(paths, rec), spec, list(argv),
-                         stdio, console=console, env=parse_env(env), workdir=workdir)
+                         stdio, console=console, env=parse_env(env), workdir=workdir, **kw)
 
 
 def exec_wait(pid: int) -> int:
@@ -422,7 +444,7 @@ def commit(root: Optional[str], ref: str, image: Optional[str] = None,
     if not image and not output:
         raise MyDockerError("commit needs an image name or --output PATH")
     if image:
-        validate_name(image, "image name")
+        reference.parse(image)
     cid = rec.id
     ov = paths.overlay_dir(cid)
     merged = os.path.join(ov, "merged")
@@ -432,13 +454,19 @@ def commit(root: Optional[str], ref: str, image: Optional[str] = None,
     else:
         # a read-only overlay of upper over lower needs no work dir and changes nothing
         tmp = tempfile.mkdtemp(prefix=".commit-", dir=ov)
-        lower = os.path.realpath(os.path.join(ov, "lower"))
+        lowers = [os.path.realpath(os.path.join(ov, "lower"))]
+        if len(rec.get("layers") or []) > 1:
+            lowers = [os.path.join(paths.layers, n) for n in reversed(rec["layers"])]
         try:
-            SYS.mount("overlay", tmp, "overlay", MS_RDONLY,
-                      "lowerdir=%s:%s" % (os.path.join(ov, "upper"), lower))
-        except OSError as e:
+            if len(lowers) == 1:
+                SYS.mount("overlay", tmp, "overlay", MS_RDONLY,
+                          "lowerdir=%s:%s" % (os.path.join(ov, "upper"), lowers[0]))
+            else:
+                mount_overlay([os.path.join(ov, "upper")] + lowers, None, None, tmp, flags=MS_RDONLY)
+        except (OSError, MyDockerError) as e:
             os.rmdir(tmp)
-            raise MyDockerError("cannot mount container %s for commit: %s" % (rec.name, e.strerror))
+            raise MyDockerError("cannot mount container %s for commit: %s"
+                                % (rec.name, getattr(e, "strerror", None) or e))
         src = tmp
     try:
         if output:

@@ -139,7 +139,7 @@ def spec_of(paths, cid, rec):
         raise MyDockerError("container %s has no command of ours to start (a record of another tool?)"
                             % rec.name)
     cdir = paths.container_dir(cid)
-    return {
+    spec = {
         "rootfs": os.path.join(paths.overlay_dir(cid), "merged"),
         "cmd": rec.cmd,
         "env": rec.env,
@@ -151,13 +151,19 @@ def spec_of(paths, cid, rec):
                      "/etc/hosts": os.path.join(cdir, "hosts"),
                      "/etc/resolv.conf": os.path.join(cdir, "resolv.conf")},
     }
+    if "user" in rec:  # the image's or run's user, resolved in the container at start
+        spec["user"] = rec.get("user") or ""
+    return spec
 
 
 def mount_rootfs(paths, cid, rec):
     ov = paths.overlay_dir(cid)
     lower = os.path.realpath(os.path.join(ov, "lower"))
-    if not os.path.isdir(lower):
-        raise MyDockerError("the image layer of container %s is missing (%s)" % (Record.of(rec).name, lower))
+    if len(Record.of(rec).get("layers") or []) > 1:  # an image of several layers: all of them, top first
+        lower = [os.path.join(paths.layers, n) for n in reversed(Record.of(rec)["layers"])]
+    for d in ([lower] if isinstance(lower, str) else lower):
+        if not os.path.isdir(d):
+            raise MyDockerError("the image layer of container %s is missing (%s)" % (Record.of(rec).name, d))
     return mount_overlay(lower, os.path.join(ov, "upper"), os.path.join(ov, "work"),
                          os.path.join(ov, "merged"))
 
@@ -317,9 +323,10 @@ def wait_gone(rec, timeout):
     return not pid_alive(rec.pid, rec.pid_start)
 
 
-def kill_and_wait(rec, timeout):
-    """SIGTERM, then SIGKILL after ``timeout`` seconds; True once the process is gone."""
-    if timeout > 0 and signal_container(rec, signal.SIGTERM) and wait_gone(rec, timeout):
+def kill_and_wait(rec, timeout, sig=signal.SIGTERM):
+    """``sig`` (SIGTERM, or the image's StopSignal), then SIGKILL after ``timeout`` seconds; True
+    once the process is gone."""
+    if timeout > 0 and signal_container(rec, sig) and wait_gone(rec, timeout):
         return True
     signal_container(rec, signal.SIGKILL)
     return wait_gone(rec, 10)

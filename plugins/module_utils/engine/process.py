@@ -16,7 +16,7 @@ import struct
 import termios
 import traceback
 
-from . import seccomp
+from . import seccomp, users
 from .errors import MyDockerError
 from .rootfs import setup_rootfs
 from .syscalls import (
@@ -114,6 +114,16 @@ def _exec(argv, env, errw, filt=None):
         _report_and_exit(errw, "cannot run %s: %s" % (argv[0], e.strerror), 126)
 
 
+def _become_user(spec, user, syscalls):
+    """Switch to the container's user (``user`` or ``spec["user"]``), resolved in the container's
+    /etc/passwd and /etc/group; after the capabilities are cut (setresuid to a uid other than 0
+    clears them), before the exec. A spec without a "user" key (a record from before users were
+    recorded) stays as it is."""
+    if user is None and "user" not in spec:
+        return
+    users.switch(users.resolve(spec.get("user") if user is None else user), syscalls)
+
+
 def _init(spec, stdio, console, gor, errw, filt=None, syscalls=SYS):
     """Body of the container's PID 1 (runs in the new namespaces)."""
     try:
@@ -136,6 +146,7 @@ def _init(spec, stdio, console, gor, errw, filt=None, syscalls=SYS):
         _stdio(stdio, tty)
         syscalls.prctl(PR_SET_NO_NEW_PRIVS, 1)
         syscalls.drop_capabilities()
+        _become_user(spec, None, syscalls)
         _exec(spec["cmd"], container_env(spec, tty), errw, filt)
     except MyDockerError as e:
         _report_and_exit(errw, str(e))
@@ -229,9 +240,10 @@ def spawn(spec, stdio, console=None, syscalls=SYS):
     return Spawned(int(raw), gow, errr)
 
 
-def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None, syscalls=SYS):
+def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None, syscalls=SYS, user=None):
     """Fork a process that joins the namespaces and cgroup of container PID ``pid`` and execs
-    ``argv`` (with a new pty sent on ``console`` when given). Returns, once the command was
+    ``argv`` (with a new pty sent on ``console`` when given) as ``user`` (default: the
+    container's user, ``spec["user"]``). Returns, once the command was
     exec'd, the host PID of an intermediate process whose exit status is the command's; raises
     when it could not be started.
     """
@@ -265,6 +277,10 @@ def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None, 
                 close_fds({errw})
                 syscalls.prctl(PR_SET_NO_NEW_PRIVS, 1)
                 syscalls.drop_capabilities()
+                try:
+                    _become_user(spec, user, syscalls)
+                except MyDockerError as ue:
+                    _report_and_exit(errw, str(ue), 126)
                 e = container_env(spec, tty)
                 e.update(env or {})
                 _exec(argv, e, errw, filt)

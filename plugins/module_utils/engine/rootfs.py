@@ -65,14 +65,32 @@ def is_mounted(path):
     return path in mountpoints()
 
 
-def mount_overlay(lower, upper, work, merged, syscalls=SYS):
+def mount_overlay(lower, upper, work, merged, syscalls=SYS, flags=0):
+    """Mount an overlay at ``merged``. ``lower``: one directory, or a list of them (top first).
+    Several lower directories are given relative to their common parent (the process changes
+    there for the mount and back): short names keep the options within the kernel's one page,
+    as Docker's overlay2 driver does. ``upper`` None: a read-only overlay of the lowers."""
     if is_mounted(merged):
         return False
-    opts = "lowerdir=%s,upperdir=%s,workdir=%s" % (lower, upper, work)
+    lowers = [lower] if isinstance(lower, str) else list(lower)
+    here = None
+    if len(lowers) > 1:
+        base = os.path.commonpath(lowers)
+        here = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+        lowers = [os.path.relpath(p, base) for p in lowers]
+    opts = "lowerdir=%s" % ":".join(lowers)
+    if upper is not None:
+        opts += ",upperdir=%s,workdir=%s" % (upper, work)
     try:
-        syscalls.mount("overlay", merged, "overlay", 0, opts)
+        if here is not None:
+            os.chdir(base)
+        syscalls.mount("overlay", merged, "overlay", flags, opts)
     except OSError as e:
         raise MyDockerError("cannot mount the container's root filesystem: %s" % e.strerror)
+    finally:
+        if here is not None:
+            os.fchdir(here)
+            os.close(here)
     return True
 
 

@@ -4,7 +4,8 @@
 
 ``Syscalls`` is the interface: every call into the kernel that needs privileges or a namespace
 (mount, umount2, pivot_root, unshare, setns, sethostname, prctl, capset, mknod, bringing ``lo``
-up). ``LinuxSyscalls`` implements it with ctypes; ``SYS`` is the one instance the engine uses.
+up, setgroups, setresgid, setresuid). ``LinuxSyscalls`` implements it with ctypes (and the os
+module); ``SYS`` is the one instance the engine uses.
 Functions that make these calls take the object as a ``syscalls=SYS`` argument, so tests pass a
 recording fake (tests/unit/fakes.py) instead of touching the kernel. Composed steps such as
 ``drop_capabilities`` are written once, on the interface, in terms of the primitives.
@@ -115,6 +116,18 @@ class Syscalls:
         """The highest capability number the kernel knows."""
         raise NotImplementedError
 
+    def setgroups(self, gids: Iterable[int]) -> None:
+        """setgroups(2): the supplementary groups (needs CAP_SETGID)."""
+        raise NotImplementedError
+
+    def setresgid(self, rgid: int, egid: int, sgid: int) -> None:
+        """setresgid(2) (needs CAP_SETGID)."""
+        raise NotImplementedError
+
+    def setresuid(self, ruid: int, euid: int, suid: int) -> None:
+        """setresuid(2) (needs CAP_SETUID); to a non-zero uid it clears the capability sets."""
+        raise NotImplementedError
+
     # ------------------------------------------------ composed from the primitives above
 
     def drop_capabilities(self, keep: Optional[Iterable[int]] = None) -> None:
@@ -216,6 +229,15 @@ class LinuxSyscalls(Syscalls):
 
     def mknod(self, path, mode, device):
         os.mknod(path, mode, device)
+
+    def setgroups(self, gids):
+        os.setgroups(list(gids))
+
+    def setresgid(self, rgid, egid, sgid):
+        os.setresgid(rgid, egid, sgid)
+
+    def setresuid(self, ruid, euid, suid):
+        os.setresuid(ruid, euid, suid)
 
     def last_cap(self):
         try:

@@ -56,8 +56,12 @@ def predicted_config(wish, img):
     out = {}
     for name in OPTION_NAMES:
         out[name] = wish.get(name, MISSING)
-    if out["command"] is MISSING:
-        out["command"] = list((cfg.get("Entrypoint") or []) + (cfg.get("Cmd") or [])) or None
+    if out["entrypoint"] is MISSING:
+        out["entrypoint"] = list(cfg.get("Entrypoint") or [])
+    if out["command"] is MISSING:  # the image's Cmd, unless the task replaces the Entrypoint
+        out["command"] = list(cfg.get("Cmd") or []) if wish.get("entrypoint", MISSING) is MISSING else []
+    if out["user"] is MISSING:
+        out["user"] = cfg.get("User") or ""
     env = image_env(img or {})
     if out["env"] is not MISSING:
         env.update(out["env"])
@@ -246,6 +250,8 @@ def _recreate_reason(params, facts, changed):
         return "recreate: image changed"
     if forcing:
         return "recreate: %s changed" % ", ".join(forcing)
+    if facts.image is not None and rec.get("imageId") and facts.image.get("imageId") != rec.get("imageId"):
+        return "recreate: image changed (new image ID)"
     if facts.image is not None and rec.get("layer") and facts.image.get("layer") != rec.get("layer"):
         return "recreate: image changed (new layer)"
     if not facts.layer_ok:
@@ -258,7 +264,7 @@ def _create_args(wish, image):
     options = {"resources": dict((k, wish[k]) for k in RESOURCE_KEYS if wish[k] is not MISSING)}
     for key, arg in (("env", "env"), ("volumes", "volumes"), ("working_dir", "workdir"), ("hostname", "hostname"),
                      ("restart_policy", "restart"), ("auto_remove", "auto_remove"),
-                     ("security_opts", "security_opt")):
+                     ("security_opts", "security_opt"), ("entrypoint", "entrypoint"), ("user", "user")):
         if wish[key] is not MISSING:
             options[arg] = wish[key]
     if wish["network"]:
@@ -275,7 +281,7 @@ def _plan_new_container(plan, facts, recreate_why, was_running):
     """create (or recreate) the container, then start it when the state asks for it."""
     wish, rec = plan.wish, facts.record
     after = predicted_config(wish, facts.image)
-    if not after["command"]:
+    if not after["command"] and not after["entrypoint"]:
         fail_option("command", "needed to create container %s: image %s has no default command"
                     % (plan.name, (facts.image or {}).get("name") or wish["image"]))
     image = rec.get("image") if wish["image"] is MISSING else wish["image"]

@@ -18,10 +18,9 @@ import os
 import shutil
 import tempfile
 
-from ..engine import images
+from ..engine import images, reference
 from ..engine.errors import MyDockerError, NotFound
 from ..engine.store import Paths
-from ..engine.validate import validate_name
 from .plan import Option, Plan, apply_steps, build_argument_spec
 
 VIEW_KEYS = ("name", "id", "digest", "layer", "format", "source")
@@ -35,6 +34,7 @@ MODULE_OPTIONS = (
     Option("force", "bool", default=False),
     Option("container", "str"),
     Option("output", "path"),
+    Option("tag", "list", elements="str"),
 )
 
 
@@ -51,8 +51,10 @@ def view(rec, layer_present):
     return out
 
 
-def _predicted(name, digest, kind, source):
+def _predicted(name, digest, kind, source, src=None):
     image_id, layer = images.digest_ids(digest)
+    if src is not None:
+        layer = images.predict_layer(src, kind, digest) or layer
     return {"name": name, "id": image_id, "digest": digest, "layer": layer, "format": kind,
             "source": source, "layerPresent": True}
 
@@ -85,8 +87,8 @@ def _layer_path(root, rec):
     return os.path.join(Paths(root).layers, rec["layer"]) if rec and rec.get("layer") else None
 
 
-def _refuse_force_on_used_layer(root, name, digest):
-    layer = images.digest_ids(digest)[1]
+def _refuse_force_on_used_layer(root, name, digest, layer=None):
+    layer = layer or images.digest_ids(digest)[1]
     if os.path.isdir(os.path.join(Paths(root).layers, layer)):
         users = images.layer_container_users(root, layer)
         if users:
@@ -97,7 +99,8 @@ def _refuse_force_on_used_layer(root, name, digest):
 def _repair_source(root, name, rec):
     """A file to re-import a damaged image from: the stored tarball or the original source,
     when its digest is still the record's."""
-    candidates = [Paths(root).image_tar(name)]
+    legacy = reference.parse(name).legacy_name
+    candidates = [Paths(root).image_tar(legacy)] if legacy else []
     if rec.get("source") and rec["source"] != "commit":
         candidates.append(rec["source"])
     for path in candidates:
@@ -111,10 +114,10 @@ def _repair_source(root, name, rec):
 
 
 def plan_image(root, name, state="present", source=None, force=False, container=None, output=None,
-               busybox=None):
+               busybox=None, tag=None):
     """Compute the plan of one task (reads the state root and the disk, changes nothing but a
     scratch tarball for ``busybox``, which ``cleanup(plan)`` removes)."""
-    validate_name(name, "image name")
+    reference.parse(name)  # one line naming what is wrong with the reference
     plan = ImagePlan(Paths(root).root, name)
     label = None
     try:
@@ -126,10 +129,42 @@ def plan_image(root, name, state="present", source=None, force=False, container=
             plan.scratch.append(scratch)
             source = images.make_busybox_rootfs(os.path.join(scratch, "rootfs.tar"), busybox)
             label = "busybox:" + os.path.abspath(busybox)
-        return _plan(plan, state, source, force, container, output, label)
+        tags = _check_tags(tag, state, output)
+        plan = _plan(plan, state, source, force, container, output, label)
+        _plan_tags(plan, tags)
+        return plan
     except BaseException:
         cleanup(plan)
         raise
+
+
+def _check_tags(tags, state, output):
+    """The references of option tag, each checked (one line naming the bad one)."""
+    if not tags:
+        return []
+    if state != "present" or output:
+        raise MyDockerError("option tag only applies to state=present without output")
+    out = []
+    for t in tags:
+        try:
+            ref = reference.parse(t)
+        except MyDockerError as e:
+            raise MyDockerError("tag: %s" % e)
+        if ref.digest:
+            raise MyDockerError("tag: %s has a digest; a tag cannot" % t)
+        out.append(t)
+    return out
+
+
+def _plan_tags(plan, tags):
+    """A ``tag`` step for every tag that does not name this image yet (or will not, once the
+    import or commit before it changed the image)."""
+    content = plan.image.get("digest")  # None for a commit: its content is known once made
+    for t in tags:
+        now = images.read_image(plan.root, t)
+        if now is not None and content and now.get("digest") == content:
+            continue
+        plan.add("tag", "tag: %s" % reference.display(t), tag=t)
 
 
 def _plan(plan, state, source, force, container, output, label):
@@ -145,6 +180,13 @@ def _plan(plan, state, source, force, container, output, label):
             if val:
                 raise MyDockerError("option %s only applies to state=present" % opt)
         if rec is None:
+            return plan
+        ref = reference.try_parse(name)
+        tags = rec.get("repoTags") or []
+        if ref is not None and ref.familiar in tags and len(tags) > 1:
+            # only this tag goes (as the engine does): the image stays, with its other tags
+            plan.add("remove", "remove: tag %s (the image keeps %s)"
+                     % (ref.familiar, ", ".join(t for t in tags if t != ref.familiar)), force=force)
             return plan
         users = images.image_users(root, name)
         if users and not force:
@@ -198,8 +240,9 @@ def _plan(plan, state, source, force, container, output, label):
         same = rec is not None and rec.get("digest") == digest
         if same and layer_ok and not force:
             return plan
+        predicted = _predicted(name, digest, kind, label or src, src)
         if force:
-            _refuse_force_on_used_layer(root, name, digest)
+            _refuse_force_on_used_layer(root, name, digest, predicted["layer"])
         if rec is None:
             why = "new image"
         elif not same:
@@ -209,7 +252,7 @@ def _plan(plan, state, source, force, container, output, label):
         else:
             why = "force"
         plan.add("import", "import: %s (%s)" % (label or src, why), source=src, force=force, keep_source=label)
-        plan.after = _predicted(name, digest, kind, label or src)
+        plan.after = predicted
         plan.image = dict(plan.after)
         return plan
 
@@ -226,7 +269,7 @@ def _plan(plan, state, source, force, container, output, label):
                             "is still there with the same content; give source to import it again"
                             % (name, rec.get("layer"), Paths(root).image_tar(name)))
     if force:
-        _refuse_force_on_used_layer(root, name, rec["digest"])
+        _refuse_force_on_used_layer(root, name, rec["digest"], rec.get("layer"))
     why = "force" if layer_ok else "layer %s missing on disk" % rec.get("layer")
     plan.add("import", "import: %s (%s)" % (src, why), source=src, force=force, keep_source=rec.get("source"))
     plan.after = dict(plan.before, layerPresent=True)
@@ -273,7 +316,11 @@ def _output(plan, container, output):
     engine.commit(plan.root, container, output=output)
 
 
-STEPS = {"remove": _remove, "import": _import, "commit": _commit, "output": _output}
+def _tag(plan, tag):
+    images.tag(plan.root, plan.name, tag)
+
+
+STEPS = {"remove": _remove, "import": _import, "commit": _commit, "output": _output, "tag": _tag}
 
 
 def apply(plan):

@@ -15,6 +15,7 @@ import os
 import shlex
 
 from ..engine import containers as engine
+from ..engine import reference, users
 from ..engine.errors import MyDockerError
 from ..engine.resources import (
     CPU_SHARES_DEFAULT,
@@ -66,9 +67,53 @@ def wrap_option(option, fn, value, *args):
 # normalisers: user spelling -> canonical form (the form config_of_record gives)
 
 def norm_image(value, params=None):
+    """A reference, in the form Docker prints it (``busybox``, ``me/app:v1``): ``busybox``,
+    ``busybox:latest`` and ``docker.io/library/busybox`` are the same image name."""
     if not isinstance(value, str) or not value:
         fail_option("image", "must be a non-empty image name")
-    return wrap_option("image", validate_name, value, "image name")
+    if reference.try_parse(value) is None:
+        try:
+            return validate_name(value, "image name")  # a name from before references (SPEC 1.3)
+        except MyDockerError:
+            pass
+    return wrap_option("image", reference.display, value)
+
+
+def _record_image(rec):
+    name = rec.get("image") or ""
+    ref = reference.try_parse(name)
+    return reference.display(name) if ref is not None else name
+
+
+def norm_entrypoint(value, params=None):
+    """A string is split like a shell would; a list is the argument list; '' or [] clears the
+    image's Entrypoint."""
+    if value in ("", []):
+        return []
+    if isinstance(value, str):
+        try:
+            return shlex.split(value)
+        except ValueError as e:
+            fail_option("entrypoint", "cannot split %r: %s" % (value, e))
+    if not isinstance(value, (list, tuple)) or \
+            any(isinstance(a, bool) or not isinstance(a, (str, int, float)) for a in value):
+        fail_option("entrypoint", "expected a string or a list of strings, got %r" % (value,))
+    return [a if isinstance(a, str) else str(a) for a in value]
+
+
+def _record_entrypoint(rec):
+    return list((rec.get("config") or {}).get("Entrypoint") or [])
+
+
+def _record_command(rec):
+    """The Cmd part of the container's argv (a record from before entrypoints: the whole argv)."""
+    if isinstance(rec.get("config"), dict) and "Cmd" in rec["config"]:
+        return list(rec["config"]["Cmd"] or [])
+    return list(rec.get("cmd") or [])
+
+
+def norm_user(value, params=None):
+    return wrap_option("user", users.validate, str(value) if isinstance(value, int) else value) or ""
 
 
 def norm_command(value, params=None):
@@ -275,8 +320,10 @@ def _compared(name, type, normalise, current, change, **kw):
 
 
 OPTIONS = (
-    _compared("image", "str", norm_image, lambda r: r.get("image") or "", RECREATE),
-    _compared("command", "raw", norm_command, lambda r: list(r.get("cmd") or []), RECREATE),
+    _compared("image", "str", norm_image, _record_image, RECREATE),
+    _compared("command", "raw", norm_command, _record_command, RECREATE),
+    _compared("entrypoint", "raw", norm_entrypoint, _record_entrypoint, RECREATE),
+    _compared("user", "str", norm_user, lambda r: r.get("user") or "", RECREATE),
     _compared("env", "dict", norm_env, lambda r: dict(r.get("env") or {}), RECREATE),
     _compared("volumes", "list", norm_volumes,
               lambda r: [_volume_text(v) for v in sorted(r.get("volumes") or [], key=lambda v: v["container"])],

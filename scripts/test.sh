@@ -15,6 +15,17 @@ export PATH="$VENV/bin:$PATH"
 export ANSIBLE_PYTHON_INTERPRETER="$VENV/bin/python"
 
 bash "$REPO/scripts/install.sh"
+# what only the tests use: a real registry (CNCF distribution), skopeo and podman to read what we
+# write, tini for --init, openssl and htpasswd for the TLS and basic-auth registry
+test_need=()
+for pkg in docker-registry skopeo podman buildah tini openssl apache2-utils; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || test_need+=("$pkg")
+done
+if [ "${#test_need[@]}" -gt 0 ]; then
+    echo "test.sh: apt-get install ${test_need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${test_need[@]}" >/dev/null
+fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REPO/requirements-test.txt"
 # the README's molecule line, and the linters, without activating the venv
 bash "$REPO/scripts/link-commands.sh" "$VENV" "${MYDOCKER_BINDIR:-/usr/local/bin}" molecule ansible-lint antsibull-changelog

@@ -381,3 +381,24 @@ def test_info(paths):
 def test_records_without_volume_keys_still_work():
     rec = records.Record({"id": "1", "name": "old"})
     assert rec.volumes == [] and mountopts.record_volumes(rec) == [] and mountopts.record_tmpfs(rec) == []
+
+
+# ------------------------------------------------------------------ mydocker_prune knows volumes
+
+def test_prune_plan_removes_unused_anonymous_then_named(paths):
+    from ansible_collections.mydocker.runtime.plugins.module_utils.planning import prune as prune_plan
+    out, _c = volumes.resolve(paths, [parse_volume("named:/n"), parse_volume("/anon")])
+    volumes.create_volume(paths, "kept")
+    _container(paths, "1234567890", "user", [dict(parse_volume("kept:/k"), host="x")])
+    with open(os.path.join(out[1]["host"], "f"), "wb") as f:
+        f.write(b"x" * 5000)
+    plan = prune_plan.plan_prune(paths.root, volumes_=True)
+    assert plan.removed["volumes"] == [out[1]["name"]] and 5000 < plan.reclaimed["volumes"] < 5000 + 4096
+    assert plan.actions == ["remove volume %s" % out[1]["name"]]
+    assert sorted(plan.before["volumes"]) == sorted(["named", "kept", out[1]["name"]])
+    assert volumes.read_volume(paths, out[1]["name"]) is not None  # planning changes nothing
+    prune_plan.apply(plan)
+    assert sorted(volumes.list_names(paths)) == ["kept", "named"]
+    plan = prune_plan.plan_prune(paths.root, volumes_=True, volumes_all=True)
+    assert plan.removed["volumes"] == ["named"]
+    assert prune_plan.plan_prune(paths.root, volumes_all=True).removed["volumes"] == []

@@ -249,11 +249,12 @@ def remove_anonymous(paths, rec):
 
 
 def _du(path):
+    """Apparent bytes of the files under ``path`` (as system.du counts them)."""
     total = 0
     for top, dirs, files in os.walk(path):
-        for f in files + dirs:
+        for f in files:
             try:
-                total += os.lstat(os.path.join(top, f)).st_blocks * 512
+                total += os.lstat(os.path.join(top, f)).st_size
             except OSError:
                 pass
     return total

@@ -402,3 +402,13 @@ def test_prune_plan_removes_unused_anonymous_then_named(paths):
     plan = prune_plan.plan_prune(paths.root, volumes_=True, volumes_all=True)
     assert plan.removed["volumes"] == ["named"]
     assert prune_plan.plan_prune(paths.root, volumes_all=True).removed["volumes"] == []
+
+
+def test_disk_usage_counts_volumes(paths):
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine import system
+    rec = volumes.create_volume(paths, "big")
+    with open(os.path.join(rec["Mountpoint"], "f"), "wb") as f:
+        f.write(b"x" * 5000)
+    du = system.disk_usage(paths.root)
+    assert 5000 < du["volumes"] < 5000 + 4096 and du["other"] < 4096
+    assert volumes.disk_usage(paths) == [{"Name": "big", "Size": 5000, "InUse": 0, "Anonymous": False}]

@@ -226,7 +226,7 @@ def test_a_failed_copy_up_leaves_the_volume_empty(tmp_path, monkeypatch):
             raise OSError(5, "Input/output error")
         return real(p, u, g)
     monkeypatch.setattr(os, "lchown", fail_second)
-    with pytest.raises(OSError):
+    with pytest.raises(MyDockerError, match="^cannot copy the image's /d into volume v: Input/output error$"):
         volumes.copy_up({"volumes": [{"host": str(vol), "container": "/d", "type": "volume", "name": "v"}]},
                         str(root), R.secure_join)
     assert os.listdir(str(vol)) == []

@@ -21,7 +21,7 @@ import time
 
 from . import records
 from .errors import MyDockerError, NotFound
-from .store import Paths, makedirs, read_json, state_lock, write_json
+from .store import Paths, file_lock, makedirs, read_json, state_lock, write_json
 from .validate import validate_volume_name
 
 DRIVER = "local"
@@ -360,22 +360,32 @@ def copy_up(rec, rootfs, secure_join):
     for v in records.Record.of(rec).volumes:
         if v.get("type") != "volume" or not v.get("host") or not os.path.isdir(v["host"]):
             continue
-        if os.listdir(v["host"]):
-            continue
-        src = secure_join(rootfs, v["container"])
-        try:
-            st = os.lstat(src)
-        except OSError:
-            continue
-        if not stat.S_ISDIR(st.st_mode) or not src.startswith(rootfs.rstrip("/") + "/"):
-            continue
-        try:
-            _copy_tree(src, v["host"])
-        except BaseException:
-            _empty(v["host"])  # a failed copy-up leaves the volume as empty as it was
-            raise
-        os.chown(v["host"], st.st_uid, st.st_gid)
-        os.chmod(v["host"], stat.S_IMODE(st.st_mode))
+        # the volume's own lock: two containers starting on one new volume copy it once
+        with file_lock(os.path.join(os.path.dirname(v["host"]), ".copyup.lock")):
+            try:
+                _copy_up_one(v, rootfs, secure_join)
+            except OSError as e:
+                raise MyDockerError("cannot copy the image's %s into volume %s: %s"
+                                    % (v["container"], v.get("name"), e.strerror or e))
+
+
+def _copy_up_one(v, rootfs, secure_join):
+    if os.listdir(v["host"]):
+        return
+    src = secure_join(rootfs, v["container"])
+    try:
+        st = os.lstat(src)
+    except OSError:
+        return
+    if not stat.S_ISDIR(st.st_mode) or not src.startswith(rootfs.rstrip("/") + "/"):
+        return
+    try:
+        _copy_tree(src, v["host"])
+    except BaseException:
+        _empty(v["host"])  # a failed copy-up leaves the volume as empty as it was
+        raise
+    os.chown(v["host"], st.st_uid, st.st_gid)
+    os.chmod(v["host"], stat.S_IMODE(st.st_mode))
 
 
 def _empty(path):

@@ -71,13 +71,13 @@ def test_parse_mount_and_tmpfs():
     assert mounts.parse_tmpfs("/run:size=64k,mode=1777,exec") == \
         {"container": "/run", "size": 65536, "mode": 0o1777, "options": ["exec"]}
     assert mounts.tmpfs_mount_args(mounts.parse_tmpfs("/run")) == ({"noexec", "nosuid", "nodev"}, "mode=1777")
-    assert mounts.tmpfs_mount_args(mounts.parse_tmpfs("/run:exec,size=1k")) == ({"nosuid", "nodev"},
-                                                                                  "mode=1777,size=1024")
+    assert mounts.tmpfs_mount_args(mounts.parse_tmpfs("/run:exec,size=1k")) == \
+        ({"nosuid", "nodev"}, "mode=1777,size=1024")
     for bad, words in (("type=nfs,target=/t", "type must be"), ("type=bind,source=rel,target=/t", "absolute source"),
                        ("type=tmpfs,source=x,target=/t", "no source"), ("target=/t,bogus=1", "unknown field"),
                        ("type=volume,source=v1,target=/t,tmpfs-size=1m", "for type=tmpfs"),
-                       ("type=volume,target=/sys/x", "cannot mount over"), ("type=volume,source=../x,target=/t",
-                                                                           "invalid volume name")):
+                       ("type=volume,target=/sys/x", "cannot mount over"),
+                       ("type=volume,source=../x,target=/t", "invalid volume name")):
         with pytest.raises(MyDockerError, match=words):
             mounts.parse_mount(bad)
     for bad, words in (("/t:size=x", "invalid tmpfs size"), ("/t:mode=999", "invalid tmpfs mode"),
@@ -125,7 +125,7 @@ def test_create_list_inspect_remove(paths):
 def test_in_use_is_not_removed_nor_pruned(paths):
     volumes.create_volume(paths, "v1")
     _container(paths, "1234567890", "web", [{"host": "x", "container": "/d", "ro": False, "type": "volume",
-                                              "name": "v1"}])
+                                             "name": "v1"}])
     with pytest.raises(MyDockerError, match="^volume v1 is in use by container web$"):
         volumes.remove_volume(paths, "v1", force=True)
     assert volumes.prune_volumes(paths, all=True) == ([], 0)
@@ -358,7 +358,7 @@ def test_plan_create_then_nothing_then_recreate(paths):
 def test_plan_refuses_what_the_engine_refuses(paths):
     volumes.create_volume(paths, "v1")
     _container(paths, "1234567890", "db", [{"host": "x", "container": "/d", "ro": False, "type": "volume",
-                                             "name": "v1"}])
+                                            "name": "v1"}])
     for kw in (dict(state="absent"), dict(recreate="always")):
         with pytest.raises(MyDockerError, match="^volume v1 is in use by container db$"):
             vplan.plan_volume(paths.root, "v1", **kw)

@@ -96,8 +96,8 @@ def list_names(paths):
         names = sorted(os.listdir(volumes_dir(paths)))
     except FileNotFoundError:
         return []
-    return [n for n in names if not n.startswith(".") and os.path.exists(os.path.join(volumes_dir(paths), n,
-                                                                                     "volume.json"))]
+    top = volumes_dir(paths)
+    return [n for n in names if not n.startswith(".") and os.path.exists(os.path.join(top, n, "volume.json"))]
 
 
 def users_of(paths, name):

@@ -87,11 +87,12 @@ def test_parse_mount_and_tmpfs():
 
 
 def test_storage_options_check_before_anything_is_made():
-    out = volumes.storage_options([parse_volume("v1:/a")], ["type=tmpfs,target=/t"], ["/run:size=1m"], True, "1m")
-    assert [v["container"] for v in out["volumes"]] == ["/a"]
+    vols, out = volumes.storage_options([parse_volume("v1:/a")], ["type=tmpfs,target=/t"], ["/run:size=1m"], True,
+                                        "1m")
+    assert [v["container"] for v in vols] == ["/a"]
     assert [t["container"] for t in out["tmpfs"]] == ["/run", "/t"]
     assert out["readOnly"] is True and out["shmSize"] == 1 << 20
-    assert volumes.storage_options([], None, None, False, None) == {"volumes": []}
+    assert volumes.storage_options([], None, None, False, None) == ([], {})
     with pytest.raises(MyDockerError, match="duplicate mount point /a"):
         volumes.storage_options([parse_volume("v1:/a")], None, ["/a"])
     with pytest.raises(MyDockerError, match="invalid shm size"):

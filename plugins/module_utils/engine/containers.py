@@ -146,8 +146,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
     image_env.pop("PATH", None)
     image_env.update(parse_env(env))
     vols = check_unique_volumes([parse_volume(v) for v in volumes or []])
-    storage = volumes_mod.storage_options(vols, mounts, tmpfs, read_only, shm_size)
-    vols = storage.pop("volumes")
+    vols, storage = volumes_mod.storage_options(vols, mounts, tmpfs, read_only, shm_size)
     res = normalize_resources(resources or {})
     security_opt, seccomp_profile = seccomp.parse_security_opt(security_opt)
     policy = parse_restart(restart)
@@ -174,8 +173,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
             if other.get("name") == name:
                 raise MyDockerError("the container name %s is already in use by container %s"
                                     % (name, other.id))
-        # named volumes made on first use, anonymous ones for the image's Volumes: under the lock
-        # that writes the record naming them (a volume rm never sees them unused)
+        # volumes made on first use and the image's anonymous ones: under the lock that saves their user
         vols, new_volumes = volumes_mod.resolve(paths, vols, cfg.get("Volumes"),
                                                 [t["container"] for t in storage.get("tmpfs", [])])
         makedirs(paths.container_dir(cid), 0o700)
@@ -195,8 +193,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
             "user": user, "stopSignal": cfg.get("StopSignal") or "",
             "config": imageconfig.resolved(img, cmd, entrypoint, image_env, workdir, user),
         })
-        rec.update(storage)
-        rec.update(lifecycle.own_mark("creator"))
+        rec.update(storage, **lifecycle.own_mark("creator"))
         try:
             rec = records.save(paths, rec)
         except BaseException:

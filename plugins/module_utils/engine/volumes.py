@@ -178,15 +178,15 @@ def resolve(paths, vols, image_volumes=None, taken=()):
 
 
 def storage_options(vols, mounts=None, tmpfs=None, read_only=False, shm_size=None):
-    """create's storage options checked and normalised, before anything is made: {"volumes": the
-    -v entries and the bind/volume --mounts, then the record keys "tmpfs", "readOnly", "shmSize"
-    (each only when set, so records look as before for runs without them)}."""
+    """create's storage options checked and normalised, before anything is made: (the -v entries and
+    the bind/volume --mounts, {the record keys "tmpfs", "readOnly", "shmSize"}: each only when set,
+    so records look as before for runs without them)."""
     from .mounts import check_unique_targets, parse_shm_size, parse_tmpfs, split_mounts
     mvols, mtmpfs = split_mounts(mounts)
     tlist = [parse_tmpfs(t) for t in tmpfs or []] + mtmpfs
     vols = list(vols) + mvols
     check_unique_targets(vols, tlist)
-    out = {"volumes": vols}
+    out = {}
     if tlist:
         out["tmpfs"] = tlist
     if read_only:
@@ -194,7 +194,7 @@ def storage_options(vols, mounts=None, tmpfs=None, read_only=False, shm_size=Non
     shm = parse_shm_size(shm_size)
     if shm:
         out["shmSize"] = shm
-    return out
+    return vols, out
 
 
 def forget(paths, names):

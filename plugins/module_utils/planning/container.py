@@ -69,11 +69,8 @@ def predicted_config(wish, img):
     out["env"] = env
     for name, default in (("volumes", []), ("published_ports", []), ("network", ""), ("ip", None),
                           ("hostname", None), ("working_dir", os.path.normpath(cfg.get("WorkingDir") or "/")),
-                          ("auto_remove", False), ("restart_policy", "no"), ("security_opts", [])):
+                          ("auto_remove", False), ("restart_policy", "no"), ("security_opts", [])) + mountopts.DEFAULTS:
         if out[name] is MISSING or (name == "ip" and out[name] == ""):
-            out[name] = default
-    for name, default in mountopts.DEFAULTS:
-        if out[name] is MISSING:
             out[name] = default
     for key in RESOURCE_KEYS:
         if out[key] is MISSING:

@@ -99,8 +99,33 @@ options:
     description:
       - Bind mounts C(HOST:CONTAINER[:ro|rw]); both paths absolute. A missing host directory is
         created.
+      - Or named volumes C(NAME:CONTAINER[:ro|rw]) (see M(mydocker.runtime.mydocker_volume)), created on
+        first use; a new empty volume gets the image's content at the mount point, as Docker.
     type: list
     elements: str
+  mounts:
+    description:
+      - Mounts as community.docker writes them, each a dict with C(type) (C(bind), C(volume) (default) or
+        C(tmpfs)), C(source) (a host path for C(bind), a volume name for C(volume); none for an anonymous
+        volume or a C(tmpfs)), C(target) (required), C(read_only), C(tmpfs_size) (bytes or C(64m)) and
+        C(tmpfs_mode) (octal, C(1777)).
+    type: list
+    elements: dict
+  tmpfs:
+    description:
+      - tmpfs mounts C(PATH[:size=N,mode=M]) as C(docker run --tmpfs) mounts them, nosuid, nodev, noexec unless the
+        options say C(exec), C(suid), C(dev).
+    type: list
+    elements: str
+  read_only:
+    description:
+      - Mount the container's root filesystem read-only. Its /dev/shm, volumes and tmpfs mounts stay as
+        they are (give C(/run) or C(/tmp) with O(tmpfs) where the program writes).
+    type: bool
+  shm_size:
+    description:
+      - Size of the container's /dev/shm (bytes or C(64m)); the default is 64 MiB.
+    type: str
   published_ports:
     description:
       - Ports published on the host, C([HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]). Needs O(network).

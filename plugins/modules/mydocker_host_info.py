@@ -149,6 +149,9 @@ disk_usage:
     network:
       description: The network records and the IP allocator.
       type: int
+    volumes:
+      description: The named and anonymous volumes (their data and records).
+      type: int
     other:
       description: The rest (engine copies of the monitors and the lock among it).
       type: int

@@ -61,6 +61,17 @@ options:
       - Remove the networks no container is attached to (containers of any status count).
     type: bool
     default: false
+  volumes:
+    description:
+      - Remove the anonymous volumes no container names (after the containers removed by
+        O(containers)), as C(docker volume prune) of Docker 23+.
+    type: bool
+    default: false
+  volumes_all:
+    description:
+      - With O(volumes), remove the unused named volumes too (C(docker volume prune -a)).
+    type: bool
+    default: false
   build_cache:
     description:
       - Remove the build cache. mydocker has none yet, so this always removes nothing and
@@ -113,6 +124,12 @@ networks:
   type: list
   elements: str
   sample: [oldnet]
+volumes:
+  description: Names of the volumes removed.
+  returned: always
+  type: list
+  elements: str
+  sample: [dbdata-old]
 build_cache:
   description: The build cache entries removed; always empty.
   returned: always
@@ -141,6 +158,7 @@ reclaimed:
     containers: 4096
     images: 2211440
     networks: 0
+    volumes: 0
     build_cache: 0
     total: 2215536
 actions:
@@ -160,7 +178,8 @@ from ansible_collections.mydocker.runtime.plugins.module_utils.planning.prune im
 def task(module):
     p = module.params
     plan = plan_prune(p["root"], leftovers=p["leftovers"], containers=p["containers"], images_=p["images"],
-                      networks=p["networks"], build_cache=p["build_cache"])
+                      networks=p["networks"], build_cache=p["build_cache"], volumes_=p["volumes"],
+                      volumes_all=p["volumes_all"])
     out = plan.result()
     if plan.changed and not module.check_mode:
         out = apply(plan)

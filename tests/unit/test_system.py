@@ -69,6 +69,7 @@ def test_disk_usage_by_directory(tmp_path):
     assert du["overlay2"] == 7
     assert du["containers"] == os.path.getsize(paths.container_config("1234567890"))
     assert du["network"] == 0
+    assert du["volumes"] == 0
     assert du["other"] == 0
     assert du["total"] == sum(v for k, v in du.items() if k != "total")
     assert system.container_size(paths, "1234567890") == du["containers"] + 7

@@ -44,6 +44,11 @@ RUN_FLAGS = [
                             help="user (name or uid, optionally :group or :gid) instead of the image's")),
     (("--security-opt",), dict(dest="security_opt", action="append", default=[], metavar="OPT",
                                help="seccomp=unconfined | seccomp=PROFILE.json | no-new-privileges")),
+    (("--mount",), dict(action="append", default=[], metavar="type=bind|volume|tmpfs,source=S,target=T[,readonly]",
+                        help="mount a host path, a named volume or a tmpfs")),
+    (("--tmpfs",), dict(action="append", default=[], metavar="PATH[:size=N,mode=M]", help="mount a tmpfs")),
+    (("--read-only",), dict(dest="read_only", action="store_true", help="mount the root filesystem read-only")),
+    (("--shm-size",), dict(dest="shm_size", default=None, metavar="SIZE", help="size of /dev/shm (default 64m)")),
 ]
 
 
@@ -114,7 +119,8 @@ def cmd_run(a):
     kwargs = dict(name=a.name, env=a.env, volumes=a.volume, workdir=a.workdir, hostname=a.hostname,
                   resources=_resources(a), restart=a.restart, auto_remove=a.rm, tty=a.tty,
                   interactive=a.interactive, network=a.network, ip=a.ip, ports=a.publish,
-                  security_opt=a.security_opt, entrypoint=a.entrypoint, user=a.user)
+                  security_opt=a.security_opt, entrypoint=a.entrypoint, user=a.user,
+                  mounts=a.mount, tmpfs=a.tmpfs, read_only=a.read_only, shm_size=a.shm_size)
     if a.detach:
         rec = C.run(a.root, a.image, a.command, detach=True, **kwargs)[0]
         out(rec["id"])
@@ -195,7 +201,7 @@ def cmd_restart(a):
 
 
 def cmd_rm(a):
-    return each(a.containers, lambda ref: C.remove(a.root, ref, force=a.force))
+    return each(a.containers, lambda ref: C.remove(a.root, ref, force=a.force, volumes=a.volumes))
 
 
 def cmd_commit(a):
@@ -274,6 +280,7 @@ def _p_start(sub, name, help):
 def _p_rm(sub, name, help):
     s = sub.add_parser(name, help=help)
     s.add_argument("-f", "--force", action="store_true", help="stop a running container first")
+    s.add_argument("-v", "--volumes", action="store_true", help="remove its anonymous volumes too")
     s.add_argument("containers", nargs="+")
     s.set_defaults(fn=cmd_rm)
     return s

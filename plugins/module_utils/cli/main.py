@@ -33,9 +33,10 @@ COMMANDS = (
     ("prune", "system", "remove leftovers of crashed runs"),
     ("system", "system", "state root information (df)"),
     ("network", "network", "manage bridge networks"),
+    ("volume", "volume", "manage named volumes"),
 )
 GROUP = {name: module for name, module, helptext in COMMANDS}
-NESTED = ("image", "network", "system")   # commands with subcommands of their own: `mydocker help image ls`
+NESTED = ("image", "network", "system", "volume")   # commands with subcommands of their own: `mydocker help image ls`
 
 EPILOG = "'mydocker help COMMAND' or 'mydocker COMMAND --help' shows a command's options."
 

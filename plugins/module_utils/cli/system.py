@@ -22,6 +22,10 @@ def cmd_df(a):
     du = images.disk_usage(a.root)
     rows = [[label, du[k]["total"], du[k]["active"], format_bytes(du[k]["bytes"]), format_bytes(du[k]["reclaimable"])]
             for label, k in (("Images", "images"), ("Layers", "layers"), ("Containers", "containers"))]
+    from ..engine.volumes import disk_usage as volume_usage
+    vols = volume_usage(a.root)
+    rows.append(["Volumes", len(vols), sum(1 for v in vols if v["InUse"]), format_bytes(sum(v["Size"] for v in vols)),
+                 format_bytes(sum(v["Size"] for v in vols if not v["InUse"]))])
     table(rows, ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"])
     out("(layers: ACTIVE is the number shared by several images, %s in them)"
         % format_bytes(du["layers"]["shared"]))

@@ -15,6 +15,7 @@ import time
 from typing import Any, Optional
 
 from . import imageconfig, images, lifecycle, process, records, reference, seccomp, users
+from . import volumes as volumes_mod
 from .errors import MyDockerError, NotFound
 from .monitor import start_monitor
 from .prune import prune  # noqa: F401  # pylint: disable=unused-import
@@ -114,7 +115,8 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
            auto_remove: bool = False, tty: bool = False, interactive: bool = False,
            network: Optional[str] = None, ip: Optional[str] = None, ports: Optional[list[Any]] = None,
            security_opt: Optional[list[str]] = None, entrypoint: Any = None, user: Optional[str] = None,
-           _until_running: bool = False) -> Record:
+           mounts: Optional[list[Any]] = None, tmpfs: Optional[list[Any]] = None, read_only: bool = False,
+           shm_size: Any = None, _until_running: bool = False) -> Record:
     """Create a container (not started). Returns its record.
 
     The image's config is honoured as Docker does (``imageconfig``): the command is Entrypoint +
@@ -144,6 +146,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
     image_env.pop("PATH", None)
     image_env.update(parse_env(env))
     vols = check_unique_volumes([parse_volume(v) for v in volumes or []])
+    vols, storage = volumes_mod.storage_options(vols, mounts, tmpfs, read_only, shm_size)
     res = normalize_resources(resources or {})
     security_opt, seccomp_profile = seccomp.parse_security_opt(security_opt)
     policy = parse_restart(restart)
@@ -162,6 +165,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
         net_ports = [parse_publish(p) if isinstance(p, str) else p for p in ports or []]
         check_host_addresses(net_ports)
 
+    new_volumes = []
     with state_lock(paths):
         cid = _new_id(paths)
         name = name or cid
@@ -169,6 +173,9 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
             if other.get("name") == name:
                 raise MyDockerError("the container name %s is already in use by container %s"
                                     % (name, other.id))
+        # volumes made on first use and the image's anonymous ones: under the lock that saves their user
+        vols, new_volumes = volumes_mod.resolve(paths, vols, cfg.get("Volumes"),
+                                                [t["container"] for t in storage.get("tmpfs", [])])
         makedirs(paths.container_dir(cid), 0o700)
         rec = Record({
             # the Go tool's keys (command, volume, portmapping, Resource: derived by records.save)
@@ -186,14 +193,19 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
             "user": user, "stopSignal": cfg.get("StopSignal") or "",
             "config": imageconfig.resolved(img, cmd, entrypoint, image_env, workdir, user),
         })
-        rec.update(lifecycle.own_mark("creator"))
-        rec = records.save(paths, rec)
+        rec.update(storage, **lifecycle.own_mark("creator"))
+        try:
+            rec = records.save(paths, rec)
+        except BaseException:
+            volumes_mod.forget(paths, new_volumes)
+            raise
     try:
         make_files(paths, rec, img["layerPath"])
         if not _until_running:
             rec = records.update(paths, cid, creatorPid="", creatorStart=None)
     except BaseException:
         lifecycle.remove_files(paths, rec)
+        volumes_mod.forget(paths, new_volumes)
         raise
     return rec
 
@@ -375,7 +387,8 @@ def restart(root: Optional[str], ref: str, timeout: float = 10) -> tuple[int, An
     return start(root, ref)
 
 
-def remove(root: Optional[str], ref: str, force: bool = False) -> bool:
+def remove(root: Optional[str], ref: str, force: bool = False, volumes: bool = False) -> bool:
+    """Remove a container; ``volumes`` (rm -v): its anonymous volumes too (named ones stay)."""
     paths = _paths(root)
     rec = find(paths, ref)
     try:
@@ -395,6 +408,8 @@ def remove(root: Optional[str], ref: str, force: bool = False) -> bool:
             if rec is None:
                 return True  # it was started with --rm and is gone already
             lifecycle.remove_files(paths, rec)
+            if volumes:
+                volumes_mod.remove_anonymous(paths, rec)
     except NotFound:
         return True  # its directory went away meanwhile: removed by someone else
     return True

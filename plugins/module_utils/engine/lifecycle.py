@@ -17,7 +17,7 @@ from . import process, records
 from .cgroups import Cgroup
 from .errors import MyDockerError, NotFound
 from .records import CREATED, EXITED, RESTARTING, RUNNING, Record, load, update  # noqa: F401 (re-exported)
-from .rootfs import mount_overlay, unmount_all
+from .rootfs import mount_overlay, secure_join, unmount_all
 from .store import cgroup_parent, state_lock
 
 
@@ -151,6 +151,9 @@ def spec_of(paths, cid, rec):
                      "/etc/hosts": os.path.join(cdir, "hosts"),
                      "/etc/resolv.conf": os.path.join(cdir, "resolv.conf")},
     }
+    for key in ("tmpfs", "readOnly", "shmSize"):  # storage options (absent in older records)
+        if rec.get(key):
+            spec[key] = rec[key]
     if "user" in rec:  # the image's or run's user, resolved in the container at start
         spec["user"] = rec.get("user") or ""
     return spec
@@ -186,6 +189,9 @@ def launch(paths, cid, stdio, monitor_pid, console=None):
     try:
         if not cg.complete():
             cg.create(rec.resources)
+        if any(v.get("type") == "volume" for v in rec.volumes):
+            from .volumes import copy_up
+            copy_up(rec, os.path.join(paths.overlay_dir(cid), "merged"), secure_join)
         sp = process.spawn(spec_of(paths, cid, rec), stdio, console)
         cg.add(sp.pid)
         # a run's container is complete once it runs; an adopted one is our child again
@@ -295,6 +301,8 @@ def final(paths, cid):
     rec = update(paths, cid, status=EXITED, monitorPid="", monitorStart=None)
     if rec.auto_remove:
         remove_files(paths, rec)
+        from .volumes import remove_anonymous
+        remove_anonymous(paths, rec)  # run --rm: its anonymous volumes go with it, as Docker
     return rec
 
 

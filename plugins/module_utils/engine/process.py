@@ -132,7 +132,8 @@ def _init(spec, stdio, console, gor, errw, filt=None, syscalls=SYS):
         if os.read(gor, 2) != b"go":
             os._exit(1)  # the monitor gave up before starting us
         os.close(gor)
-        setup_rootfs(spec["rootfs"], spec.get("etcFiles", {}), spec.get("volumes", []), syscalls)
+        setup_rootfs(spec["rootfs"], spec.get("etcFiles", {}), spec.get("volumes", []), syscalls,
+                     tmpfs=spec.get("tmpfs"), read_only=spec.get("readOnly", False), shm_size=spec.get("shmSize"))
         syscalls.sethostname(spec["hostname"])
         syscalls.link_up("lo")
         wd = spec.get("workdir") or "/"

@@ -13,6 +13,7 @@ import os
 import stat
 
 from .errors import MyDockerError
+from .mounts import tmpfs_mount_args
 from .store import makedirs
 from .syscalls import (
     MNT_DETACH,
@@ -151,7 +152,7 @@ def _touch_in(root, path):
     return target
 
 
-def _setup_dev(rootfs, syscalls):
+def _setup_dev(rootfs, syscalls, shm_size=None):
     dev = _mkdir_in(rootfs, "/dev")
     syscalls.mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k")
     for name, major, minor in DEVICES:
@@ -164,7 +165,8 @@ def _setup_dev(rootfs, syscalls):
                    "newinstance,ptmxmode=0666,mode=0620,gid=5")
     shm = os.path.join(dev, "shm")
     os.mkdir(shm, 0o1777)
-    syscalls.mount("shm", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k")
+    syscalls.mount("shm", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                   "mode=1777,size=%s" % ("%d" % shm_size if shm_size else "65536k"))
     for name, target in DEV_LINKS:
         if name == "core":
             continue
@@ -189,14 +191,17 @@ def _probe(rootfs, path):
     return "other" if os.path.exists(where) else None
 
 
-def setup_rootfs(rootfs, etc_files, volumes, syscalls=SYS):
+def setup_rootfs(rootfs, etc_files, volumes, syscalls=SYS, tmpfs=None, read_only=False, shm_size=None):
     """Prepare the container's mounts and pivot into ``rootfs``.
 
     ``etc_files``: {container path: host file} bind-mounted read-write (hostname, hosts, resolv.conf).
-    ``volumes``: [{"host", "container", "ro"}]. A failing step raises one MyDockerError.
+    ``volumes``: [{"host", "container", "ro"}]; ``tmpfs``: engine.mounts tmpfs entries, mounted with
+    the volumes, parents before children; ``read_only``: / remounted read-only last (its mounts
+    stay as they are: /dev/shm, volumes, tmpfs); ``shm_size``: bytes of /dev/shm.
+    A failing step raises one MyDockerError.
     """
     try:
-        _setup_rootfs(rootfs, etc_files, volumes, syscalls)
+        _setup_rootfs(rootfs, etc_files, volumes, syscalls, tmpfs or [], read_only, shm_size)
     except OSError as e:
         why = e.strerror or str(e)
         if e.filename:
@@ -204,14 +209,31 @@ def setup_rootfs(rootfs, etc_files, volumes, syscalls=SYS):
         raise MyDockerError("cannot set up the container's root filesystem: %s" % why)
 
 
-def _setup_rootfs(rootfs, etc_files, volumes, syscalls):
+_TMPFS_FLAGS = {"ro": MS_RDONLY, "noexec": MS_NOEXEC, "nosuid": MS_NOSUID, "nodev": MS_NODEV}
+
+
+def _mount_tmpfs(rootfs, t, syscalls):
+    names, data = tmpfs_mount_args(t)
+    flags = 0
+    for n in names:
+        flags |= _TMPFS_FLAGS[n]
+    syscalls.mount("tmpfs", _mkdir_in(rootfs, t["container"]), "tmpfs", flags, data)
+
+
+def _setup_rootfs(rootfs, etc_files, volumes, syscalls, tmpfs=(), read_only=False, shm_size=None):
     syscalls.mount(None, "/", None, MS_REC | MS_PRIVATE)
     syscalls.mount("proc", _mkdir_in(rootfs, "/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     syscalls.mount("sysfs", _mkdir_in(rootfs, "/sys"), "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
-    _setup_dev(rootfs, syscalls)
+    _setup_dev(rootfs, syscalls, shm_size)
     for cpath, hpath in sorted(etc_files.items()):
         _bind(syscalls, hpath, _touch_in(rootfs, cpath))
-    for v in volumes:
+    # volumes and tmpfs together, a parent before what is mounted inside it (as Docker sorts them)
+    user = sorted([(v, False) for v in volumes] + [(t, True) for t in tmpfs],
+                  key=lambda e: e[0]["container"].rstrip("/").count("/"))
+    for v, is_tmpfs in user:
+        if is_tmpfs:
+            _mount_tmpfs(rootfs, v, syscalls)
+            continue
         src = v["host"]
         if os.path.isdir(src):
             dst = _mkdir_in(rootfs, v["container"])
@@ -231,3 +253,6 @@ def _setup_rootfs(rootfs, etc_files, volumes, syscalls):
             syscalls.mount("/dev/null", p, None, MS_BIND)
     for p in readonly:
         _bind(syscalls, p, p, readonly=True)
+    if read_only:
+        # the root alone (not recursive): /dev, /proc, volumes and tmpfs mounts keep their own flags
+        syscalls.mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY)

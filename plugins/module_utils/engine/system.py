@@ -120,13 +120,13 @@ def du(path, seen=None):
 
 
 def disk_usage(root):
-    """{"total": bytes, "containers", "overlay2", "image", "network", "other"}: what the state root
+    """{"total": bytes, "containers", "overlay2", "image", "network", "volumes", "other"}: what the state root
     holds on its own file system, by top-level directory (``other``: the rest, engine copies
     and the lock among them)."""
     paths = root if isinstance(root, Paths) else Paths(root)
     seen = set()
     out = {}
-    for key in ("containers", "overlay2", "image", "network"):
+    for key in ("containers", "overlay2", "image", "network", "volumes"):
         out[key] = du(os.path.join(paths.root, key), seen)
     # the root itself last: what is left are the other entries
     out["other"] = du(paths.root, seen)

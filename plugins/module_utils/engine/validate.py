@@ -44,18 +44,51 @@ def validate_workdir(path):
     return path
 
 
+# Docker's rule for volume names; it keeps '/', '..' and NUL out, so a name is one directory
+# under <state root>/volumes
+_VOLUME_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+
+
+def validate_volume_name(name):
+    if not isinstance(name, str) or not _VOLUME_NAME_RE.match(name) or ".." in name or len(name) > 255:
+        raise MyDockerError("invalid volume name %r: use [a-zA-Z0-9][a-zA-Z0-9_.-]+ (at least 2 characters)"
+                            % (name,))
+    return name
+
+
+def _named_volume(spec, name, ctr, ro):
+    """A named (or, with no name, anonymous) volume's entry; its host path is the engine's to fill."""
+    if not ctr.startswith("/") or ".." in ctr.split("/") or _normpath(ctr) == "/":
+        raise MyDockerError("invalid volume %r: the container path must be absolute and inside the container's "
+                            "root" % (spec,))
+    ctr = check_volume_destination(_normpath(ctr), spec)
+    if name:
+        validate_volume_name(name)
+        return {"host": "", "container": ctr, "ro": ro, "type": "volume", "name": name}
+    return {"host": "", "container": ctr, "ro": ro, "type": "volume", "name": "", "anonymous": True}
+
+
 def parse_volume(spec):
-    """'HOST:CTR[:ro|rw]' or a dict -> {"host", "container", "ro"}."""
+    """'HOST:CTR[:ro|rw]', 'NAME:CTR[:ro|rw]', '/CTR' (anonymous) or a dict -> {"host", "container", "ro"}
+    (a named volume: also "type": "volume", "name"; the host path is filled by engine.volumes)."""
     if isinstance(spec, dict):
+        if spec.get("type") == "volume":
+            return _named_volume(spec, spec.get("name") or "", spec.get("container", ""), bool(spec.get("ro")))
         host, ctr, ro = spec.get("host", ""), spec.get("container", ""), bool(spec.get("ro"))
     else:
+        if not isinstance(spec, str):
+            raise MyDockerError("invalid volume %r: expected HOST:CONTAINER[:ro]" % (spec,))
         parts = spec.split(":")
         if len(parts) == 3 and parts[2] in ("ro", "rw"):
             host, ctr, ro = parts[0], parts[1], parts[2] == "ro"
         elif len(parts) == 2:
             host, ctr, ro = parts[0], parts[1], False
+        elif len(parts) == 1 and spec.startswith("/"):
+            return _named_volume(spec, "", spec, False)
         else:
             raise MyDockerError("invalid volume %r: expected HOST:CONTAINER[:ro]" % spec)
+        if host and not host.startswith("/"):
+            return _named_volume(spec, host, ctr, ro)
     if not host.startswith("/") or not ctr.startswith("/"):
         raise MyDockerError("invalid volume %r: both paths must be absolute" % spec)
     host = _normpath(host)

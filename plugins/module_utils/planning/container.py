@@ -25,6 +25,7 @@ from ..engine.errors import MyDockerError, NotFound
 from ..engine.resources import RESOURCE_KEYS
 from ..engine.store import Paths
 from ..engine.validate import check_auto_remove, check_needs_network, validate_name
+from . import mountopts
 from .options import (
     MISSING,
     OPTION_NAMES,
@@ -68,7 +69,7 @@ def predicted_config(wish, img):
     out["env"] = env
     for name, default in (("volumes", []), ("published_ports", []), ("network", ""), ("ip", None),
                           ("hostname", None), ("working_dir", os.path.normpath(cfg.get("WorkingDir") or "/")),
-                          ("auto_remove", False), ("restart_policy", "no"), ("security_opts", [])):
+                          ("auto_remove", False), ("restart_policy", "no"), ("security_opts", [])) + mountopts.DEFAULTS:
         if out[name] is MISSING or (name == "ip" and out[name] == ""):
             out[name] = default
     for key in RESOURCE_KEYS:
@@ -264,7 +265,8 @@ def _create_args(wish, image):
     options = {"resources": dict((k, wish[k]) for k in RESOURCE_KEYS if wish[k] is not MISSING)}
     for key, arg in (("env", "env"), ("volumes", "volumes"), ("working_dir", "workdir"), ("hostname", "hostname"),
                      ("restart_policy", "restart"), ("auto_remove", "auto_remove"),
-                     ("security_opts", "security_opt"), ("entrypoint", "entrypoint"), ("user", "user")):
+                     ("security_opts", "security_opt"), ("entrypoint", "entrypoint"), ("user", "user"))\
+            + mountopts.CREATE_ARGS:
         if wish[key] is not MISSING:
             options[arg] = wish[key]
     if wish["network"]:

@@ -26,7 +26,8 @@ from ..engine.resources import (
     parse_pids_limit,
 )
 from ..engine.seccomp import parse_security_opt
-from ..engine.validate import check_unique_volumes, validate_hostname, validate_name, validate_workdir
+from ..engine.validate import validate_hostname, validate_name, validate_workdir
+from . import mountopts
 from .plan import Option, build_argument_spec
 
 STATES = ("present", "started", "stopped", "absent")
@@ -152,16 +153,8 @@ def norm_env(value, params=None):
     return wrap_option("env", engine.parse_env, out)
 
 
-def _volume_text(v):
-    return "%s:%s%s" % (v["host"], v["container"], ":ro" if v["ro"] else "")
-
-
-def norm_volumes(value, params=None):
-    """['HOST:CTR[:ro|rw]', ...] -> sorted canonical strings ('/h:/c', '/h:/c:ro')."""
-    if not isinstance(value, (list, tuple)):
-        fail_option("volumes", "expected a list of HOST:CONTAINER[:ro] strings")
-    vols = wrap_option("volumes", check_unique_volumes, [wrap_option("volumes", engine.parse_volume, v) for v in value])
-    return [_volume_text(v) for v in sorted(vols, key=lambda v: v["container"])]
+# volumes (HOST:CTR and NAME:CTR), mounts, tmpfs, read_only, shm_size: planning/mountopts.py
+norm_volumes = mountopts.norm_volumes
 
 
 def _port_key(p):
@@ -325,9 +318,11 @@ OPTIONS = (
     _compared("entrypoint", "raw", norm_entrypoint, _record_entrypoint, RECREATE),
     _compared("user", "str", norm_user, lambda r: r.get("user") or "", RECREATE),
     _compared("env", "dict", norm_env, lambda r: dict(r.get("env") or {}), RECREATE),
-    _compared("volumes", "list", norm_volumes,
-              lambda r: [_volume_text(v) for v in sorted(r.get("volumes") or [], key=lambda v: v["container"])],
-              RECREATE, elements="str"),
+    _compared("volumes", "list", norm_volumes, mountopts.record_volumes, RECREATE, elements="str"),
+    _compared("mounts", "list", mountopts.norm_mounts, mountopts.record_mounts, RECREATE, elements="dict"),
+    _compared("tmpfs", "list", mountopts.norm_tmpfs, mountopts.record_tmpfs, RECREATE, elements="str"),
+    _compared("read_only", "bool", mountopts.norm_read_only, mountopts.record_read_only, RECREATE),
+    _compared("shm_size", "str", mountopts.norm_shm_size, mountopts.record_shm_size, RECREATE),
     _compared("published_ports", "list", norm_ports,
               lambda r: [_port_text(k) for k in sorted(set(_port_key(p) for p in r.get("ports") or []))],
               RECREATE, elements="str", aliases=["ports"]),

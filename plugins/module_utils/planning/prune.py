@@ -11,6 +11,8 @@ The kinds, in the order they are removed:
 * ``containers``: exited containers (not created ones, not those a monitor is restarting);
 * ``images``: images no container uses (after the containers above are gone);
 * ``networks``: networks no container is attached to (after the containers above are gone);
+* ``volumes``: anonymous volumes no container names (after the containers above are gone); with
+  ``volumes_all`` unused named volumes too (as ``docker volume prune`` of Docker 23+, ``-a``);
 * ``build_cache``: there is no build cache yet: always nothing, zero bytes.
 
 Each removal step goes through the engine's public API, which refuses what became busy in the
@@ -22,15 +24,16 @@ Plain Python; knows nothing of Ansible."""
 import os
 
 from ..engine import containers as engine
-from ..engine import images, lifecycle, prune, records, system
+from ..engine import images, lifecycle, prune, records, system, volumes
 from ..engine.net import networks as network
 from ..engine.records import EXITED
 from ..engine.store import Paths
 from .plan import Option, Plan, apply_steps, build_argument_spec
 
-KINDS = ("leftovers", "containers", "images", "networks", "build_cache")
+KINDS = ("leftovers", "containers", "images", "networks", "volumes", "build_cache")
 
-MODULE_OPTIONS = tuple(Option(kind, "bool", default=False) for kind in KINDS)
+MODULE_OPTIONS = tuple(Option(kind, "bool", default=False) for kind in KINDS) + \
+    (Option("volumes_all", "bool", default=False),)
 
 
 def argument_spec():
@@ -114,6 +117,18 @@ def _plan_networks(plan, paths, gone):
         plan.reclaimed["networks"] += _size(paths.network_file(net["Name"]))
 
 
+def _plan_volumes(plan, paths, gone, all):
+    used = set(v.get("name") for r in records.all_records(paths, skip_corrupt=True) if r.id not in gone
+               for v in r.volumes if v.get("type") == "volume")
+    for name in volumes.list_names(paths):
+        rec = volumes.read_volume(paths, name)
+        if rec is None or name in used or not (all or rec.get("Anonymous")):
+            continue
+        plan.add("volume", "remove volume %s" % name, name=name)
+        plan.removed["volumes"].append(name)
+        plan.reclaimed["volumes"] += system.du(volumes.volume_dir(paths, name))
+
+
 def _names(paths, kind):
     if kind == "containers":
         return [records.Record.of(r).name for r in engine.list_containers(paths, all=True)]
@@ -121,17 +136,20 @@ def _names(paths, kind):
         return [i["name"] for i in images.list_images(paths.root) if i.get("name")]
     if kind == "networks":
         return [n["Name"] for n in network.list_networks(paths.root)]
+    if kind == "volumes":
+        return volumes.list_names(paths)
     return []
 
 
-def plan_prune(root, leftovers=False, containers=False, images_=False, networks=False, build_cache=False):
+def plan_prune(root, leftovers=False, containers=False, images_=False, networks=False, build_cache=False,
+               volumes_=False, volumes_all=False):
     """Compute the plan (reads the state root and the host, changes nothing)."""
     paths = Paths(root)
     plan = PrunePlan(paths.root)
     if not os.path.isdir(paths.root):
         return plan
     wanted = {"leftovers": leftovers, "containers": containers, "images": images_, "networks": networks,
-              "build_cache": build_cache}
+              "build_cache": build_cache, "volumes": volumes_}
     gone = set()
     if leftovers:
         found = system.leftovers(paths)
@@ -147,8 +165,10 @@ def plan_prune(root, leftovers=False, containers=False, images_=False, networks=
         _plan_images(plan, paths, records.all_records(paths, skip_corrupt=True), gone)
     if networks:
         _plan_networks(plan, paths, gone)
+    if volumes_:
+        _plan_volumes(plan, paths, gone, volumes_all)
     # build_cache: none yet, nothing to remove
-    for kind in ("containers", "images", "networks"):
+    for kind in ("containers", "images", "networks", "volumes"):
         if wanted[kind]:
             names = _names(paths, kind)
             plan.before[kind] = names
@@ -176,7 +196,12 @@ def _network(plan, name):
     network.remove_network(plan.root, name)
 
 
-STEPS = {"leftovers": _leftovers, "container": _container, "image": _image, "network": _network}
+def _volume(plan, name):
+    volumes.remove_volume(plan.root, name)
+
+
+STEPS = {"leftovers": _leftovers, "container": _container, "image": _image, "network": _network,
+         "volume": _volume}
 
 
 def apply(plan):

@@ -174,3 +174,64 @@ def test_unknown_media_and_unknown_image_are_one_line_errors(tmp_path):
         export.image_blobs(root, "app", media="v1")
     with pytest.raises(MyDockerError, match="not found"):
         export.image_blobs(root, "nope")
+
+
+def docker_archive(tmp_path, files):
+    """A `docker save` archive of one plain layer tar written by Python's tarfile (GNU format:
+    not the bytes export writes), and its diff id."""
+    work = tmp_path / "arch"
+    work.mkdir()
+    layer = str(work / "l1" / "layer.tar")
+    os.makedirs(os.path.dirname(layer))
+    src = str(tmp_path / "lsrc")
+    os.makedirs(src, exist_ok=True)
+    with tarfile.open(layer, "w", format=tarfile.GNU_FORMAT) as tf:
+        for fn, text in files.items():
+            with open(os.path.join(src, fn), "w") as f:
+                f.write(text)
+            tf.add(os.path.join(src, fn), fn)
+    did = layers.diff_id(layer)
+    cfg = json.dumps({"config": {"Cmd": ["sh"]}, "rootfs": {"type": "layers", "diff_ids": [did]}}).encode()
+    with open(str(work / "c.json"), "wb") as f:
+        f.write(cfg)
+    with open(str(work / "manifest.json"), "w") as f:
+        json.dump([{"Config": "c.json", "RepoTags": ["app:latest"], "Layers": ["l1/layer.tar"]}], f)
+    out = str(tmp_path / "app-docker.tar")
+    with tarfile.open(out, "w") as tf:
+        for n in ("manifest.json", "c.json", "l1", "l1/layer.tar"):
+            tf.add(str(work / n), n, recursive=False)
+    return out, did
+
+
+def test_a_layer_from_an_archive_is_exported_with_its_own_diff_id(tmp_path):
+    root = str(tmp_path / "root")
+    arch, did = docker_archive(tmp_path, {"f": "x"})
+    rec = images.import_image(root, arch, "app")[0]
+    assert rec["diffIds"] == [did]
+    base = layers.layer_dir(Paths(root), rec["layer"])
+    assert os.path.isfile(base + ".src")  # the archive's bytes are kept for export
+    b = export.image_blobs(root, "app", media="docker")
+    assert b["layers"][0]["diffId"] == did
+    assert json.loads(b["config"])["rootfs"]["diff_ids"] == [did]
+    assert gzip.decompress(open(b["layers"][0]["path"], "rb").read()) == \
+        tarfile.open(arch).extractfile("l1/layer.tar").read()
+    assert not os.path.exists(base + ".src")  # the blob holds them now
+    assert export.image_blobs(root, "app", media="docker")["manifest"] == b["manifest"]
+    images.remove_image(root, "app")
+    assert [n for n in os.listdir(Paths(root).layers) if not n.startswith(".")] == []
+
+
+def test_a_refused_archive_keeps_no_layer_source(tmp_path):
+    root = str(tmp_path / "root")
+    arch, did = docker_archive(tmp_path, {"f": "x"})
+    bad = str(tmp_path / "bad.tar")
+    with tarfile.open(arch) as src, tarfile.open(bad, "w") as dst:
+        for m in src:
+            data = src.extractfile(m).read() if m.isfile() else None
+            if m.name == "c.json":
+                data = data.replace(did.encode(), b"sha256:" + b"0" * 64)
+                m.size = len(data)
+            dst.addfile(m, io.BytesIO(data) if data is not None else None)
+    with pytest.raises(MyDockerError, match="diff ids"):
+        images.import_image(root, bad, "app")
+    assert [n for n in os.listdir(Paths(root).layers)] == []

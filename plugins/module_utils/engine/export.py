@@ -15,14 +15,18 @@ The compressed blob is cached beside the layer, by the layer's diff id:
     <root>/image/layers/<L>.tar.gz     the blob
     <root>/image/layers/<L>.blob.json  {"digest", "size", "diffId", "layerDiffId"}
 
-so a second export (a ``save``, a ``push``) reuses it.  ``diffId`` is the sha256 of the
-uncompressed tar written here.  For a layer that came from an archive this is, in general, not
-the diff id the layer was imported with: the archive's own tar bytes (its header format, its
-order, the archive's padding) are not kept once the layer is unpacked, so they cannot be
-written again.  The diff id of the tar written here is then the one an exported image uses,
-consistently: its config's ``rootfs.diff_ids`` and the cache say the new one (``layerDiffId``
-keeps the stored one), and every later export gives the same bytes.  A layer whose stored diff
-id is the one of this tar (a layer that ``commit`` or ``build`` made here) keeps it.
+so a second export (a ``save``, a ``push``) reuses it.
+
+A layer that came from a docker or OCI archive keeps its diff id: the import keeps the
+archive's own layer tar beside the layer (``<L>.src``, see ``seed``), and the first export makes
+the blob of those bytes (a gzip layer is used as it is, so its digest is the archive's too).
+A tar written afresh from the directory could not have that diff id: the archive's header
+format, order and padding are not recorded when a layer is unpacked.  Where no archive tar was
+kept (a rootfs tarball import, whose file is the user's; a state root from before this), the
+diff id of the tar written here is used, consistently: the config's ``rootfs.diff_ids`` and the
+cache say the new one (``layerDiffId`` keeps the stored one), and every later export gives the
+same bytes.  A layer that ``commit`` or ``build`` made here was stored from this very tar, so
+its diff id is the same.
 """
 
 import gzip
@@ -140,6 +144,37 @@ def _blob_paths(paths, name):
     return base + ".tar.gz", base + ".blob.json"
 
 
+def seed(paths, name, diff_id, src):
+    """Keep ``src``, the layer tar (gzip or plain) an archive import unpacked as layer ``name``,
+    so that an export writes the archive's own bytes (its diff id, and for a gzip layer its
+    digest, stay the same). Renamed into place: the caller holds the lock; ``src`` is in the
+    layer store's file system."""
+    base = layers.layer_dir(paths, name)
+    os.rename(src, base + ".src")
+    write_json(base + ".src.json", {"diffId": diff_id})
+
+
+def _from_seed(paths, name, tmp_raw):
+    """(digest, size, diff id) of the blob made from the kept archive layer of ``name``, written
+    to the open file ``tmp_raw``; None when there is none."""
+    base = layers.layer_dir(paths, name)
+    meta = read_json(base + ".src.json")
+    if not isinstance(meta, dict) or not os.path.isfile(base + ".src"):
+        return None
+    with open(base + ".src", "rb") as f:
+        gz = f.read(2) == b"\x1f\x8b"
+        f.seek(0)
+        outer = _Hashing(tmp_raw)
+        if gz:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                outer.write(chunk)
+        else:
+            with gzip.GzipFile(filename="", mode="wb", fileobj=outer, mtime=0, compresslevel=6) as z:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    z.write(chunk)
+    return outer.digest(), outer.size, meta.get("diffId")
+
+
 def cached_blob(paths, name):
     """The cached blob of layer ``name`` ({"digest", "size", "diffId", "layerDiffId", "path"}) or
     None when there is none (or it does not match its record)."""
@@ -168,14 +203,19 @@ def layer_blob(paths, name, stored_diff_id=None):
     fd, tmp = tempfile.mkstemp(prefix=".blob-", dir=paths.layers)
     try:
         with os.fdopen(fd, "wb") as raw:
-            outer = _Hashing(raw)
-            with gzip.GzipFile(filename="", mode="wb", fileobj=outer, mtime=0, compresslevel=6) as gz:
-                inner = _Hashing(gz)
-                write_layer_tar(src, inner)
+            kept = _from_seed(paths, name, raw)
+            if kept is None or not kept[2]:
+                raw.seek(0)
+                raw.truncate()
+                outer = _Hashing(raw)
+                with gzip.GzipFile(filename="", mode="wb", fileobj=outer, mtime=0, compresslevel=6) as gz:
+                    inner = _Hashing(gz)
+                    write_layer_tar(src, inner)
+                kept = (outer.digest(), outer.size, inner.digest())
             raw.flush()
             os.fsync(raw.fileno())
-        did = inner.digest()
-        meta = {"digest": outer.digest(), "size": outer.size, "diffId": did,
+        did = kept[2]
+        meta = {"digest": kept[0], "size": kept[1], "diffId": did,
                 "layerDiffId": stored_diff_id or layers.meta(paths, name).get("diffId") or did}
         with state_lock(paths):
             if not os.path.isdir(src):
@@ -184,6 +224,9 @@ def layer_blob(paths, name, stored_diff_id=None):
             os.rename(tmp, blob)
             tmp = None
             write_json(meta_path, meta)
+            for p in (layers.layer_dir(paths, name) + ".src", layers.layer_dir(paths, name) + ".src.json"):
+                if os.path.exists(p):  # the blob holds its bytes now
+                    os.unlink(p)
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
@@ -192,7 +235,8 @@ def layer_blob(paths, name, stored_diff_id=None):
 
 def drop_cache(paths, name):
     """Remove the cached blob of layer ``name`` (with the layer; caller holds the lock)."""
-    for p in _blob_paths(paths, name):
+    base = layers.layer_dir(paths, name)
+    for p in _blob_paths(paths, name) + (base + ".src", base + ".src.json"):
         if os.path.exists(p):
             os.unlink(p)
 

@@ -20,7 +20,7 @@ import tarfile
 import tempfile
 import time
 
-from . import imageconfig, layers
+from . import export, imageconfig, layers
 from . import imagestore as images  # the record store
 from . import reference as refs
 from .errors import MyDockerError
@@ -174,6 +174,7 @@ def _unpack_layers(paths, src, kind, name, force, tmps):
                     tmps.append([lname, did, tmp])
                     os.chmod(tmp, 0o755)
                     layers.unpack(tar, tmp, what, lowers)
+                    os.link(tar, tmp + ".src")  # the archive's own bytes, for export (export.seed)
                     lowers.append(tmp)
                 names.append(lname)
                 dids.append(did)
@@ -232,7 +233,10 @@ def import_image(root, src, name, force=False, source=None):
                 if force and layers.present(paths, lname):
                     _refuse_used(paths, name, lname)
                     layers.remove(paths, lname)
-                layers.commit_new(paths, lname, did, tmp)
+                if layers.commit_new(paths, lname, did, tmp) and os.path.exists(tmp + ".src"):
+                    export.seed(paths, lname, did, tmp + ".src")
+                elif os.path.exists(tmp + ".src"):
+                    os.unlink(tmp + ".src")
                 t[2] = None
             rec = {"name": images.display_name(ref), "id": digest[:12], "digest": "sha256:" + digest,
                    "layer": names[-1], "layers": names, "diffIds": dids,
@@ -257,6 +261,8 @@ def import_image(root, src, name, force=False, source=None):
         for lname, did, tmp in tmps:
             if tmp is not None:
                 shutil.rmtree(tmp, ignore_errors=True)
+                if os.path.exists(tmp + ".src"):
+                    os.unlink(tmp + ".src")
         if tmp_tar is not None and os.path.exists(tmp_tar):
             os.unlink(tmp_tar)
     return images.read_image(paths, name), True

@@ -221,7 +221,7 @@ def remove(paths, name):
         trash = tempfile.mkdtemp(prefix=".rm-", dir=paths.layers)
         os.rename(d, os.path.join(trash, "l"))
         shutil.rmtree(trash, ignore_errors=True)
-    for extra in (".json", ".tar.gz", ".blob.json"):  # its record, the blob ``export`` cached
+    for extra in (".json", ".tar.gz", ".blob.json", ".src", ".src.json"):  # its record, export's cache
         if os.path.exists(d + extra):
             os.unlink(d + extra)
 

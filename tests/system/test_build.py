@@ -152,3 +152,26 @@ def test_bad_input_changes_nothing(md, ctx):
     p = md("build", "-t", "test-build/x", "-f", str(c / "nope"), str(c), check=False)
     assert p.returncode != 0 and "no Containerfile" in p.err
     assert _layers(md) == layers
+
+
+def test_commit_is_a_new_layer_on_the_image_layers_with_the_config(md, ctx):
+    c, made = ctx
+    made += ["test-build/commit-base", "test-build/committed"]
+    (c / "Containerfile").write_text('FROM busybox\nENV FROM_IMAGE=1\nWORKDIR /w\nCMD ["sh", "-c", "echo base"]\n')
+    md("build", "-t", "test-build/commit-base", str(c), timeout=300)
+    base = _image(md, "docker.io/test-build/commit-base:latest")
+    md("run", "--name", "tocommit", "-e", "FROM_RUN=2", "test-build/commit-base", "sh", "-c",
+       "rm /etc/group; echo new > /w/new; mkdir -p /etc/opq && rm -rf /etc/opq")
+    md("commit", "tocommit", "test-build/committed")
+    rec = _image(md, "docker.io/test-build/committed:latest")
+    assert rec["layers"][:-1] == base["layers"] and len(rec["layers"]) == len(base["layers"]) + 1
+    top = os.path.join(md.root, "image", "layers", rec["layers"][-1])
+    assert sorted(os.listdir(top)) == ["etc", "w"]  # only the changes, not a flattened copy
+    st = os.lstat(os.path.join(top, "etc", "group"))
+    assert stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+    assert "FROM_IMAGE=1" in rec["config"]["Env"] and "FROM_RUN=2" in rec["config"]["Env"]
+    assert rec["config"]["WorkingDir"] == "/w"
+    md("rm", "tocommit")
+    out = md("run", "--rm", "test-build/committed", "sh", "-c",
+             "cat /w/new; ls /etc/group 2>/dev/null || echo gone; echo $FROM_RUN; pwd").out
+    assert out == "new\ngone\n2\n/w\n"

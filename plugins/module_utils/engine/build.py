@@ -30,7 +30,7 @@ import tempfile
 import time
 
 from . import containerfile as cf
-from . import containers, export, imageconfig, layers
+from . import containers, imageconfig, layers, layerwrite
 from . import imagestore as images
 from . import reference as refs
 from .buildcontext import Context, copy_into, lookup
@@ -83,28 +83,11 @@ class _State:
 
 
 def _layer_from_dir(st, src_dir):
-    """Make the directory ``src_dir`` a layer of the store (written as export writes it and kept as
-    that tar). Returns (name, diff id)."""
-    paths = st.paths
-    fd, tar = tempfile.mkstemp(prefix=".build-", suffix=".tar", dir=paths.layers)
-    tmp = None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            export.write_layer_tar(src_dir, f)
-        name, did, tmp = layers.store(paths, tar, "build layer", st.lowers())
-        with state_lock(paths):
-            if tmp is not None:
-                if layers.commit_new(paths, name, did, tmp):
-                    export.seed(paths, name, did, tar)
-                    tar = None
-                    st.created.append(name)
-                tmp = None
-        return name, did
-    finally:
-        if tar is not None and os.path.exists(tar):
-            os.unlink(tar)
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+    """Make the directory ``src_dir`` a layer of the store. Returns (name, diff id)."""
+    name, did, made = layerwrite.store_dir(st.paths, src_dir, st.lowers(), "build layer")
+    if made:
+        st.created.append(name)
+    return name, did
 
 
 def _fs_step(st, ins, key, make):
@@ -318,9 +301,7 @@ def _from(st, ins, meta_args):
     except NotFound:
         raise ins.error("%s: image not found (pull or import it first)" % name)
     st.layers = list(base["layers"])
-    st.dids = list(base.get("diffIds") or [])
-    if len(st.dids) != len(st.layers):
-        st.dids = [layers.meta(st.paths, n).get("diffId") or "" for n in st.layers]
+    st.dids = layerwrite.base_diff_ids(st.paths, st.layers, base)
     cfg = imageconfig.from_image_config({})
     cfg.update(base.get("config") or {})
     st.config = cfg
@@ -409,30 +390,12 @@ def _forget(st):
 def _finish(st, trefs, check):
     paths = st.paths
     config = dict(st.config)
-    key = _sha(json.dumps({"diffIds": st.dids, "layers": st.layers, "config": config}, sort_keys=True))
-    table = images._repos(paths)
-    changed = any(table.get(str(r)) != key for r in trefs)
     if check:
+        key = layerwrite.image_key(st.layers, st.dids, config)
+        table = images._repos(paths)
+        changed = any(table.get(str(r)) != key for r in trefs)
         return {"image": images.read_image(paths, str(trefs[0])) if not changed else None, "changed": changed,
                 "id": key[:12], "steps": len(st.history), "layersMade": []}
-    with state_lock(paths):
-        missing = [n for n in st.layers if not layers.present(paths, n)]
-        if missing:
-            raise MyDockerError("build failed: layer %s was removed while the image was built" % missing[0])
-        prior = images._stored(paths, key)
-        rec = {"name": images.display_name(trefs[0]), "id": key[:12], "digest": "sha256:" + key,
-               "layer": st.layers[-1], "layers": list(st.layers), "diffIds": list(st.dids),
-               "created": (prior or {}).get("created") or time.strftime("%Y-%m-%d %H:%M:%S"),
-               "size": sum(layers.meta(paths, n).get("size") or 0 for n in set(st.layers)),
-               "source": "build", "format": "build", "config": config, "repoDigests": [],
-               "history": (prior or {}).get("history") or st.history}
-        makedirs(os.path.join(paths.images, "images"))
-        write_json(images._record_path(paths, key), rec)
-        olds = set()
-        for r in trefs:
-            olds.add(images._write_ref(paths, r, rec))
-        for k in olds - set([None, key]):
-            if images._stored(paths, k) is not None:
-                images._drop_if_untagged(paths, k)
-    return {"image": images.read_image(paths, str(trefs[0])), "changed": changed, "id": key[:12],
-            "steps": len(st.history), "layersMade": list(st.created)}
+    rec, changed = layerwrite.write_image(paths, trefs, st.layers, st.dids, config, "build", st.history)
+    return {"image": rec, "changed": changed, "id": rec["id"], "steps": len(st.history),
+            "layersMade": list(st.created)}

@@ -100,6 +100,14 @@ def _read_archive(work, kind, entry=0):
     return lays, _load(work, _blob_name(manifest["config"]), "OCI config"), desc.get("digest")
 
 
+def entry_key(digest, entry=0):
+    """The image key (hex) of image number ``entry`` of the archive of sha256 ``digest`` (hex):
+    the archive's digest for the first, derived from it for the others."""
+    if not entry:
+        return digest
+    return hashlib.sha256(("%s#%d" % (digest, entry)).encode()).hexdigest()
+
+
 def archive_kind(path):
     """Public form of ``_archive_kind``: 'rootfs', 'docker' or 'oci' (MyDockerError when ``path``
     is not a tar archive).  Reads the archive, changes nothing."""
@@ -208,9 +216,7 @@ def import_image(root, src, name, force=False, source=None, entry=0):
     makedirs(os.path.join(paths.images, "images"))
     src = os.path.abspath(src)
     kind = _archive_kind(src)
-    digest = layers.sha256_file(src)
-    if entry:
-        digest = hashlib.sha256(("%s#%d" % (digest, entry)).encode()).hexdigest()
+    digest = entry_key(layers.sha256_file(src), entry)
     old = images._resolve(paths, name, by_id=False)[0]
     if not force and old and old.get("digest") == "sha256:" + digest and images.layer_present(paths, old):
         with state_lock(paths):

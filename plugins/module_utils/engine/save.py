@@ -208,7 +208,13 @@ def archive_images(path):
     return kind, out
 
 
-def load(root, path):
+def entry_digest(digest, entry):
+    """The digest ("sha256:...") of the image a load of entry ``entry`` of the archive of
+    ``digest`` records."""
+    return "sha256:" + imageimport.entry_key(digest.split(":", 1)[-1], entry)
+
+
+def load(root, path, force=False):
     """Import every image of archive ``path`` with every reference it names. Returns
     [(reference, record, changed)]; an image the archive does not name is refused."""
     path = os.path.abspath(path)
@@ -222,7 +228,7 @@ def load(root, path):
             refs.parse(n)
     done = []
     for i, names in entries:
-        rec, changed = imageimport.import_image(root, path, names[0], entry=i)
+        rec, changed = imageimport.import_image(root, path, names[0], force=force, entry=i)
         done.append((names[0], rec, changed))
         for n in names[1:]:
             before = imagestore.read_image(root, n)

@@ -286,7 +286,8 @@ def _meta(st, ins):
         except MyDockerError as e:
             raise ins.error(str(e))
         c["StopSignal"] = sig
-    st.step("%s %s" % (ins.cmd, json.dumps([c, sorted(st.args.items())], sort_keys=True)))
+    # an ARG's value counts where it is used (a RUN sees it, an expansion gives it), as in Docker
+    st.step("%s %s" % (ins.cmd, json.dumps(sorted(st.args) if ins.cmd == "ARG" else c, sort_keys=True)))
     st.hist(ins, True)
     return True
 

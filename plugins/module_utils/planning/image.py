@@ -139,8 +139,8 @@ def plan_image(root, name, state="present", source=None, force=False, container=
             plan = _plan_from(plan, source, build, load_path, force, tags)
         else:
             if build or load_path:
-                raise MyDockerError("option %s needs source=%s" % (("build", "build") if build else
-                                                                    ("load_path", "load")))
+                opt, src = ("build", "build") if build else ("load_path", "load")
+                raise MyDockerError("option %s needs source=%s" % (opt, src))
             plan = _plan(plan, state, source, force, container, output, label)
         _plan_tags(plan, tags)
         return plan

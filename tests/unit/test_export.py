@@ -235,3 +235,20 @@ def test_a_refused_archive_keeps_no_layer_source(tmp_path):
     with pytest.raises(MyDockerError, match="diff ids"):
         images.import_image(root, bad, "app")
     assert [n for n in os.listdir(Paths(root).layers)] == []
+
+
+def test_a_rootfs_image_exports_its_tarball_while_it_is_there_else_a_tar_of_its_own(tmp_path):
+    root = str(tmp_path / "root")
+    rec = make_image(root, tmp_path, {"x": "1", "y": "2"})
+    b = export.image_blobs(root, "app")
+    assert b["layers"][0]["diffId"] == rec["diffIds"][0]  # the stored copy of the tarball
+    # without that copy and the source file, and without the cache: the tar written here
+    for p in (Paths(root).image_tar("app"), str(tmp_path / "app.tar")):
+        os.unlink(p)
+    export.drop_cache(Paths(root), rec["layer"])
+    c = export.image_blobs(root, "app")
+    did = c["layers"][0]["diffId"]
+    assert did != rec["diffIds"][0]
+    assert json.loads(c["config"])["rootfs"]["diff_ids"] == [did]
+    assert export.cached_blob(Paths(root), rec["layer"])["layerDiffId"] == rec["diffIds"][0]
+    assert export.image_blobs(root, "app")["manifest"] == c["manifest"]

@@ -21,9 +21,11 @@ A layer that came from a docker or OCI archive keeps its diff id: the import kee
 archive's own layer tar beside the layer (``<L>.src``, see ``seed``), and the first export makes
 the blob of those bytes (a gzip layer is used as it is, so its digest is the archive's too).
 A tar written afresh from the directory could not have that diff id: the archive's header
-format, order and padding are not recorded when a layer is unpacked.  Where no archive tar was
-kept (a rootfs tarball import, whose file is the user's; a state root from before this), the
-diff id of the tar written here is used, consistently: the config's ``rootfs.diff_ids`` and the
+format, order and padding are not recorded when a layer is unpacked.  A rootfs tarball import
+keeps no copy of its own for this, but its tarball is used when it is still there with the
+layer's diff id (the copy the store keeps for a SPEC 1.3 name, or the source file).  Where no
+such tar is left (a state root from before this, a source file changed since), the diff id of
+the tar written here is used, consistently: the config's ``rootfs.diff_ids`` and the
 cache say the new one (``layerDiffId`` keeps the stored one), and every later export gives the
 same bytes.  A layer that ``commit`` or ``build`` made here was stored from this very tar, so
 its diff id is the same.
@@ -39,6 +41,7 @@ import tempfile
 import time
 
 from . import imagestore, layers
+from . import reference as refs
 from .errors import MyDockerError
 from .store import Paths, read_json, state_lock, write_json
 
@@ -154,14 +157,25 @@ def seed(paths, name, diff_id, src):
     write_json(base + ".src.json", {"diffId": diff_id})
 
 
-def _from_seed(paths, name, tmp_raw):
-    """(digest, size, diff id) of the blob made from the kept archive layer of ``name``, written
-    to the open file ``tmp_raw``; None when there is none."""
+def _from_seed(paths, name, tmp_raw, candidates=(), stored_diff_id=None):
+    """(digest, size, diff id) of the blob made from the kept archive layer of ``name`` (or from
+    the first of ``candidates``, files such as a rootfs import's stored tarball, whose diff id is
+    ``stored_diff_id``), written to the open file ``tmp_raw``; None when there is none."""
     base = layers.layer_dir(paths, name)
     meta = read_json(base + ".src.json")
-    if not isinstance(meta, dict) or not os.path.isfile(base + ".src"):
-        return None
-    with open(base + ".src", "rb") as f:
+    src = base + ".src"
+    if not isinstance(meta, dict) or not os.path.isfile(src):
+        src = None
+        for c in candidates if stored_diff_id else ():
+            try:
+                if c and os.path.isfile(c) and layers.diff_id(c) == stored_diff_id:
+                    src, meta = c, {"diffId": stored_diff_id}
+                    break
+            except (OSError, MyDockerError):
+                continue
+        if src is None:
+            return None
+    with open(src, "rb") as f:
         gz = f.read(2) == b"\x1f\x8b"
         f.seek(0)
         outer = _Hashing(tmp_raw)
@@ -190,8 +204,9 @@ def cached_blob(paths, name):
     return dict(meta, path=blob)
 
 
-def layer_blob(paths, name, stored_diff_id=None):
-    """The gzip blob of layer ``name``: from the cache, or written (and cached) now."""
+def layer_blob(paths, name, stored_diff_id=None, candidates=()):
+    """The gzip blob of layer ``name``: from the cache, or written (and cached) now.
+    ``candidates``: files that may hold the layer's own tar (checked by its diff id)."""
     paths = paths if isinstance(paths, Paths) else Paths(paths)
     hit = cached_blob(paths, name)
     if hit is not None:
@@ -203,7 +218,7 @@ def layer_blob(paths, name, stored_diff_id=None):
     fd, tmp = tempfile.mkstemp(prefix=".blob-", dir=paths.layers)
     try:
         with os.fdopen(fd, "wb") as raw:
-            kept = _from_seed(paths, name, raw)
+            kept = _from_seed(paths, name, raw, candidates, stored_diff_id)
             if kept is None or not kept[2]:
                 raw.seek(0)
                 raw.truncate()
@@ -282,6 +297,21 @@ def digest_of(data):
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def _rootfs_tars(paths, rec):
+    """The files that may still be the tarball a rootfs image was imported from: the copy the
+    store keeps for a SPEC 1.3 name, the source file."""
+    if rec.get("format") != "rootfs":
+        return []
+    out = []
+    for t in rec.get("repoTags") or []:
+        r = refs.try_parse(t)
+        if r is not None and r.legacy_name:
+            out.append(paths.image_tar(r.legacy_name))
+    if rec.get("source") and os.path.isabs(str(rec["source"])):
+        out.append(rec["source"])
+    return out
+
+
 def image_blobs(paths, ref, media="oci"):
     """The blobs of image ``ref`` (a reference or an ID): ``dict(manifest=bytes,
     manifestDigest, config=bytes, configDigest, layers=[dict(digest, size, diffId, path,
@@ -295,7 +325,8 @@ def image_blobs(paths, ref, media="oci"):
     mt = MEDIA[media]
     out_layers = []
     for i, n in enumerate(names):
-        b = layer_blob(paths, n, stored[i] if i < len(stored) else None)
+        b = layer_blob(paths, n, stored[i] if i < len(stored) else None,
+                       _rootfs_tars(paths, rec) if len(names) == 1 else ())
         out_layers.append({"digest": b["digest"], "size": b["size"], "diffId": b["diffId"],
                            "path": b["path"], "mediaType": mt["layer"]})
     config = canonical(image_config(rec, [lay["diffId"] for lay in out_layers]))

@@ -234,7 +234,7 @@ def test_a_refused_archive_keeps_no_layer_source(tmp_path):
             dst.addfile(m, io.BytesIO(data) if data is not None else None)
     with pytest.raises(MyDockerError, match="diff ids"):
         images.import_image(root, bad, "app")
-    assert [n for n in os.listdir(Paths(root).layers)] == []
+    assert os.listdir(Paths(root).layers) == []
 
 
 def test_a_rootfs_image_exports_its_tarball_while_it_is_there_else_a_tar_of_its_own(tmp_path):

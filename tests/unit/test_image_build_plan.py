@@ -1,6 +1,7 @@
 """mydocker_image source=build and source=load: the check-mode prediction and apply() doing that
 plan (metadata-only builds and loads of small archives into temporary state roots)."""
 import io
+import os
 import tarfile
 
 import pytest
@@ -78,3 +79,18 @@ def test_load_predicts_every_image_of_the_archive(root, tmp_path):
         image_plan.plan_image(fresh, "nothere", source="load", load_path=arch)
     with pytest.raises(MyDockerError, match="needs option load_path"):
         image_plan.plan_image(fresh, "base", source="load")
+
+
+def test_check_mode_of_a_copy_writes_nothing_and_resolves_chown_in_the_image(root, ctx, tmp_path):
+    c = tmp_path / "ctx2"
+    c.mkdir()
+    (c / "f").write_text("x")
+    (c / "Containerfile").write_text("FROM base\nCOPY --chown=1:2 f /f\n")
+    layers_dir = os.path.join(root, "image", "layers")
+    before = sorted(os.listdir(layers_dir))
+    plan = image_plan.plan_image(root, "me/copy", source="build", build={"path": str(c)})
+    assert plan.changed and plan.actions == ["build: %s (Containerfile:2: COPY is not cached)" % c]
+    assert sorted(os.listdir(layers_dir)) == before
+    (c / "Containerfile").write_text("FROM base\nCOPY --chown=nobody f /f\n")
+    with pytest.raises(MyDockerError, match="^Containerfile:2: COPY --chown=nobody: unable to find user nobody"):
+        image_plan.plan_image(root, "me/copy", source="build", build={"path": str(c)})

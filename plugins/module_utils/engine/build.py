@@ -204,21 +204,16 @@ def _owner(st, ins):
         return (0, 0)
     spec = cf.expand(spec, st.env(), ins.where)
     from . import users
-    tmp = tempfile.mkdtemp(prefix=".users-", dir=st.paths.layers)
-    try:  # the image's /etc/passwd and /etc/group as they are in the layers so far
-        for f in ("passwd", "group"):
-            found = lookup(st.lowers(), "/etc/" + f)
-            dst = os.path.join(tmp, f)
-            if found and os.path.isfile(found):
-                shutil.copyfile(found, dst)
-            else:
-                open(dst, "w").close()
-        try:
-            u = users.resolve(spec, os.path.join(tmp, "passwd"), os.path.join(tmp, "group"))
-        except MyDockerError as e:
-            raise ins.error("--chown=%s: %s" % (spec, e))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    # the image's /etc/passwd and /etc/group as they are in the layers so far (read, not copied:
+    # check mode writes nothing)
+    files = []
+    for f in ("passwd", "group"):
+        found = lookup(st.lowers(), "/etc/" + f)
+        files.append(found if found and os.path.isfile(found) and not os.path.islink(found) else os.devnull)
+    try:
+        u = users.resolve(spec, files[0], files[1])
+    except MyDockerError as e:
+        raise ins.error("--chown=%s: %s" % (spec, e))
     return (u["uid"], u["gid"] if ":" in spec else u["uid"])
 
 

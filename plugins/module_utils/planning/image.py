@@ -21,6 +21,7 @@ import tempfile
 from ..engine import images, reference
 from ..engine.errors import MyDockerError, NotFound
 from ..engine.store import Paths
+from . import imagebuild
 from .plan import Option, Plan, apply_steps, build_argument_spec
 
 VIEW_KEYS = ("name", "id", "digest", "layer", "format", "source")
@@ -35,11 +36,15 @@ MODULE_OPTIONS = (
     Option("container", "str"),
     Option("output", "path"),
     Option("tag", "list", elements="str"),
+    Option("build", "dict"),
+    Option("load_path", "path"),
 )
 
 
 def argument_spec():
-    return build_argument_spec(MODULE_OPTIONS)
+    spec = build_argument_spec(MODULE_OPTIONS)
+    spec["build"]["options"] = imagebuild.BUILD_SPEC
+    return spec
 
 
 def view(rec, layer_present):
@@ -114,7 +119,7 @@ def _repair_source(root, name, rec):
 
 
 def plan_image(root, name, state="present", source=None, force=False, container=None, output=None,
-               busybox=None, tag=None):
+               busybox=None, tag=None, build=None, load_path=None):
     """Compute the plan of one task (reads the state root and the disk, changes nothing but a
     scratch tarball for ``busybox``, which ``cleanup(plan)`` removes)."""
     reference.parse(name)  # one line naming what is wrong with the reference
@@ -130,7 +135,13 @@ def plan_image(root, name, state="present", source=None, force=False, container=
             source = images.make_busybox_rootfs(os.path.join(scratch, "rootfs.tar"), busybox)
             label = "busybox:" + os.path.abspath(busybox)
         tags = _check_tags(tag, state, output)
-        plan = _plan(plan, state, source, force, container, output, label)
+        if source in imagebuild.SOURCES and state == "present" and not container:
+            plan = _plan_from(plan, source, build, load_path, force, tags)
+        else:
+            if build or load_path:
+                opt, src = ("build", "build") if build else ("load_path", "load")
+                raise MyDockerError("option %s needs source=%s" % (opt, src))
+            plan = _plan(plan, state, source, force, container, output, label)
         _plan_tags(plan, tags)
         return plan
     except BaseException:
@@ -165,6 +176,15 @@ def _plan_tags(plan, tags):
         if now is not None and content and now.get("digest") == content:
             continue
         plan.add("tag", "tag: %s" % reference.display(t), tag=t)
+
+
+def _plan_from(plan, source, build, load_path, force, tags):
+    """source=build / source=load (``imagebuild``)."""
+    rec = images.read_image(plan.root, plan.name)
+    plan.before = view(rec, images.layer_present(plan.root, rec))
+    plan.after = dict(plan.before)
+    plan.image = _public(plan.root, rec) if rec else {}
+    return imagebuild.plan_source(plan, source, build, load_path, force, tags)
 
 
 def _plan(plan, state, source, force, container, output, label):
@@ -321,6 +341,7 @@ def _tag(plan, tag):
 
 
 STEPS = {"remove": _remove, "import": _import, "commit": _commit, "output": _output, "tag": _tag}
+STEPS.update(imagebuild.STEPS)  # build, load
 
 
 def apply(plan):

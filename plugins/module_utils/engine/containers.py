@@ -10,6 +10,7 @@ Records are read and written through ``records``; ``prune`` lives in ``prune``.
 import os
 import random
 import re
+import socket
 import tempfile
 import time
 from typing import Any, Optional
@@ -114,6 +115,8 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
            auto_remove: bool = False, tty: bool = False, interactive: bool = False,
            network: Optional[str] = None, ip: Optional[str] = None, ports: Optional[list[Any]] = None,
            security_opt: Optional[list[str]] = None, entrypoint: Any = None, user: Optional[str] = None,
+           networks: Any = None, network_mode: Optional[str] = None, aliases: Any = None,
+           dns: Any = None, dns_search: Any = None, add_hosts: Any = None,
            _until_running: bool = False) -> Record:
     """Create a container (not started). Returns its record.
 
@@ -153,12 +156,21 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
         validate_name(name, "container name")
     if hostname is not None:
         validate_hostname(hostname)
+    # networks, network_mode (none, host, container:NAME), dns, dns_search, add_hosts: net/netmode.py
+    from .net import names, netmode
+    mode, atts, extra_hosts, dns, dns_search = netmode.parse_create(
+        paths, network, ip, networks, aliases, network_mode, ports, add_hosts, dns, dns_search)
+    network = atts[0]["name"] if atts else None
     check_needs_network(network, ports, ip)
+    ip = atts[0]["ip"] if atts else ""
+    if mode == netmode.HOST and hostname is None:
+        hostname = socket.gethostname()
     net_ports = []
     if network:
         from .net import networks as netmod
         from .net.ports import parse_publish
-        netmod.inspect_network(paths.root, network)  # raises for an unknown network
+        for a in atts:
+            netmod.inspect_network(paths.root, a["name"])  # raises for an unknown network
         net_ports = [parse_publish(p) if isinstance(p, str) else p for p in ports or []]
         check_host_addresses(net_ports)
 
@@ -169,6 +181,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
             if other.get("name") == name:
                 raise MyDockerError("the container name %s is already in use by container %s"
                                     % (name, other.id))
+        names.check_names(paths, cid, name, atts)
         makedirs(paths.container_dir(cid), 0o700)
         rec = Record({
             # the Go tool's keys (command, volume, portmapping, Resource: derived by records.save)
@@ -185,6 +198,8 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
             "stopRequested": False, "securityOpt": security_opt, "seccompProfile": seccomp_profile,
             "user": user, "stopSignal": cfg.get("StopSignal") or "",
             "config": imageconfig.resolved(img, cmd, entrypoint, image_env, workdir, user),
+            "networks": atts, "networkMode": mode, "dns": dns, "dnsSearch": dns_search,
+            "extraHosts": extra_hosts,
         })
         rec.update(lifecycle.own_mark("creator"))
         rec = records.save(paths, rec)

@@ -177,6 +177,11 @@ def create_args(wish, missing):
     if nets is not missing and nets:
         out["networks"] = [{"name": w["name"], "ipv4_address": w["ipv4_address"], "aliases": w["aliases"] or []}
                            for w in nets if w["name"] != wish.get("network")]
+        for w in nets:  # the entry of the network named by ``network`` too: its aliases and address
+            if w["name"] == wish.get("network"):
+                out["aliases"] = w["aliases"] or []
+                if w["ipv4_address"] and not wish.get("ip"):
+                    out["ip"] = w["ipv4_address"]
     mode = wish.get("network_mode", missing)
     if mode is not missing and mode:
         out["network_mode"] = mode

@@ -16,6 +16,9 @@ from .networks import _load
 
 
 def _first_keys(atts):
+    """The record's keys for ``atts``, in interface order: the first (eth0, the default route) is
+    the one the Go tool's networkName/ip name, also after a reconnect."""
+    atts = sorted(atts, key=lambda a: a.get("index", 0))
     first = atts[0] if atts else {}
     return {"networks": atts, "networkName": first.get("name", ""), "ip": first.get("ip", "")}
 

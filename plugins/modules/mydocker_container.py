@@ -162,7 +162,7 @@ options:
     elements: str
   etc_hosts:
     description:
-      - More lines of the container's C(/etc/hosts), C({name: ip}) (C(--add-host)).
+      - More lines of the container's C(/etc/hosts), a dict of host names and their IP addresses (C(--add-host)).
       - A change recreates the container.
     type: dict
   hostname:

@@ -73,8 +73,8 @@ def test_connect_a_stopped_container_applies_at_start(md, nets):
 
 
 @pytest.mark.parametrize("args,msg", [
-    (["--network", "host", "-p", "8080:80"], "publishing ports is not possible with --network host "
-                                               "(the container uses the host's ports)"),
+    (["--network", "host", "-p", "8080:80"],
+     "publishing ports is not possible with --network host (the container uses the host's ports)"),
     (["--network", "mdnonexistent0"], "network mdnonexistent0 not found"),
     (["--network", "none", "--network", "{n}"], "network mode none cannot be combined with network {n}"),
     (["--network", "{n}", "--network", "{n}"], "network {n} is given twice"),

@@ -132,10 +132,10 @@ def test_network_arguments():
     assert netmode.normalize() == ("", [])
     assert netmode.normalize(network="none") == ("none", [])
     assert netmode.normalize(network_mode="container:db") == ("container:db", [])
-    assert netmode.normalize(network="n1", ip="10.0.0.5", aliases=["a", "a"],
-                             networks=[{"name": "n2", "ipv4_address": "10.0.1.5", "aliases": "b"}]) == ("", [
-        {"name": "n1", "ip": "10.0.0.5", "aliases": ["a"]},
-        {"name": "n2", "ip": "10.0.1.5", "aliases": ["b"]}])
+    got = netmode.normalize(network="n1", ip="10.0.0.5", aliases=["a", "a"],
+                            networks=[{"name": "n2", "ipv4_address": "10.0.1.5", "aliases": "b"}])
+    assert got == ("", [{"name": "n1", "ip": "10.0.0.5", "aliases": ["a"]},
+                        {"name": "n2", "ip": "10.0.1.5", "aliases": ["b"]}])
     assert netmode.normalize(network_mode="n1")[1][0]["name"] == "n1"
 
 

@@ -166,8 +166,9 @@ def bridged(wish, missing):
     """Whether the wish puts a new container on a bridge network (ports and an IP need one)."""
     nets = wish.get("networks", missing)
     mode = wish.get("network_mode", missing)
-    return bool(nets is not missing and nets) or (mode is not missing and bool(mode) and mode != "none"
-                                                   and not netmode.is_mode(mode))
+    if nets is not missing and nets:
+        return True
+    return mode is not missing and bool(mode) and not netmode.is_mode(mode)
 
 
 def create_args(wish, missing):

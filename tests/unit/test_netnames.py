@@ -178,3 +178,33 @@ def test_a_new_container_is_predicted_as_its_record_will_read():
                                 "dns_search_domains": MISSING, "etc_hosts": {"x": "10.0.0.9"}}, MISSING)
     assert args == {"networks": [{"name": "n1", "ipv4_address": "", "aliases": ["a"]}], "dns": ["10.0.0.1"],
                     "add_hosts": {"x": "10.0.0.9"}}
+
+
+# ------------------------------------------------------------------ the planner with the network options
+
+def _decide(**params):
+    import copy
+
+    from ansible_collections.mydocker.runtime.plugins.module_utils.planning import container as cp
+    record = {"id": "1234567890", "name": "web", "image": "busybox", "layer": "aaaa", "cmd": ["sleep", "1"],
+              "networkName": "n1", "ip": "10.9.0.2", "hostname": "web", "restartPolicy": {"name": "no"},
+              "networks": [{"name": "n1", "ip": "10.9.0.2", "aliases": ["w"]}],
+              "dns": [], "dnsSearch": [], "extraHosts": []}
+    image = {"name": "busybox", "layer": "aaaa", "config": {}}
+    p = dict(name="web", state="started", image="busybox", command=["sleep", "1"], detach=True, stop_timeout=1)
+    p.update(params)
+    return cp.decide(p, cp.Facts(record=copy.deepcopy(record), status="running", image=image))
+
+
+def test_the_planner_connects_in_place_and_recreates_for_dns():
+    p = _decide(networks=[{"name": "n1", "aliases": ["w"]}, {"name": "n2"}])
+    assert p.actions == ["connect: n2"] and [s.op for s in p.steps] == ["networks"]
+    assert [n["name"] for n in p.after["networks"]] == ["n1", "n2"]
+    assert _decide(networks=[{"name": "n1"}]).actions == []
+    assert _decide(networks=[{"name": "n2"}], purge_networks=True).actions == ["disconnect: n1", "connect: n2"]
+    assert _decide(networks=[{"name": "n1", "aliases": []}]).actions == ["reconnect: n1"]
+    assert _decide(dns_servers=["10.9.0.1"]).actions == ["recreate: dns_servers changed", "start"]
+    assert _decide(network_mode="n1").actions == []
+    assert _decide(network_mode="host").actions == ["recreate: network_mode changed", "start"]
+    step = _decide(network_mode="none", etc_hosts={"x": "10.9.0.7"}).find("recreate")
+    assert step.args["options"]["network_mode"] == "none" and step.args["options"]["add_hosts"] == {"x": "10.9.0.7"}

@@ -310,6 +310,7 @@ def final(paths, cid):
     except MyDockerError as e:
         rec = update(paths, cid, error=str(e))
     rec = update(paths, cid, status=EXITED, monitorPid="", monitorStart=None)
+    _refresh_names(paths, rec)
     if rec.auto_remove:
         remove_files(paths, rec)
     return rec

@@ -124,6 +124,7 @@ def gather(root, params):
             facts.network = netmod.get_network(paths.root, norm_network(net))
         except MyDockerError as e:
             raise MyDockerError("network: %s" % e)
+    netopts.check_known(paths.root, params)
     if rec is not None:
         facts.status = lifecycle.true_status(rec)
         facts.layer_ok = os.path.isdir(os.path.realpath(os.path.join(paths.overlay_dir(rec["id"]), "lower")))

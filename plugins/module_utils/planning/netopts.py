@@ -214,3 +214,20 @@ def apply_networks(run, connect, disconnect):
         live.disconnect(run.root, name, run.cid)
     for w in connect:
         live.connect(run.root, w["name"], run.cid, ip=w["ipv4_address"] or None, aliases=w["aliases"])
+
+
+def check_known(root, params):
+    """Every network the task names exists (check mode refuses an unknown one as the run does)."""
+    wanted = [w.get("name") if isinstance(w, dict) else w for w in params.get("networks") or []]
+    mode = params.get("network_mode")
+    if mode and not netmode.is_mode(mode) and mode not in ("bridge", "default"):
+        wanted.append(mode)
+    if not wanted:
+        return
+    from ..engine.net import networks as netmod
+    for name in wanted:
+        if isinstance(name, str):
+            try:
+                netmod.get_network(root, name)
+            except MyDockerError as e:
+                _fail("networks" if name != mode else "network_mode", str(e))

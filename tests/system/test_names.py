@@ -72,8 +72,9 @@ def test_other_names_go_to_the_hosts_resolvers(md, nets):
 
 
 @pytest.mark.parametrize("args,msg", [
-    (["--network-alias", "taken"], "the name taken is already used on network {n} by container holder"),
-    (["--name", "holder2", "--network-alias", "holder"], "the name holder is already used on network {n}"),
+    (["--network-alias", "holder"], "the name holder is already used on network {n} by container holder"),
+    (["--name", "h2", "--network-alias", "ok", "--network-alias", "holder"],
+     "the name holder is already used on network {n} by container holder"),
     (["--add-host", "nocolon"], "invalid --add-host 'nocolon': expected NAME:IP"),
     (["--dns", "not-an-ip"], "invalid --dns 'not-an-ip': not an IP address"),
 ])

@@ -131,13 +131,15 @@ def render_resolv(host_text: str, dns: Optional[list] = None, search: Optional[l
 
 
 def clash(name: str, aliases: list, network: str, others: list[dict]) -> Optional[str]:
-    """The one line refusing ``name``/``aliases`` on ``network`` when another member of it already
-    answers to one of them (None when all are free)."""
-    wanted = [n for n in [name] + list(aliases or []) if n]
+    """The one line refusing an alias on ``network`` that is the name of another member of it
+    (None when there is none). Several containers may share an alias, as in Docker (each gets
+    its line; a lookup takes the first): so a container recreated under a temporary name while
+    the old one still exists keeps its aliases."""
+    wanted = [n for n in list(aliases or []) if n and n != name]
     for o in others:
         if not any(a["name"] == network for a in attachments(o)):
             continue
-        theirs = names_of(o, network)
+        theirs = [o.get("name") or o.get("id") or ""]
         for w in wanted:
             if w in theirs:
                 return ("the name %s is already used on network %s by container %s"

@@ -141,6 +141,55 @@ options:
     description:
       - The container's IPv4 address in O(network). Without it, the next free address.
     type: str
+  networks:
+    description:
+      - The bridge networks the container is attached to, each a dict with C(name) and optionally
+        C(ipv4_address) (a fixed address; without it, the next free one) and C(aliases) (more
+        names the other containers on that network resolve to it, through their C(/etc/hosts)).
+      - Connected and disconnected in place, without recreating the container (a running one at
+        once, a stopped one at its next start). A listed network whose C(ipv4_address) or
+        C(aliases) differ is disconnected and connected again.
+      - As in community.docker, networks the container has but the list does not name stay
+        connected unless O(purge_networks) is true.
+      - With O(network) too, that one is the container's first network.
+    type: list
+    elements: dict
+  purge_networks:
+    description:
+      - Disconnect the networks the container is attached to that O(networks) does not list.
+    type: bool
+    default: false
+  networks_cli_compatible:
+    description:
+      - Accepted for compatibility with community.docker. This runtime has no default network, so
+        the networks of O(networks) are always exactly the networks of a new container, as with
+        C(docker run --network).
+    type: bool
+    default: true
+  network_mode:
+    description:
+      - V(none) (loopback only), V(host) (the host's network namespace; no O(published_ports)),
+        V(container:NAME) (the network namespace, C(/etc/hosts) and C(/etc/resolv.conf) of another
+        running container), or the name of a bridge network (the container's first network).
+      - A change recreates the container.
+    type: str
+  dns_servers:
+    description:
+      - DNS servers written into the container's C(/etc/resolv.conf) instead of the host's.
+      - A change recreates the container.
+    type: list
+    elements: str
+  dns_search_domains:
+    description:
+      - Search domains written into the container's C(/etc/resolv.conf).
+      - A change recreates the container.
+    type: list
+    elements: str
+  etc_hosts:
+    description:
+      - More lines of the container's C(/etc/hosts), a dict of host names and their IP addresses (C(--add-host)).
+      - A change recreates the container.
+    type: dict
   hostname:
     description:
       - The container's host name. Without it, the container ID.

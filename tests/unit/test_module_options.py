@@ -30,6 +30,11 @@ HAND_WRITTEN = dict(
     published_ports=dict(type="list", elements="str", aliases=["ports"]),
     network=dict(type="str"),
     ip=dict(type="str"),
+    networks=dict(type="list", elements="dict"),
+    network_mode=dict(type="str"),
+    dns_servers=dict(type="list", elements="str"),
+    dns_search_domains=dict(type="list", elements="str"),
+    etc_hosts=dict(type="dict"),
     hostname=dict(type="str"),
     working_dir=dict(type="str"),
     memory=dict(type="str"),
@@ -46,6 +51,8 @@ HAND_WRITTEN = dict(
     detach=dict(type="bool", default=True),
     stop_timeout=dict(type="int", default=10),
     force_kill=dict(type="bool", default=False),
+    purge_networks=dict(type="bool", default=False),
+    networks_cli_compatible=dict(type="bool", default=True),
 )
 
 SPEC_KEYS = ("type", "elements", "choices", "default", "aliases", "required")

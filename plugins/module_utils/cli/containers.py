@@ -18,6 +18,18 @@ from ..engine.records import ACTIVE, EXITED
 from ..engine.validate import check_flag_value
 from .output import each, out, table
 
+
+class _Networks(argparse.Action):
+    """``--network`` repeatable: the first in ``network`` (as always), the others in
+    ``more_networks``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, self.dest, None) is None:
+            setattr(namespace, self.dest, values)
+        else:
+            namespace.more_networks = list(getattr(namespace, "more_networks", None) or []) + [values]
+
+
 RUN_FLAGS = [
     (("-i", "--interactive"), dict(action="store_true", help="keep stdin open")),
     (("-t", "--tty"), dict(action="store_true", help="allocate a pseudo-terminal")),
@@ -27,7 +39,15 @@ RUN_FLAGS = [
     (("-v", "--volume"), dict(action="append", default=[], metavar="HOST:CTR[:ro]", help="bind a host path")),
     (("-p", "--publish"), dict(action="append", default=[], metavar="[IP:]HOST:CTR[/proto]",
                                help="publish a port (needs --net)")),
-    (("-net", "--net", "--network"), dict(dest="network", help="network to connect to")),
+    (("-net", "--net", "--network"), dict(dest="network", action=_Networks,
+                                          help="network to connect to (repeatable), or none, host, container:NAME")),
+    (("--network-alias", "--net-alias"), dict(dest="network_alias", action="append", default=[], metavar="ALIAS",
+                                              help="another name of the container on its (first) network")),
+    (("--dns",), dict(action="append", default=[], metavar="IP", help="DNS server for the container")),
+    (("--dns-search",), dict(dest="dns_search", action="append", default=[], metavar="DOMAIN",
+                             help="DNS search domain for the container")),
+    (("--add-host",), dict(dest="add_host", action="append", default=[], metavar="NAME:IP",
+                           help="a line in the container's /etc/hosts")),
     (("--ip",), dict(help="fixed IP address on the network")),
     (("-w", "--workdir"), dict(help="working directory inside the container")),
     (("--hostname", "-h"), dict(help="container host name")),
@@ -119,6 +139,8 @@ def cmd_run(a):
     kwargs = dict(name=a.name, env=a.env, volumes=a.volume, workdir=a.workdir, hostname=a.hostname,
                   resources=_resources(a), restart=a.restart, auto_remove=a.rm, tty=a.tty,
                   interactive=a.interactive, network=a.network, ip=a.ip, ports=a.publish,
+                  networks=getattr(a, "more_networks", None), aliases=a.network_alias, dns=a.dns,
+                  dns_search=a.dns_search, add_hosts=a.add_host,
                   security_opt=a.security_opt, entrypoint=a.entrypoint, user=a.user,
                   mounts=a.mount, tmpfs=a.tmpfs, read_only=a.read_only, shm_size=a.shm_size)
     if a.detach:

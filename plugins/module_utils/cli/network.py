@@ -8,6 +8,8 @@
     network ls | list
     network inspect NAME...
     network rm | remove [-f] NAME...
+    network connect [--ip IP] [--alias A]... NAME CONTAINER
+    network disconnect NAME CONTAINER
 
 Each handler takes the parsed args (``args.root``: state root or None), prints, and returns an
 exit status; MyDockerError propagates to ``main``, which prints its one line.
@@ -73,6 +75,18 @@ def cmd_remove(args):
     return rc
 
 
+def cmd_connect(args):
+    from ..engine.net import live
+    live.connect(getattr(args, "root", None), args.name, args.container, ip=args.ip, aliases=args.alias)
+    return 0
+
+
+def cmd_disconnect(args):
+    from ..engine.net import live
+    live.disconnect(getattr(args, "root", None), args.name, args.container)
+    return 0
+
+
 def add_network_parser(subparsers, name="network", help="manage bridge networks"):
     """Add the ``network`` command (with its subcommands) to an argparse subparsers object."""
     p = subparsers.add_parser(name, help=help)
@@ -102,6 +116,18 @@ def add_network_parser(subparsers, name="network", help="manage bridge networks"
                        help="remove even when containers are attached (detaches them)")
         r.add_argument("names", metavar="NAME", nargs="+")
         r.set_defaults(fn=cmd_remove)
+
+    c = sub.add_parser("connect", help="connect a container to a network (a running one at once)")
+    c.add_argument("--ip", default=None, help="fixed IP address on the network")
+    c.add_argument("--alias", action="append", default=[], help="another name of the container there")
+    c.add_argument("name", metavar="NAME")
+    c.add_argument("container", metavar="CONTAINER")
+    c.set_defaults(fn=cmd_connect)
+
+    d = sub.add_parser("disconnect", help="disconnect a container from a network")
+    d.add_argument("name", metavar="NAME")
+    d.add_argument("container", metavar="CONTAINER")
+    d.set_defaults(fn=cmd_disconnect)
     return p
 
 

@@ -10,20 +10,20 @@ Records are read and written through ``records``; ``prune`` lives in ``prune``.
 import os
 import random
 import re
+import socket
 import tempfile
 import time
 from typing import Any, Optional
 
-from . import imageconfig, images, lifecycle, process, records, reference, seccomp, users
+from . import imageconfig, images, lifecycle, process, records, seccomp, users
 from . import volumes as volumes_mod
+from .commit import commit  # noqa: F401  # pylint: disable=unused-import
 from .errors import MyDockerError, NotFound
 from .monitor import start_monitor
 from .prune import prune  # noqa: F401  # pylint: disable=unused-import
 from .records import ACTIVE, CREATED, EXITED, RUNNING, Record
 from .resources import normalize_resources
-from .rootfs import mount_overlay, mounts_under, unmount_all
 from .store import Paths, cgroup_parent, makedirs, state_lock
-from .syscalls import MS_RDONLY, SYS
 from .validate import (  # noqa: F401 (parse_volume, parse_restart: part of this API)
     check_auto_remove,
     check_needs_network,
@@ -116,7 +116,9 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
            network: Optional[str] = None, ip: Optional[str] = None, ports: Optional[list[Any]] = None,
            security_opt: Optional[list[str]] = None, entrypoint: Any = None, user: Optional[str] = None,
            mounts: Optional[list[Any]] = None, tmpfs: Optional[list[Any]] = None, read_only: bool = False,
-           shm_size: Any = None, _until_running: bool = False) -> Record:
+           shm_size: Any = None, networks: Any = None, network_mode: Optional[str] = None, aliases: Any = None,
+           dns: Any = None, dns_search: Any = None, add_hosts: Any = None,
+           _until_running: bool = False) -> Record:
     """Create a container (not started). Returns its record.
 
     The image's config is honoured as Docker does (``imageconfig``): the command is Entrypoint +
@@ -156,12 +158,21 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
         validate_name(name, "container name")
     if hostname is not None:
         validate_hostname(hostname)
+    # networks, network_mode (none, host, container:NAME), dns, dns_search, add_hosts: net/netmode.py
+    from .net import names, netmode
+    mode, atts, extra_hosts, dns, dns_search = netmode.parse_create(
+        paths, network, ip, networks, aliases, network_mode, ports, add_hosts, dns, dns_search)
+    network = atts[0]["name"] if atts else None
     check_needs_network(network, ports, ip)
+    ip = atts[0]["ip"] if atts else ""
+    if mode == netmode.HOST and hostname is None:
+        hostname = socket.gethostname()
     net_ports = []
     if network:
         from .net import networks as netmod
         from .net.ports import parse_publish
-        netmod.inspect_network(paths.root, network)  # raises for an unknown network
+        for a in atts:
+            netmod.inspect_network(paths.root, a["name"])  # raises for an unknown network
         net_ports = [parse_publish(p) if isinstance(p, str) else p for p in ports or []]
         check_host_addresses(net_ports)
 
@@ -173,6 +184,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
             if other.get("name") == name:
                 raise MyDockerError("the container name %s is already in use by container %s"
                                     % (name, other.id))
+        names.check_names(paths, cid, name, atts)
         # volumes made on first use and the image's anonymous ones: under the lock that saves their user
         vols, new_volumes = volumes_mod.resolve(paths, vols, cfg.get("Volumes"),
                                                 [t["container"] for t in storage.get("tmpfs", [])])
@@ -192,6 +204,8 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
             "stopRequested": False, "securityOpt": security_opt, "seccompProfile": seccomp_profile,
             "user": user, "stopSignal": cfg.get("StopSignal") or "",
             "config": imageconfig.resolved(img, cmd, entrypoint, image_env, workdir, user),
+            "networks": atts, "networkMode": mode, "dns": dns, "dnsSearch": dns_search,
+            "extraHosts": extra_hosts,
         })
         rec.update(storage, **lifecycle.own_mark("creator"))
         try:
@@ -446,53 +460,3 @@ def log_path(root: Optional[str], ref: str) -> tuple[str, Record]:
     paths = _paths(root)
     rec = find(paths, ref)
     return paths.container_log(rec.id), rec
-
-
-# ---------------------------------------------------------------- commit
-
-def commit(root: Optional[str], ref: str, image: Optional[str] = None,
-           output: Optional[str] = None) -> dict[str, Any]:
-    """The container's root filesystem (image layer + its changes; no volumes) as an image in
-    the store (``image``) or a tar file at ``output``."""
-    paths = _paths(root)
-    rec = find(paths, ref)
-    if not image and not output:
-        raise MyDockerError("commit needs an image name or --output PATH")
-    if image:
-        reference.parse(image)
-    cid = rec.id
-    if image:  # a new layer of the container's changes on its image's layers (commitlayer)
-        from .commitlayer import commit_layer
-        done = commit_layer(paths, rec, image)
-        if done is not None:
-            return done
-    ov = paths.overlay_dir(cid)
-    merged = os.path.join(ov, "merged")
-    tmp = None
-    if lifecycle.true_status(rec) in ACTIVE and mounts_under(merged):
-        src = merged
-    else:
-        # a read-only overlay of upper over lower needs no work dir and changes nothing
-        tmp = tempfile.mkdtemp(prefix=".commit-", dir=ov)
-        lowers = [os.path.realpath(os.path.join(ov, "lower"))]
-        if len(rec.get("layers") or []) > 1:
-            lowers = [os.path.join(paths.layers, n) for n in reversed(rec["layers"])]
-        try:
-            if len(lowers) == 1:
-                SYS.mount("overlay", tmp, "overlay", MS_RDONLY,
-                          "lowerdir=%s:%s" % (os.path.join(ov, "upper"), lowers[0]))
-            else:
-                mount_overlay([os.path.join(ov, "upper")] + lowers, None, None, tmp, flags=MS_RDONLY)
-        except (OSError, MyDockerError) as e:
-            os.rmdir(tmp)
-            raise MyDockerError("cannot mount container %s for commit: %s"
-                                % (rec.name, getattr(e, "strerror", None) or e))
-        src = tmp
-    try:
-        if output:
-            return {"output": images.tar_directory(src, output)}
-        return images.commit_directory(paths.root, src, image)
-    finally:
-        if tmp:
-            unmount_all(tmp)
-            os.rmdir(tmp)

@@ -192,21 +192,22 @@ def launch(paths, cid, stdio, monitor_pid, console=None):
         if any(v.get("type") == "volume" for v in rec.volumes):
             from .volumes import copy_up
             copy_up(rec, os.path.join(paths.overlay_dir(cid), "merged"), secure_join)
-        sp = process.spawn(spec_of(paths, cid, rec), stdio, console)
+        sp = process.spawn(_with_mode(paths, rec, spec_of(paths, cid, rec)), stdio, console)
         cg.add(sp.pid)
         # a run's container is complete once it runs; an adopted one is our child again
         changes = dict((k, None if k == "creatorStart" else "") for k in ("creatorPid", "creatorStart", "adoptedAt")
                        if rec.get(k))
         if rec.network:
             attach, ports = _network()
-            net = attach.connect(paths.root, rec.network, cid, sp.pid, ip=rec.ip or None)
-            changes["ip"] = net["ip"]
-            changes["veth"] = net.get("veth", "")
+            nets = attach.connect_all(paths.root, rec, sp.pid)  # every network, the first as eth0
+            net = nets[0]
+            changes.update(ip=net["ip"], veth=net.get("veth", ""), networks=nets)
             if rec.ports:
                 ports.publish(paths.root, rec.network, cid, net["ip"], rec.ports)
-        update(paths, cid, pid=str(sp.pid), pidStart=proc_start_time(sp.pid), status=RUNNING,
-               startedAt=now(), monitorPid=str(monitor_pid), monitorStart=proc_start_time(monitor_pid),
-               **changes)
+        now_rec = update(paths, cid, pid=str(sp.pid), pidStart=proc_start_time(sp.pid), status=RUNNING,
+                         startedAt=now(), monitorPid=str(monitor_pid), monitorStart=proc_start_time(monitor_pid),
+                         **changes)
+        _refresh_names(paths, now_rec)
         sp.go()
         return sp.pid
     except BaseException:
@@ -222,6 +223,21 @@ def launch(paths, cid, stdio, monitor_pid, console=None):
             except MyDockerError:
                 pass
         raise
+
+
+def _with_mode(paths, rec, spec):
+    """The spec with the network mode (host, container:NAME) in it: net/netmode.py."""
+    if not rec.get("networkMode"):
+        return spec
+    from .net import netmode
+    return netmode.with_mode(paths, rec, spec)
+
+
+def _refresh_names(paths, rec):
+    """Every member of the container's networks sees it come or go in its /etc/hosts."""
+    if rec.network or rec.get("networks"):
+        from .net import names
+        names.refresh_for(paths, rec)
 
 
 def _owners_file(paths):
@@ -249,7 +265,7 @@ def _release_network(paths, cid, ip, release=True):
     try:
         ports.unpublish(paths.root, cid)
     finally:
-        attach.disconnect(paths.root, name, cid, ip, release=release)
+        attach.disconnect_all(paths.root, rec, release=release, first_ip=ip)
 
 
 def stop_requested(paths, cid):
@@ -276,6 +292,7 @@ def after_exit(paths, cid, code):
     if rec.network and rec.ip:
         # the veth died with the network namespace; keep the IP across a restart
         _release_network(paths, cid, rec.ip, release=not restart)
+        _refresh_names(paths, rec)
     return restart
 
 
@@ -299,6 +316,7 @@ def final(paths, cid):
     except MyDockerError as e:
         rec = update(paths, cid, error=str(e))
     rec = update(paths, cid, status=EXITED, monitorPid="", monitorStart=None)
+    _refresh_names(paths, rec)
     if rec.auto_remove:
         remove_files(paths, rec)
         from .volumes import remove_anonymous
@@ -318,6 +336,7 @@ def remove_files(paths, rec):
         _network()[0].release_container(paths.root, cid)
     shutil.rmtree(ov, ignore_errors=True)
     records.delete(paths, cid)
+    _refresh_names(paths, rec)
     return True
 
 

@@ -219,7 +219,15 @@ def spawn(spec, stdio, console=None, syscalls=SYS):
             os.close(gow)
             os.close(errr)
             os.close(pidr)
-            syscalls.unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID)
+            flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID
+            netns = spec.get("netns")  # net/netmode.py: "host", another container's, or a new one
+            if netns and netns != "host":
+                nfd = os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
+                syscalls.setns(nfd, CLONE_NEWNET)
+                os.close(nfd)
+            elif not netns:
+                flags |= CLONE_NEWNET
+            syscalls.unshare(flags)
             init = os.fork()
             if init == 0:
                 os.close(pidw)

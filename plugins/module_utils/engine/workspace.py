@@ -39,6 +39,13 @@ def write_hosts(paths, cid, hostname, ip=None):
     write_atomic(os.path.join(paths.container_dir(cid), "hosts"), "\n".join(lines) + "\n")
 
 
+def etc_texts(rec):
+    """(hosts, resolv.conf) of a new container: its own name, --add-host, --dns, --dns-search
+    (net/names.py; the hosts of its peers come when it starts)."""
+    from .net import names
+    return names.etc_texts(rec)
+
+
 def make_files(paths, rec, layer_path):
     """The container's files beside its record: /etc files, overlay directories, the link to the
     image layer, volume host directories, the cgroup. Safe to repeat (``start`` completes a
@@ -46,8 +53,9 @@ def make_files(paths, rec, layer_path):
     cid = rec.id
     cdir = paths.container_dir(cid)
     write_atomic(os.path.join(cdir, "hostname"), rec.hostname + "\n")
-    write_hosts(paths, cid, rec.hostname, rec.ip or None)
-    write_atomic(os.path.join(cdir, "resolv.conf"), _resolv_conf())
+    hosts, resolv = etc_texts(rec)
+    write_atomic(os.path.join(cdir, "hosts"), hosts)
+    write_atomic(os.path.join(cdir, "resolv.conf"), resolv)
     ov = paths.overlay_dir(cid)
     for d in ("upper", "work", "merged"):
         makedirs(os.path.join(ov, d))

@@ -25,8 +25,9 @@ from ..engine.errors import MyDockerError, NotFound
 from ..engine.resources import RESOURCE_KEYS
 from ..engine.store import Paths
 from ..engine.validate import check_auto_remove, check_needs_network, validate_name
-from . import mountopts
+from . import mountopts, netopts
 from .options import (
+    CREATE_ARGS,
     MISSING,
     OPTION_NAMES,
     OPTIONS,
@@ -75,7 +76,7 @@ def predicted_config(wish, img):
     for key in RESOURCE_KEYS:
         if out[key] is MISSING:
             out[key] = None
-    return out
+    return netopts.predicted(out, MISSING)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,6 +125,7 @@ def gather(root, params):
             facts.network = netmod.get_network(paths.root, norm_network(net))
         except MyDockerError as e:
             raise MyDockerError("network: %s" % e)
+    netopts.check_known(paths.root, params)
     if rec is not None:
         facts.status = lifecycle.true_status(rec)
         facts.layer_ok = os.path.isdir(os.path.realpath(os.path.join(paths.overlay_dir(rec["id"]), "lower")))
@@ -222,7 +224,8 @@ def _check_combinations(plan, wish, facts):
     policy = wish["restart_policy"]
     policy_name = None if policy is MISSING else policy.split(":")[0]
     wrap_option("auto_remove", check_auto_remove, wish["auto_remove"], policy_name)
-    has_network = wish["network"] or (wish["network"] is MISSING and rec and rec.get("networkName"))
+    has_network = wish["network"] or (wish["network"] is MISSING and rec and rec.get("networkName")) \
+        or netopts.bridged(wish, MISSING)
     wrap_option("published_ports", check_needs_network, has_network, wish["published_ports"])
     wrap_option("ip", check_needs_network, has_network, None, wish["ip"])
     if wish["ip"] and facts.network and facts.network.get("Subnet"):
@@ -263,18 +266,17 @@ def _recreate_reason(params, facts, changed):
 def _create_args(wish, image):
     """image, command and the keyword arguments of engine.create for a container made from ``wish``."""
     options = {"resources": dict((k, wish[k]) for k in RESOURCE_KEYS if wish[k] is not MISSING)}
-    for key, arg in (("env", "env"), ("volumes", "volumes"), ("working_dir", "workdir"), ("hostname", "hostname"),
-                     ("restart_policy", "restart"), ("auto_remove", "auto_remove"),
-                     ("security_opts", "security_opt"), ("entrypoint", "entrypoint"), ("user", "user"))\
-            + mountopts.CREATE_ARGS:
+    for key, arg in CREATE_ARGS + mountopts.CREATE_ARGS:
         if wish[key] is not MISSING:
             options[arg] = wish[key]
-    if wish["network"]:
-        options["network"] = wish["network"]
+    if wish["network"] or netopts.bridged(wish, MISSING):
+        if wish["network"]:
+            options["network"] = wish["network"]
         if wish["ip"]:
             options["ip"] = wish["ip"]
         if wish["published_ports"]:
             options["ports"] = wish["published_ports"]
+    options.update(netopts.create_args(wish, MISSING))
     command = None if wish["command"] is MISSING else wish["command"]
     return dict(image=image, command=command, options=options)
 
@@ -367,6 +369,7 @@ def decide(params, facts):
         return _plan_new_container(plan, facts, recreate_why, was_running)
     after = config_of_record(rec)  # the same container: limits and restart policy in place, then the state
     _plan_update(plan, facts, changed, after)
+    netopts.plan_networks(plan, plan.wish, rec, after, MISSING)
     _plan_run_state(plan, params, facts, was_running, after)
     plan.after = after
     return plan
@@ -445,7 +448,7 @@ def _restart(run, timeout):
 
 
 STEPS = {"remove": _remove, "create": _create, "recreate": _recreate, "update": _update, "start": _start,
-         "stop": _stop, "restart": _restart}
+         "stop": _stop, "restart": _restart, "networks": netopts.apply_networks}
 
 
 def apply(root, plan):

@@ -27,10 +27,14 @@ from ..engine.resources import (
 )
 from ..engine.seccomp import parse_security_opt
 from ..engine.validate import validate_hostname, validate_name, validate_workdir
-from . import mountopts
+from . import mountopts, netopts
 from .plan import Option, build_argument_spec
 
 STATES = ("present", "started", "stopped", "absent")
+# option -> keyword argument of engine.create, for the options passed as they are
+CREATE_ARGS = (("env", "env"), ("volumes", "volumes"), ("working_dir", "workdir"), ("hostname", "hostname"),
+               ("restart_policy", "restart"), ("auto_remove", "auto_remove"), ("security_opts", "security_opt"),
+               ("entrypoint", "entrypoint"), ("user", "user"))
 RESTART_POLICIES = ("no", "on-failure", "always")
 
 RECREATE = "recreate"
@@ -328,6 +332,16 @@ OPTIONS = (
               RECREATE, elements="str", aliases=["ports"]),
     _compared("network", "str", norm_network, lambda r: r.get("networkName") or "", RECREATE),
     _compared("ip", "str", norm_ip, lambda r: r.get("ip") or "", RECREATE),
+    # networks: connected and disconnected in place (planning/netopts.py), the others recreate
+    _compared("networks", "list", netopts.norm_networks, netopts.current_networks, UPDATE, elements="dict",
+              same=netopts.same_networks),
+    _compared("network_mode", "str", netopts.norm_network_mode, netopts.current_network_mode, RECREATE,
+              same=netopts.same_network_mode),
+    _compared("dns_servers", "list", netopts.norm_dns_servers, lambda r: list(r.get("dns") or []), RECREATE,
+              elements="str"),
+    _compared("dns_search_domains", "list", netopts.norm_dns_search, lambda r: list(r.get("dnsSearch") or []),
+              RECREATE, elements="str"),
+    _compared("etc_hosts", "dict", netopts.norm_etc_hosts, netopts.current_etc_hosts, RECREATE),
     _compared("hostname", "str", norm_hostname, lambda r: r.get("hostname") or r.get("id") or "", RECREATE),
     _compared("working_dir", "str", norm_workdir, lambda r: r.get("workdir") or "/", RECREATE),
     _compared("auto_remove", "bool", norm_bool, lambda r: bool(r.get("autoRemove")), RECREATE),
@@ -353,6 +367,8 @@ TASK_OPTIONS = (
     Option("detach", "bool", default=True),
     Option("stop_timeout", "int", default=10),
     Option("force_kill", "bool", default=False),
+    Option("purge_networks", "bool", default=False),
+    Option("networks_cli_compatible", "bool", default=True),
 )
 MODULE_OPTIONS = TASK_OPTIONS[:2] + OPTIONS + TASK_OPTIONS[2:]
 

@@ -16,10 +16,25 @@ from ..store import Paths
 from ..validate import validate_name
 from . import ipam
 from . import iptables as ipt
+from .names import attachments
 from .networks import _all_networks, _container_records, _load, _netlink, peer_name, veth_name
 
 
-def connect(root: Optional[str], network: str, cid: str, pid: int, ip: Optional[str] = None) -> dict[str, Any]:
+def veth_for(cid: str, index: int = 0) -> tuple[str, str]:
+    """(host end, peer) of the container's veth on its ``index``-th network: the first keeps the
+    names it always had, the others are "vx"/"vy" + the id + the index (15 characters at most)."""
+    if not index:
+        return veth_name(cid), peer_name(cid)
+    base = veth_name(cid)[4:]
+    return "vx%s%d" % (base, index), "vy%s%d" % (base, index)
+
+
+def _is_ours(name: str, cid: str) -> bool:
+    return name == veth_name(cid) or (name.startswith("vx" + veth_name(cid)[4:]) and name[12:].isdigit())
+
+
+def connect(root: Optional[str], network: str, cid: str, pid: int, ip: Optional[str] = None,
+            index: int = 0) -> dict[str, Any]:
     """Attach the process ``pid`` (its network namespace) to ``network``.
 
     Allocates ``ip`` or the first free address (a container gets back an address it still
@@ -34,10 +49,10 @@ def connect(root: Optional[str], network: str, cid: str, pid: int, ip: Optional[
         raise MyDockerError("bridge %s of network %s is missing on the host (recreate the network)"
                             % (net.bridge, net.name))
     addr = ipam.allocate(paths, net.subnet, ip, owner=cid, reserved=(net.gateway,))
-    host_end = veth_name(cid)
+    host_end, peer = veth_for(cid, index)
     try:
-        nl.connect_netns(host_end, peer_name(cid), net.bridge, pid, addr, net.subnet.prefixlen,
-                         net.gateway)
+        nl.connect_netns(host_end, peer, net.bridge, pid, addr, net.subnet.prefixlen,
+                         net.gateway, ifname="eth%d" % index, default_route=not index)
     except BaseException:
         ipam.release(paths, net.subnet, addr, owner=cid)
         raise
@@ -46,12 +61,12 @@ def connect(root: Optional[str], network: str, cid: str, pid: int, ip: Optional[
 
 
 def disconnect(root: Optional[str], network: str, cid: str, ip: Optional[str] = None,
-               release: bool = True) -> None:
+               release: bool = True, index: int = 0) -> None:
     """Delete the container's veth (if still there) and, with ``release``, its address(es) in
     ``network``.  Never fails on what is already gone."""
     paths = Paths(root)
     validate_name(cid, "container id")
-    _netlink().delete_link(veth_name(cid))
+    _netlink().delete_link(veth_for(cid, index)[0])
     if not release:
         return
     with ipam.lock(paths):
@@ -75,7 +90,11 @@ def release_container(root: Optional[str], cid: str) -> None:
     validate_name(cid, "container id")
     with ipam.lock(paths):
         ipt.delete_rules(ipt.Chains(paths.root), "ctr", cid)
-        _netlink().delete_link(veth_name(cid))
+        nl = _netlink()
+        nl.delete_link(veth_name(cid))
+        for name in nl.all_links():
+            if _is_ours(name, cid):
+                nl.delete_link(name)
         for cidr, ip in ipam.addresses_of(paths, cid):
             ipam.release(paths, ipaddress.ip_network(cidr), ip, owner=cid)
 
@@ -85,8 +104,8 @@ def stale_addresses(paths, nets, live):
     ``live``, or owned by nobody and the IP of no live record. Reads only."""
     used = set()
     for cid, rec in _container_records(paths).items():
-        if cid in live and rec.ip:
-            used.add((rec.network, rec.ip))
+        if cid in live:
+            used.update((a["name"], a["ip"]) for a in attachments(rec) if a.get("ip"))
     owners = ipam.load_owners(paths)
     data = ipam.load(paths)
     out = []
@@ -121,6 +140,8 @@ def prune(root: Optional[str], live_cids: Iterable[str]) -> list[str]:
         bridges = set(n.bridge for n in nets)
         live_veths = set(veth_name(c) for c in live)
         for name, info in nl.all_links().items():
+            if name.startswith("vx") and any(_is_ours(name, c) for c in live):
+                continue  # a live container's second (third, ...) network
             if info["master"] in bridges and info["kind"] == "veth" and name not in live_veths:
                 if nl.delete_link(name):
                     removed.append("veth %s" % name)
@@ -141,3 +162,46 @@ def prune(root: Optional[str], live_cids: Iterable[str]) -> list[str]:
             removed.append(address_text(n, a, holder))
         ipt.gc_chains(chains)
     return removed
+
+
+# ---------------------------------------------------------------- every network of a container
+
+def _indexed(rec):
+    """The record's attachments, each with its interface index (kept, or the lowest free)."""
+    atts = attachments(rec)
+    used = set(a["index"] for a in atts if isinstance(a.get("index"), int))
+    nxt = 0
+    for i, a in enumerate(atts):
+        if not isinstance(a.get("index"), int):
+            if i == 0 and 0 not in used:
+                a["index"] = 0
+            else:
+                while nxt in used:
+                    nxt += 1
+                a["index"] = nxt
+            used.add(a["index"])
+    return atts
+
+
+def connect_all(root: Optional[str], rec: dict, pid: int) -> list[dict[str, Any]]:
+    """Connect ``pid`` to every network of the record (a start); returns the attachments with
+    their addresses, veths and interfaces. All undone when one fails."""
+    cid = rec["id"]
+    done = []
+    try:
+        for a in _indexed(rec):
+            net = connect(root, a["name"], cid, pid, ip=a.get("ip") or None, index=a["index"])
+            done.append(dict(a, ip=net["ip"], veth=net["veth"], ifname="eth%d" % a["index"]))
+    except BaseException:
+        for a in done:
+            disconnect(root, a["name"], cid, a["ip"], index=a["index"])
+        raise
+    return done
+
+
+def disconnect_all(root: Optional[str], rec: dict, release: bool = True, first_ip: Optional[str] = None) -> None:
+    """Delete every veth of the record's networks and, with ``release``, their addresses
+    (``first_ip``: the first network's address when the record does not know it yet)."""
+    for i, a in enumerate(_indexed(rec)):
+        ip = (first_ip if i == 0 else None) or a.get("ip") or None
+        disconnect(root, a["name"], rec["id"], ip, release=release, index=a["index"])

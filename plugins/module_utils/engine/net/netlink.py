@@ -296,10 +296,11 @@ def mac_for(ip):
     return "02:42:" + ":".join("%02x" % b for b in ipaddress.ip_address(str(ip)).packed)
 
 
-def connect_netns(host_name, peer_name, bridge, pid, ip, prefixlen, gateway):
+def connect_netns(host_name, peer_name, bridge, pid, ip, prefixlen, gateway, ifname="eth0", default_route=True):
     """veth ``host_name``<->``peer_name``; host end on ``bridge`` and up; the peer moved into the
-    network namespace of ``pid``, renamed eth0, given ``ip/prefixlen``, up, lo up, default route
-    via ``gateway``.  On failure the veth is deleted (both ends) and the error raised."""
+    network namespace of ``pid``, renamed ``ifname`` (eth0), given ``ip/prefixlen``, up, lo up, with
+    ``default_route`` a default route via ``gateway``.  On failure the veth is deleted (both ends)
+    and the error raised."""
     NetlinkError = _netlink_error()
     ns_fd = open_netns(pid)
     try:
@@ -323,19 +324,20 @@ def connect_netns(host_name, peer_name, bridge, pid, ip, prefixlen, gateway):
                 ipr.link("set", index=pidx, net_ns_fd=ns_fd)
                 net = ipaddress.ip_network("%s/%d" % (ip, prefixlen), strict=False)
                 with in_netns(ns_fd) as nsr:
-                    if index_of(nsr, "eth0") is not None:
-                        raise MyDockerError("the container already has an eth0")
+                    if index_of(nsr, ifname) is not None:
+                        raise MyDockerError("the container already has an %s" % ifname)
                     cidx = index_of(nsr, peer_name)
                     # A MAC derived from the IP (as Docker does): a container that comes back with
                     # the same IP is reachable at once, with no stale neighbour entry to age out.
-                    nsr.link("set", index=cidx, ifname="eth0", address=mac_for(ip))
+                    nsr.link("set", index=cidx, ifname=ifname, address=mac_for(ip))
                     nsr.addr("add", index=cidx, address=str(ip), prefixlen=int(prefixlen),
                              broadcast=str(net.broadcast_address))
                     nsr.link("set", index=cidx, state="up")
                     lo = index_of(nsr, "lo")
                     if lo is not None:
                         nsr.link("set", index=lo, state="up")
-                    nsr.route("add", dst="0.0.0.0/0", gateway=str(gateway))
+                    if default_route:
+                        nsr.route("add", dst="0.0.0.0/0", gateway=str(gateway))
             except BaseException as e:
                 try:
                     idx = index_of(ipr, host_name)

@@ -264,10 +264,12 @@ def create_network(root: Optional[str], name: str, subnet: str, gateway: Optiona
 
 def attached(paths, net):
     """Containers attached to ``net``: [(cid, name, ip)] from records and IP owners."""
+    from .names import attachments
     out = {}
     for cid, rec in _container_records(paths).items():
-        if rec.network == net.name:
-            out[cid] = (cid, rec.name, rec.ip)
+        for a in attachments(rec):  # every network of the container, not only its first
+            if a["name"] == net.name:
+                out[cid] = (cid, rec.name, a.get("ip") or "")
     for ip, cid in ipam.owners_of(ipam.load_owners(paths), net.subnet).items():
         if cid not in out:
             out[cid] = (cid, cid, ip)

@@ -17,6 +17,8 @@ from ..engine.errors import MyDockerError
 from ..engine.records import ACTIVE, EXITED
 from ..engine.validate import check_flag_value
 from .output import each, out, table
+from .procopts import RUN_FLAGS as PROC_FLAGS
+from .procopts import filtered, run_kwargs
 
 RUN_FLAGS = [
     (("-i", "--interactive"), dict(action="store_true", help="keep stdin open")),
@@ -44,7 +46,7 @@ RUN_FLAGS = [
                             help="user (name or uid, optionally :group or :gid) instead of the image's")),
     (("--security-opt",), dict(dest="security_opt", action="append", default=[], metavar="OPT",
                                help="seccomp=unconfined | seccomp=PROFILE.json | no-new-privileges")),
-]
+] + PROC_FLAGS
 
 
 def _resources(a):
@@ -114,7 +116,7 @@ def cmd_run(a):
     kwargs = dict(name=a.name, env=a.env, volumes=a.volume, workdir=a.workdir, hostname=a.hostname,
                   resources=_resources(a), restart=a.restart, auto_remove=a.rm, tty=a.tty,
                   interactive=a.interactive, network=a.network, ip=a.ip, ports=a.publish,
-                  security_opt=a.security_opt, entrypoint=a.entrypoint, user=a.user)
+                  security_opt=a.security_opt, entrypoint=a.entrypoint, user=a.user, **run_kwargs(a))
     if a.detach:
         rec = C.run(a.root, a.image, a.command, detach=True, **kwargs)[0]
         out(rec["id"])
@@ -130,7 +132,8 @@ def cmd_run(a):
 
 def cmd_ps(a):
     rows = []
-    for r in C.list_containers(a.root, all=a.all):
+    listed = C.list_containers(a.root, all=a.all or any(f.startswith("status=") for f in a.filter))
+    for r in filtered(listed, a.filter) if a.filter else listed:
         if a.quiet:
             out(r["id"])
             continue
@@ -228,6 +231,8 @@ def _p_ps(sub, name, help):
     s = sub.add_parser(name, help=help)
     s.add_argument("-a", "--all", action="store_true", help="show stopped containers too")
     s.add_argument("-q", "--quiet", action="store_true", help="only IDs")
+    s.add_argument("-f", "--filter", action="append", default=[], metavar="KIND=VALUE",
+                   help="label=K[=V], name=, status=, network=, id= (kinds ANDed)")
     s.set_defaults(fn=cmd_ps)
     return s
 

@@ -14,7 +14,7 @@ import tempfile
 import time
 from typing import Any, Optional
 
-from . import imageconfig, images, lifecycle, process, records, reference, seccomp, users
+from . import imageconfig, images, lifecycle, process, procopts, records, reference, seccomp, users
 from .errors import MyDockerError, NotFound
 from .monitor import start_monitor
 from .prune import prune  # noqa: F401  # pylint: disable=unused-import
@@ -114,6 +114,9 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
            auto_remove: bool = False, tty: bool = False, interactive: bool = False,
            network: Optional[str] = None, ip: Optional[str] = None, ports: Optional[list[Any]] = None,
            security_opt: Optional[list[str]] = None, entrypoint: Any = None, user: Optional[str] = None,
+           cap_add: Any = None, cap_drop: Any = None, privileged: bool = False, sysctls: Any = None,
+           ulimits: Any = None, init: bool = False, stop_signal: Any = None, group_add: Any = None,
+           oom_score_adj: Any = None, labels: Any = None, label_files: Any = None,
            _until_running: bool = False) -> Record:
     """Create a container (not started). Returns its record.
 
@@ -154,6 +157,8 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
     if hostname is not None:
         validate_hostname(hostname)
     check_needs_network(network, ports, ip)
+    procs = procopts.normalize(cap_add, cap_drop, privileged, sysctls, ulimits, init, stop_signal, group_add,
+                               oom_score_adj, labels, label_files)  # issue 11: process and security options
     net_ports = []
     if network:
         from .net import networks as netmod
@@ -186,6 +191,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
             "user": user, "stopSignal": cfg.get("StopSignal") or "",
             "config": imageconfig.resolved(img, cmd, entrypoint, image_env, workdir, user),
         })
+        rec.update(procs)
         rec.update(lifecycle.own_mark("creator"))
         rec = records.save(paths, rec)
     try:

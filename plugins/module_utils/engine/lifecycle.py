@@ -13,7 +13,7 @@ import shutil
 import signal
 import time
 
-from . import process, records
+from . import process, procopts, records
 from .cgroups import Cgroup
 from .errors import MyDockerError, NotFound
 from .records import CREATED, EXITED, RESTARTING, RUNNING, Record, load, update  # noqa: F401 (re-exported)
@@ -153,7 +153,7 @@ def spec_of(paths, cid, rec):
     }
     if "user" in rec:  # the image's or run's user, resolved in the container at start
         spec["user"] = rec.get("user") or ""
-    return spec
+    return procopts.extend_spec(spec, rec)  # caps, sysctls, ulimits, groups, oom, init (issue 11)
 
 
 def mount_rootfs(paths, cid, rec):

@@ -189,14 +189,14 @@ def _probe(rootfs, path):
     return "other" if os.path.exists(where) else None
 
 
-def setup_rootfs(rootfs, etc_files, volumes, syscalls=SYS):
+def setup_rootfs(rootfs, etc_files, volumes, syscalls=SYS, privileged=False):
     """Prepare the container's mounts and pivot into ``rootfs``.
 
     ``etc_files``: {container path: host file} bind-mounted read-write (hostname, hosts, resolv.conf).
     ``volumes``: [{"host", "container", "ro"}]. A failing step raises one MyDockerError.
     """
     try:
-        _setup_rootfs(rootfs, etc_files, volumes, syscalls)
+        _setup_rootfs(rootfs, etc_files, volumes, syscalls, privileged)
     except OSError as e:
         why = e.strerror or str(e)
         if e.filename:
@@ -204,7 +204,7 @@ def setup_rootfs(rootfs, etc_files, volumes, syscalls=SYS):
         raise MyDockerError("cannot set up the container's root filesystem: %s" % why)
 
 
-def _setup_rootfs(rootfs, etc_files, volumes, syscalls):
+def _setup_rootfs(rootfs, etc_files, volumes, syscalls, privileged=False):
     syscalls.mount(None, "/", None, MS_REC | MS_PRIVATE)
     syscalls.mount("proc", _mkdir_in(rootfs, "/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     syscalls.mount("sysfs", _mkdir_in(rootfs, "/sys"), "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
@@ -218,8 +218,8 @@ def _setup_rootfs(rootfs, etc_files, volumes, syscalls):
         else:
             dst = _touch_in(rootfs, v["container"])
         _bind(syscalls, src, dst, v.get("ro", False))
-    masked = [(p, _probe(rootfs, p)) for p in MASKED_PATHS]
-    readonly = [p for p in READONLY_PATHS if _probe(rootfs, p)]
+    masked = [] if privileged else [(p, _probe(rootfs, p)) for p in MASKED_PATHS]  # --privileged: none
+    readonly = [] if privileged else [p for p in READONLY_PATHS if _probe(rootfs, p)]
     os.chdir(rootfs)
     syscalls.pivot_root(".", ".")
     syscalls.umount2(".", MNT_DETACH)

@@ -42,6 +42,17 @@ HAND_WRITTEN = dict(
     detach=dict(type="bool", default=True),
     stop_timeout=dict(type="int", default=10),
     force_kill=dict(type="bool", default=False),
+    # issue 11, process and security options (planning/procopts.py)
+    capabilities=dict(type="list", elements="str"),
+    cap_drop=dict(type="list", elements="str"),
+    privileged=dict(type="bool"),
+    sysctls=dict(type="dict"),
+    ulimits=dict(type="list", elements="str"),
+    init=dict(type="bool"),
+    stop_signal=dict(type="str"),
+    groups=dict(type="list", elements="str"),
+    oom_score_adj=dict(type="int"),
+    labels=dict(type="dict"),
 )
 
 SPEC_KEYS = ("type", "elements", "choices", "default", "aliases", "required")

@@ -42,6 +42,7 @@ from .options import (
     wrap_option,
 )
 from .plan import Plan, apply_steps
+from .procopts import create_kwargs, predicted
 
 
 def image_env(img):
@@ -74,7 +75,7 @@ def predicted_config(wish, img):
     for key in RESOURCE_KEYS:
         if out[key] is MISSING:
             out[key] = None
-    return out
+    return predicted(out, cfg, MISSING)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,6 +268,7 @@ def _create_args(wish, image):
                      ("security_opts", "security_opt"), ("entrypoint", "entrypoint"), ("user", "user")):
         if wish[key] is not MISSING:
             options[arg] = wish[key]
+    options.update(create_kwargs(wish, MISSING))
     if wish["network"]:
         options["network"] = wish["network"]
         if wish["ip"]:

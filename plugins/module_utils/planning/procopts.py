@@ -1,0 +1,128 @@
+# Copyright (c) mydocker.runtime contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The process and security options of ``mydocker_container`` (issue 11), with community.docker's
+names and shapes: ``capabilities``, ``cap_drop``, ``privileged``, ``sysctls``, ``ulimits``
+(``nofile:1024:2048``), ``init``, ``stop_signal``, ``groups``, ``oom_score_adj``, ``labels``.
+
+Each is normalised by the engine's own parser (so check mode and a real run refuse the same
+input with the same line), compared with the record (a record from before these options
+compares as Docker's defaults) and changed by a new container, as Docker does.
+"""
+
+from ..engine import caps, filters, procopts, sysctl, ulimits
+from ..engine.errors import MyDockerError
+from .plan import Option
+
+RECREATE = "recreate"  # the same word as options.RECREATE
+
+
+def _wrap(option, fn, *args):
+    try:
+        return fn(*args)
+    except MyDockerError as e:
+        text = str(e)
+        for flag in ("--cap-add: ", "--cap-drop: ", "--sysctl: ", "--ulimit: ", "--stop-signal: ", "--group-add: ",
+                     "--oom-score-adj: ", "--label: "):
+            if text.startswith(flag):
+                text = text[len(flag):]
+        raise MyDockerError("%s: %s" % (option, text))
+
+
+def _list_of_strings(option, value):
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or any(isinstance(v, (dict, list, bool)) for v in value):
+        raise MyDockerError("%s: expected a list of strings" % option)
+    return [str(v) for v in value]
+
+
+def norm_capabilities(value, params=None):
+    return _wrap("capabilities", caps.parse_caps, _list_of_strings("capabilities", value), "--cap-add")
+
+
+def norm_cap_drop(value, params=None):
+    return _wrap("cap_drop", caps.parse_caps, _list_of_strings("cap_drop", value), "--cap-drop")
+
+
+def norm_sysctls(value, params=None):
+    if not isinstance(value, dict):
+        raise MyDockerError("sysctls: expected a mapping of kernel parameters to values")
+    return _wrap("sysctls", sysctl.parse_sysctls, value)
+
+
+def norm_ulimits(value, params=None):
+    """community.docker's 'NAME:SOFT[:HARD]' (and Docker's 'NAME=SOFT[:HARD]') -> sorted 'name:soft:hard'."""
+    return [ulimits.text_of(u) for u in _wrap("ulimits", ulimits.parse_ulimits, _list_of_strings("ulimits", value))]
+
+
+def norm_stop_signal(value, params=None):
+    return _wrap("stop_signal", procopts.signal_name, value)
+
+
+def norm_groups(value, params=None):
+    return _wrap("groups", procopts.parse_groups, _list_of_strings("groups", value))
+
+
+def norm_oom_score_adj(value, params=None):
+    n = _wrap("oom_score_adj", procopts.parse_oom_score_adj, value)
+    return 0 if n is None else n
+
+
+def norm_labels(value, params=None):
+    if not isinstance(value, dict):
+        raise MyDockerError("labels: expected a mapping of label names to values")
+    return _wrap("labels", filters.parse_labels, value)
+
+
+def norm_bool(value, params=None):
+    return bool(value)
+
+
+def record_stop_signal(rec):
+    try:
+        return procopts.signal_name(rec.get("stopSignal") or None)
+    except MyDockerError:
+        return rec.get("stopSignal") or ""
+
+
+OPTIONS = (
+    Option("capabilities", "list", normalise=norm_capabilities, current=lambda r: list(r.get("capAdd") or []),
+           change=RECREATE, elements="str"),
+    Option("cap_drop", "list", normalise=norm_cap_drop, current=lambda r: list(r.get("capDrop") or []),
+           change=RECREATE, elements="str"),
+    Option("privileged", "bool", normalise=norm_bool, current=lambda r: bool(r.get("privileged")), change=RECREATE),
+    Option("sysctls", "dict", normalise=norm_sysctls, current=lambda r: dict(r.get("sysctls") or {}),
+           change=RECREATE),
+    Option("ulimits", "list", normalise=norm_ulimits,
+           current=lambda r: [ulimits.text_of(u) for u in r.get("ulimits") or []], change=RECREATE, elements="str"),
+    Option("init", "bool", normalise=norm_bool, current=lambda r: bool(r.get("init")), change=RECREATE),
+    Option("stop_signal", "str", normalise=norm_stop_signal, current=record_stop_signal, change=RECREATE),
+    Option("groups", "list", normalise=norm_groups, current=lambda r: list(r.get("groupAdd") or []),
+           change=RECREATE, elements="str"),
+    Option("oom_score_adj", "int", normalise=norm_oom_score_adj, current=lambda r: r.get("oomScoreAdj") or 0,
+           change=RECREATE),
+    Option("labels", "dict", normalise=norm_labels, current=lambda r: dict(r.get("labels") or {}), change=RECREATE),
+)
+NAMES = tuple(o.name for o in OPTIONS)
+
+# option -> (engine.create keyword, default of a new container)
+CREATE_ARGS = {"capabilities": "cap_add", "cap_drop": "cap_drop", "privileged": "privileged", "sysctls": "sysctls",
+               "ulimits": "ulimits", "init": "init", "stop_signal": "stop_signal", "groups": "group_add",
+               "oom_score_adj": "oom_score_adj", "labels": "labels"}
+DEFAULTS = {"capabilities": [], "cap_drop": [], "privileged": False, "sysctls": {}, "ulimits": [], "init": False,
+            "groups": [], "oom_score_adj": 0, "labels": {}}
+
+
+def create_kwargs(wish, missing):
+    """The keyword arguments of engine.create for the options the task sets."""
+    return dict((arg, wish[name]) for name, arg in CREATE_ARGS.items() if wish.get(name, missing) is not missing)
+
+
+def predicted(out, image_config, missing):
+    """Fill in what a new container gets for the options the task does not set."""
+    for name, default in DEFAULTS.items():
+        if out.get(name, missing) is missing:
+            out[name] = default
+    if out.get("stop_signal", missing) is missing:
+        out["stop_signal"] = record_stop_signal({"stopSignal": (image_config or {}).get("StopSignal")})
+    return out

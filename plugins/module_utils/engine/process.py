@@ -280,6 +280,7 @@ def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None, 
                     stdio = (slave, slave, slave)
                 _stdio(stdio, tty)
                 close_fds({errw})
+                procopts.before_caps(spec)  # the container's rlimits and oom_score_adj, as runc's exec
                 syscalls.prctl(PR_SET_NO_NEW_PRIVS, 1)
                 try:
                     procopts.cut_capabilities(spec, syscalls, lambda: _become_user(spec, user, syscalls))

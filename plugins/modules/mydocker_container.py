@@ -13,7 +13,8 @@ description:
     host port, container port and protocol, the environment to a map, the command to an argument
     list) and compared with the container record and with the host. An option that is not given
     is not compared.
-  - Limits (O(memory), O(cpus), O(cpu_shares), O(cpuset_cpus), O(pids_limit)) and
+  - Limits (O(memory), O(memory_swap), O(memory_reservation), O(cpus), O(cpu_shares), O(cpuset_cpus),
+    O(pids_limit)) and
     O(restart_policy) are changed in place, on the running container. A change of any other
     option (O(image), O(command), O(env), O(volumes), O(published_ports), O(network), O(ip),
     O(hostname), O(working_dir), O(auto_remove), O(security_opts)), of the process and security
@@ -240,6 +241,19 @@ options:
       - Labels of the container, as C(--label); shown in RV(container) and matched by
         C(mydocker ps --filter label=K[=V]). A change makes a new container, as in Docker.
     type: dict
+  memory_swap:
+    description:
+      - Memory plus swap, as C(--memory-swap) (V(200m)); V(-1) or V(unlimited) allows unlimited
+        swap. Needs O(memory) and is at least as large. Without it the container may not swap
+        beyond O(memory) (unlike Docker's default of twice the memory).
+      - Written to C(memory.memsw.limit_in_bytes) (cgroup v1) or C(memory.swap.max) (v2) and
+        changed in place, on the running container.
+    type: str
+  memory_reservation:
+    description:
+      - The soft memory limit, as C(--memory-reservation), not above O(memory); written to
+        C(memory.soft_limit_in_bytes) (v1) or C(memory.low) (v2), changed in place.
+    type: str
   detach:
     description:
       - With V(false) and O(state=started), start the container, wait until it exits and return

@@ -186,3 +186,42 @@ def test_network_filter(md, tmp_path):
         md("network", "rm", "-f", net, check=False)
         e.cleanup()
         assert not os.path.exists("/sys/class/net/%s" % net)
+
+
+V1 = os.path.isdir("/sys/fs/cgroup/memory") and not os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+
+
+def _cg(md, ref, name):
+    path = md.inspect(ref)["cgroupManager"]["Path"]
+    base = "/sys/fs/cgroup/memory" if V1 else "/sys/fs/cgroup"
+    with open(os.path.join(base, path, name)) as f:
+        return f.read().strip()
+
+
+def test_memory_swap_and_reservation_in_the_cgroup_and_changed_live(md):
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine import containers
+    mib = 1 << 20
+    md("run", "-d", "--name", "swp", "-m", "64m", "--memory-swap", "128m", "--memory-reservation", "32m",
+       "busybox", "sleep", "100")
+    if V1:
+        files = ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.soft_limit_in_bytes")
+        want = [64 * mib, 128 * mib, 32 * mib]
+    else:
+        files = ("memory.max", "memory.swap.max", "memory.low")
+        want = [64 * mib, 64 * mib, 32 * mib]
+    assert [int(_cg(md, "swp", f)) for f in files] == want
+    pid = md.inspect("swp")["pid"]
+    res = dict(md.inspect("swp")["resources"], memory_swap=256 * mib, memory_reservation=16 * mib)
+    containers.update(md.root, "swp", resources=res)
+    assert md.inspect("swp")["pid"] == pid  # the same process: no recreate
+    want = [64 * mib, 256 * mib, 16 * mib] if V1 else [64 * mib, 192 * mib, 16 * mib]
+    assert [int(_cg(md, "swp", f)) for f in files] == want
+    # back to the default: no swap beyond the memory limit
+    res = dict(res, memory_swap=None, memory_reservation=None)
+    containers.update(md.root, "swp", resources=res)
+    if V1:
+        assert int(_cg(md, "swp", files[1])) == 64 * mib
+    else:
+        assert _cg(md, "swp", files[1]) == "0"
+    p = md("run", "--memory-swap", "32m", "-m", "64m", "busybox", "true", check=False)
+    assert p.returncode != 0 and "it must be at least the memory limit" in p.err

@@ -53,6 +53,8 @@ HAND_WRITTEN = dict(
     groups=dict(type="list", elements="str"),
     oom_score_adj=dict(type="int"),
     labels=dict(type="dict"),
+    memory_swap=dict(type="str"),
+    memory_reservation=dict(type="str"),
 )
 
 SPEC_KEYS = ("type", "elements", "choices", "default", "aliases", "required")

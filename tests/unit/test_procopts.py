@@ -289,3 +289,47 @@ def test_a_new_container_predicts_the_images_stop_signal_and_the_defaults():
     p = _plan(record=None, stop_signal="HUP", ulimits=["nofile:5"])
     assert p.after["stop_signal"] == "SIGHUP" and p.after["ulimits"] == ["nofile:5:5"]
     assert p.find("create").args["options"]["stop_signal"] == "SIGHUP"
+
+
+# ------------------------------------------------------------------ memory_swap, memory_reservation
+
+def test_memory_swap_and_reservation_parse_and_combine():
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine import memswap, resources
+    mib = 1 << 20
+    res = resources.normalize_resources({"memory": "64m", "memory_swap": "128m", "memory_reservation": "32m"})
+    assert res["memory_swap"] == 128 * mib and res["memory_reservation"] == 32 * mib
+    assert resources.normalize_resources(res) == res
+    assert resources.normalize_resources({"memory": "64m", "memory_swap": "-1"})["memory_swap"] == -1
+    assert set(resources.normalize_resources({"memory": "64m"})) == set(resources.RESOURCE_KEYS)  # as before
+    for bad, msg in (({"memory_swap": "128m"}, "needs a memory limit"),
+                     ({"memory": "64m", "memory_swap": "32m"}, "at least the memory limit"),
+                     ({"memory": "64m", "memory_reservation": "128m"}, "not be above the memory limit"),
+                     ({"memory": "64m", "memory_swap": "lots"}, "^invalid memory_swap 'lots'")):
+        with pytest.raises(MyDockerError, match=msg):
+            resources.normalize_resources(bad)
+    # v1: memsw is memory without memory_swap; the write order keeps memsw >= limit at every moment
+    assert memswap.v1_memsw_text(64, None) == "64" and memswap.v1_memsw_text(64, -1) == "-1"
+    assert memswap.v1_memsw_text(None, None) == "-1" and memswap.v1_memsw_text(64, 128) == "128"
+    assert memswap.v1_write_order(64, 128) and not memswap.v1_write_order(256, 128) and memswap.v1_write_order(64, None)
+    assert memswap.v1_read_swap(64, 64) is None and memswap.v1_read_swap(64, None) == -1
+    assert memswap.v1_read_swap(64, 128) == 128 and memswap.v1_read_swap(None, None) is None
+    # v2: memory.swap.max is the swap alone
+    assert memswap.v2_swap_text(64, None) == "0" and memswap.v2_swap_text(64, 128) == "64"
+    assert memswap.v2_swap_text(64, -1) == "max" and memswap.v2_swap_text(None, None) == "max"
+    assert memswap.v2_read_swap(64, "0") is None and memswap.v2_read_swap(64, "64") == 128
+    assert memswap.v2_read_swap(64, "max") == -1 and memswap.v2_read_swap(None, "max") is None
+
+
+def test_memory_swap_changes_in_place():
+    mib = 1 << 20
+    rec = copy.deepcopy(RECORD)
+    rec["resources"].update(memory=64 * mib, memory_swap=128 * mib)
+    assert not _plan(record=rec, memory="64m", memory_swap="128m").steps
+    p = _plan(record=rec, memory="64m", memory_swap="256m", memory_reservation="32m")
+    assert p.actions == ["update: memory_swap", "update: memory_reservation"]
+    assert p.resources["memory_swap"] == 256 * mib and p.resources["memory_reservation"] == 32 * mib
+    assert p.resources["memory"] == 64 * mib
+    with pytest.raises(MyDockerError, match="^memory_swap: invalid memory_swap .* at least the memory limit"):
+        _plan(record=rec, memory="64m", memory_swap="32m")
+    p = _plan(record=None, memory="64m", memory_swap=-1)
+    assert p.find("create").args["options"]["resources"]["memory_swap"] == -1 and p.after["memory_swap"] == -1

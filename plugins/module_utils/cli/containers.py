@@ -51,10 +51,14 @@ RUN_FLAGS = [
 
 def _resources(a):
     for flag, value in (("--memory", a.memory), ("--cpus", a.cpus), ("--cpuset-cpus", a.cpuset),
-                        ("--cpu-shares", a.cpu_shares), ("--pids-limit", a.pids_limit)):
+                        ("--cpu-shares", a.cpu_shares), ("--pids-limit", a.pids_limit),
+                        ("--memory-swap", a.memory_swap), ("--memory-reservation", a.memory_reservation)):
         check_flag_value(flag, value)
-    return {"memory": a.memory, "cpus": a.cpus, "cpuset_cpus": a.cpuset, "cpu_shares": a.cpu_shares,
-            "pids_limit": a.pids_limit}
+    res = {"memory": a.memory, "cpus": a.cpus, "cpuset_cpus": a.cpuset, "cpu_shares": a.cpu_shares,
+           "pids_limit": a.pids_limit}
+    res.update((k, v) for k, v in (("memory_swap", a.memory_swap), ("memory_reservation", a.memory_reservation))
+               if v is not None)
+    return res
 
 
 def _status(rec):

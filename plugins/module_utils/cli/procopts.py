@@ -3,6 +3,10 @@
 """``run``'s process and security flags (issue 11), with Docker's names, and ``ps --filter``."""
 
 RUN_FLAGS = [
+    (("--memory-swap",), dict(dest="memory_swap", default=None, metavar="SIZE",
+                              help="memory plus swap, e.g. 200m (-1: unlimited swap; default: no swap)")),
+    (("--memory-reservation",), dict(dest="memory_reservation", default=None, metavar="SIZE",
+                                     help="soft memory limit, below --memory")),
     (("--cap-add",), dict(dest="cap_add", action="append", default=[], metavar="CAP",
                           help="add a capability (NET_ADMIN, CAP_SYS_TIME, ALL)")),
     (("--cap-drop",), dict(dest="cap_drop", action="append", default=[], metavar="CAP",

@@ -22,7 +22,7 @@ import random
 from ..engine import containers as engine
 from ..engine import images, lifecycle, records
 from ..engine.errors import MyDockerError, NotFound
-from ..engine.resources import RESOURCE_KEYS
+from ..engine.resources import ALL_RESOURCE_KEYS as RESOURCE_KEYS  # with memory_swap, memory_reservation
 from ..engine.store import Paths
 from ..engine.validate import check_auto_remove, check_needs_network, validate_name
 from .options import (

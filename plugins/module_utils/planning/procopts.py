@@ -9,11 +9,13 @@ input with the same line), compared with the record (a record from before these 
 compares as Docker's defaults) and changed by a new container, as Docker does.
 """
 
-from ..engine import caps, filters, procopts, sysctl, ulimits
+from ..engine import caps, filters, memswap, procopts, sysctl, ulimits
 from ..engine.errors import MyDockerError
+from ..engine.resources import parse_memory
 from .plan import Option
 
-RECREATE = "recreate"  # the same word as options.RECREATE
+RECREATE = "recreate"  # the same words as options.RECREATE and options.UPDATE
+UPDATE = "update"
 
 
 def _wrap(option, fn, *args):
@@ -78,6 +80,38 @@ def norm_bool(value, params=None):
     return bool(value)
 
 
+def _memory_of(params):
+    value = (params or {}).get("memory")
+    if value in (None, 0, "0", -1, "-1") or (isinstance(value, str) and value.strip().lower() in ("", "unlimited")):
+        return None
+    try:
+        return parse_memory(value)
+    except MyDockerError:
+        return None  # the memory option reports its own error
+
+
+def _check_memory(option, params, swap=None, reservation=None):
+    if (params or {}).get("memory") is None:
+        return  # the container's own memory limit: checked by the engine
+    res = {"memory": _memory_of(params), "memory_swap": swap, "memory_reservation": reservation}
+    _wrap(option, memswap.check_memory_swap, res)
+
+
+def norm_memory_swap(value, params=None):
+    """Bytes of memory + swap; -1 or 'unlimited': unlimited swap; 0 or '': the default (None: no swap)."""
+    if value in (0, "0"):
+        return None
+    swap = _wrap("memory_swap", memswap.parse_memory_swap, value, parse_memory)
+    _check_memory("memory_swap", params, swap=swap)
+    return swap
+
+
+def norm_memory_reservation(value, params=None):
+    reservation = _wrap("memory_reservation", memswap.parse_memory_reservation, value, parse_memory)
+    _check_memory("memory_reservation", params, reservation=reservation)
+    return reservation
+
+
 def record_stop_signal(rec):
     try:
         return procopts.signal_name(rec.get("stopSignal") or None)
@@ -102,6 +136,10 @@ OPTIONS = (
     Option("oom_score_adj", "int", normalise=norm_oom_score_adj, current=lambda r: r.get("oomScoreAdj") or 0,
            change=RECREATE),
     Option("labels", "dict", normalise=norm_labels, current=lambda r: dict(r.get("labels") or {}), change=RECREATE),
+    Option("memory_swap", "str", normalise=norm_memory_swap,
+           current=lambda r: (r.get("resources") or {}).get("memory_swap"), change=UPDATE),
+    Option("memory_reservation", "str", normalise=norm_memory_reservation,
+           current=lambda r: (r.get("resources") or {}).get("memory_reservation"), change=UPDATE),
 )
 NAMES = tuple(o.name for o in OPTIONS)
 

@@ -19,7 +19,7 @@ description:
     option (O(image), O(command), O(env), O(volumes), O(published_ports), O(network), O(ip),
     O(hostname), O(working_dir), O(auto_remove), O(security_opts)), of the process and security
     options (O(capabilities), O(cap_drop), O(privileged), O(sysctls), O(ulimits), O(init), O(stop_signal),
-    O(groups), O(oom_score_adj), O(labels)), and a new version of the image, make a new
+    O(groups), O(oom_score_adj), O(labels), O(devices)), and a new version of the image, make a new
     container with the same name. RV(actions) says which option forced it.
   - "Drift on the host counts. A container whose process died is started again
     (V(start: process not running)) with O(state=started); a limit changed by hand in the
@@ -241,6 +241,14 @@ options:
       - Labels of the container, as C(--label); shown in RV(container) and matched by
         C(mydocker ps --filter label=K[=V]). A change makes a new container, as in Docker.
     type: dict
+  devices:
+    description:
+      - Host devices in the container, as C(--device) (V(/dev/fuse), V(/dev/fuse:/dev/f),
+        V(/dev/fuse:/dev/f:rw)); each is made in the container's C(/dev) and allowed in its
+        device cgroup with the permissions (default V(rwm)). A path that is not a device node
+        under C(/dev) fails the task.
+    type: list
+    elements: str
   memory_swap:
     description:
       - Memory plus swap, as C(--memory-swap) (V(200m)); V(-1) or V(unlimited) allows unlimited

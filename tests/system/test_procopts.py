@@ -225,3 +225,29 @@ def test_memory_swap_and_reservation_in_the_cgroup_and_changed_live(md):
         assert _cg(md, "swp", files[1]) == "0"
     p = md("run", "--memory-swap", "32m", "-m", "64m", "busybox", "true", check=False)
     assert p.returncode != 0 and "it must be at least the memory limit" in p.err
+
+
+def test_device_is_made_and_allowed_with_its_permissions(md):
+    dev = "/dev/fuse" if os.path.exists("/dev/fuse") else "/dev/net/tun"
+    if not os.path.exists(dev):
+        pytest.skip("neither /dev/fuse nor /dev/net/tun on this host")
+    # without --device the node is not there
+    assert md("run", "--rm", "busybox", "ls", dev, check=False).returncode != 0
+    out = md("run", "--rm", "--device", dev, "busybox", "sh", "-c",
+             "ls -l %s; exec 3<>%s && echo opened" % (dev, dev)).out
+    st = os.stat(dev)
+    assert "%d, %d" % (os.major(st.st_rdev), os.minor(st.st_rdev)) in out.replace(",  ", ", ") and "opened" in out
+    # read-only in the device cgroup: opening it for writing is refused by the kernel
+    p = md("run", "--rm", "--device", "%s:/dev/mine:r" % dev, "busybox", "sh", "-c",
+           "ls /dev/mine && (exec 3>/dev/mine) 2>/dev/null && echo wrote || echo refused")
+    assert p.out.split() == ["/dev/mine", "refused"]
+    p = md("run", "--device", "/etc/passwd", "busybox", "true", check=False)
+    assert p.err.strip() == "mydocker: --device: invalid host path '/etc/passwd': a device path under /dev"
+    assert md.ids() == []
+
+
+def test_privileged_sees_the_host_devices(md):
+    host = sorted(n for n in os.listdir("/dev") if (os.lstat("/dev/" + n).st_mode & 0o170000) in (0o020000, 0o060000))
+    got = md("run", "--rm", "--privileged", "busybox", "ls", "/dev").out.split()
+    assert set(host) <= set(got)
+    assert len(md("run", "--rm", "busybox", "ls", "/dev").out.split()) < len(got)

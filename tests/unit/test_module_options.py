@@ -53,6 +53,7 @@ HAND_WRITTEN = dict(
     groups=dict(type="list", elements="str"),
     oom_score_adj=dict(type="int"),
     labels=dict(type="dict"),
+    devices=dict(type="list", elements="str"),
     memory_swap=dict(type="str"),
     memory_reservation=dict(type="str"),
 )

@@ -4,6 +4,7 @@
 init, what create records and what the container's spec gets, and the module's normalisation,
 comparison and check-mode plan. No root, no containers."""
 import copy
+import os
 import resource
 import signal
 
@@ -151,7 +152,7 @@ def test_normalize_gives_the_record_keys(monkeypatch):
     assert got == {"capAdd": ["CAP_NET_ADMIN"], "capDrop": ["CAP_CHOWN"], "privileged": False,
                    "sysctls": {"net.ipv4.ip_forward": "1"}, "ulimits": [{"name": "nofile", "soft": 10, "hard": 20}],
                    "init": True, "groupAdd": ["tty", "1234"], "oomScoreAdj": 500, "labels": {"a": "b"},
-                   "stopSignal": "SIGUSR1"}
+                   "stopSignal": "SIGUSR1", "devices": []}
     assert "stopSignal" not in procopts.normalize()  # the image's stays
 
 
@@ -333,3 +334,42 @@ def test_memory_swap_changes_in_place():
         _plan(record=rec, memory="64m", memory_swap="32m")
     p = _plan(record=None, memory="64m", memory_swap=-1)
     assert p.find("create").args["options"]["resources"]["memory_swap"] == -1 and p.after["memory_swap"] == -1
+
+
+# ------------------------------------------------------------------ devices
+
+def test_device_spellings_and_bad_paths():
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine import devices
+    null = devices.parse_device("/dev/null")
+    assert null == {"host": "/dev/null", "container": "/dev/null", "permissions": "rwm", "type": "c",
+                    "major": 1, "minor": 3, "mode": null["mode"]}
+    assert devices.parse_device("/dev/null:r")["permissions"] == "r"
+    assert devices.parse_device("/dev/null:/dev/n2")["container"] == "/dev/n2"
+    assert devices.text_of(devices.parse_device("/dev/null:/dev/n2:rw")) == "/dev/null:/dev/n2:rw"
+    for bad, msg in (("/etc/passwd", "invalid host path"), ("/dev/null:/etc/x", "invalid container path"),
+                     ("/dev/null:/dev/x:rwx", "invalid permissions"), ("/dev/null:/dev/x:rr", "invalid permissions"),
+                     ("/dev/nope", "cannot use /dev/nope"), ("/dev/shm", "/dev/shm is not a device node"),
+                     ("/dev/../etc/passwd", "invalid host path"), ("a:b:c:d", "invalid device")):
+        with pytest.raises(MyDockerError, match="^--device: " + msg):
+            devices.parse_device(bad)
+    assert devices.cgroup_rules({"devices": [null]}) == [("c", 1, 3, "rwm")]
+    assert devices.cgroup_rules({"privileged": True, "devices": [null]}) == [devices.ALL_DEVICES_RULE]
+    assert pp.norm_devices(["/dev/null:/dev/n2:rw", "/dev/zero"]) == ["/dev/null:/dev/n2:rw", "/dev/zero:/dev/zero:rwm"]
+    with pytest.raises(MyDockerError, match="^devices: invalid host path"):
+        pp.norm_devices(["/etc/passwd"])
+
+
+def test_device_nodes_and_cgroup_rules(tmp_path):
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine import devices
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine.cgroups import base
+    from ansible_collections.mydocker.runtime.tests.unit.fakes import RecordingSyscalls
+    fake = RecordingSyscalls()
+    d = {"host": "/dev/null", "container": "/dev/sub/n", "permissions": "r", "type": "c", "major": 1, "minor": 3,
+         "mode": 0o600}
+    (tmp_path / "dev").mkdir()
+    (tmp_path / "dev" / "null").write_text("")
+    devices.make_nodes([d, dict(d, container="/dev/null", fromHost=True)], str(tmp_path), fake)
+    assert [(c["path"], c["device"]) for c in fake.named("mknod")] == [(str(tmp_path / "dev/sub/n"), os.makedev(1, 3))]
+    assert base.CgroupManager.extra_device_rules == ()
+    rec = {"id": "1234567890", "devices": [d]}
+    assert lifecycle.cgroup_of(Paths(str(tmp_path)), rec).extra_device_rules == [("c", 1, 3, "r")]

@@ -11,6 +11,8 @@ RUN_FLAGS = [
                           help="add a capability (NET_ADMIN, CAP_SYS_TIME, ALL)")),
     (("--cap-drop",), dict(dest="cap_drop", action="append", default=[], metavar="CAP",
                            help="drop a capability (ALL: all of them)")),
+    (("--device",), dict(dest="device", action="append", default=[], metavar="HOST[:CTR][:rwm]",
+                         help="a host device in the container (mknod and the device cgroup)")),
     (("--privileged",), dict(action="store_true",
                              help="DANGEROUS: every capability, no masked paths, no seccomp (docs/security.md)")),
     (("--sysctl",), dict(dest="sysctl", action="append", default=[], metavar="K=V",
@@ -34,7 +36,8 @@ def run_kwargs(a):
     """The keyword arguments of containers.create for these flags."""
     return dict(cap_add=a.cap_add, cap_drop=a.cap_drop, privileged=a.privileged, sysctls=a.sysctl,
                 ulimits=a.ulimit, init=a.init, stop_signal=a.stop_signal, group_add=a.group_add,
-                oom_score_adj=a.oom_score_adj, labels=a.label, label_files=a.label_file)
+                oom_score_adj=a.oom_score_adj, labels=a.label, label_files=a.label_file,
+                devices=a.device)
 
 
 def filtered(containers, items):

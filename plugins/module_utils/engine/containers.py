@@ -116,7 +116,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
            security_opt: Optional[list[str]] = None, entrypoint: Any = None, user: Optional[str] = None,
            cap_add: Any = None, cap_drop: Any = None, privileged: bool = False, sysctls: Any = None,
            ulimits: Any = None, init: bool = False, stop_signal: Any = None, group_add: Any = None,
-           oom_score_adj: Any = None, labels: Any = None, label_files: Any = None,
+           oom_score_adj: Any = None, labels: Any = None, label_files: Any = None, devices: Any = None,
            _until_running: bool = False) -> Record:
     """Create a container (not started). Returns its record.
 
@@ -158,7 +158,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
         validate_hostname(hostname)
     check_needs_network(network, ports, ip)
     procs = procopts.normalize(cap_add, cap_drop, privileged, sysctls, ulimits, init, stop_signal, group_add,
-                               oom_score_adj, labels, label_files)  # issue 11: process and security options
+                               oom_score_adj, labels, label_files, devices)  # issue 11: process, security
     net_ports = []
     if network:
         from .net import networks as netmod

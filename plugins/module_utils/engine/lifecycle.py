@@ -115,7 +115,9 @@ def cgroup_of(paths, rec):
     so removing the container removes no cgroup that is not ours."""
     rec = Record.of(rec)
     parent, cid = rec.own_cgroup or (cgroup_parent(paths.root), rec.id)
-    return Cgroup(parent, cid)
+    cg = Cgroup(parent, cid)
+    cg.extra_device_rules = procopts.device_rules(rec)  # --device, --privileged (issue 11)
+    return cg
 
 
 def signal_container(rec, sig):

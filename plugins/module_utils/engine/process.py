@@ -137,7 +137,7 @@ def _init(spec, stdio, console, gor, errw, filt=None, syscalls=SYS):
         os.close(gor)
         procopts.before_rootfs(spec)  # sysctls, in the container's namespaces
         setup_rootfs(spec["rootfs"], spec.get("etcFiles", {}), spec.get("volumes", []), syscalls,
-                     privileged=bool(spec.get("privileged")))
+                     privileged=bool(spec.get("privileged")), devices=spec.get("devices") or ())
         syscalls.sethostname(spec["hostname"])
         syscalls.link_up("lo")
         wd = spec.get("workdir") or "/"

@@ -15,7 +15,7 @@
 import re
 import signal
 
-from . import caps, filters, imageconfig, init, sysctl, ulimits
+from . import caps, devices, filters, imageconfig, init, sysctl, ulimits
 from .errors import MyDockerError
 from .syscalls import PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAPBSET_DROP
 
@@ -63,7 +63,7 @@ def parse_oom_score_adj(value, option="--oom-score-adj"):
 
 
 def normalize(cap_add=None, cap_drop=None, privileged=False, sysctls=None, ulimits_=None, init_=False,
-              stop_signal=None, group_add=None, oom_score_adj=None, labels=None, label_files=None):
+              stop_signal=None, group_add=None, oom_score_adj=None, labels=None, label_files=None, devices_=None):
     """The record keys for these options; MyDockerError (one line naming the option) for bad input."""
     out = {
         "capAdd": caps.parse_caps(cap_add, "--cap-add"),
@@ -75,6 +75,7 @@ def normalize(cap_add=None, cap_drop=None, privileged=False, sysctls=None, ulimi
         "groupAdd": parse_groups(group_add),
         "oomScoreAdj": parse_oom_score_adj(oom_score_adj),
         "labels": filters.parse_labels(labels, label_files),
+        "devices": devices.parse_devices(devices_),
     }
     if out["init"]:
         init.tini_path()
@@ -98,9 +99,20 @@ def extend_spec(spec, rec):
             spec[key] = rec.get(key)
     if rec.get("privileged"):
         spec["seccomp"] = "unconfined"
+    if rec.get("devices") or rec.get("privileged"):
+        explicit = list(rec.get("devices") or [])
+        named = set(d["container"] for d in explicit)
+        host = [dict(d, fromHost=True) for d in devices.host_devices() if d["container"] not in named] \
+            if rec.get("privileged") else []
+        spec["devices"] = host + explicit
     if rec.get("init"):
         spec = init.wrap(spec)
     return spec
+
+
+def device_rules(rec):
+    """The device cgroup rules of the record beyond the default allowlist."""
+    return devices.cgroup_rules(rec)
 
 
 def before_rootfs(spec, proc_sys="/proc/sys"):

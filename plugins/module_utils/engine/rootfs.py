@@ -12,6 +12,7 @@ import errno
 import os
 import stat
 
+from .devices import make_nodes
 from .errors import MyDockerError
 from .store import makedirs
 from .syscalls import (
@@ -189,14 +190,14 @@ def _probe(rootfs, path):
     return "other" if os.path.exists(where) else None
 
 
-def setup_rootfs(rootfs, etc_files, volumes, syscalls=SYS, privileged=False):
+def setup_rootfs(rootfs, etc_files, volumes, syscalls=SYS, privileged=False, devices=()):
     """Prepare the container's mounts and pivot into ``rootfs``.
 
     ``etc_files``: {container path: host file} bind-mounted read-write (hostname, hosts, resolv.conf).
     ``volumes``: [{"host", "container", "ro"}]. A failing step raises one MyDockerError.
     """
     try:
-        _setup_rootfs(rootfs, etc_files, volumes, syscalls, privileged)
+        _setup_rootfs(rootfs, etc_files, volumes, syscalls, privileged, devices)
     except OSError as e:
         why = e.strerror or str(e)
         if e.filename:
@@ -204,11 +205,12 @@ def setup_rootfs(rootfs, etc_files, volumes, syscalls=SYS, privileged=False):
         raise MyDockerError("cannot set up the container's root filesystem: %s" % why)
 
 
-def _setup_rootfs(rootfs, etc_files, volumes, syscalls, privileged=False):
+def _setup_rootfs(rootfs, etc_files, volumes, syscalls, privileged=False, devices=()):
     syscalls.mount(None, "/", None, MS_REC | MS_PRIVATE)
     syscalls.mount("proc", _mkdir_in(rootfs, "/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     syscalls.mount("sysfs", _mkdir_in(rootfs, "/sys"), "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
     _setup_dev(rootfs, syscalls)
+    make_nodes(devices, rootfs, syscalls)  # --device, --privileged's host devices (devices.py)
     for cpath, hpath in sorted(etc_files.items()):
         _bind(syscalls, hpath, _touch_in(rootfs, cpath))
     for v in volumes:

@@ -9,7 +9,7 @@ input with the same line), compared with the record (a record from before these 
 compares as Docker's defaults) and changed by a new container, as Docker does.
 """
 
-from ..engine import caps, filters, memswap, procopts, sysctl, ulimits
+from ..engine import caps, devices, filters, memswap, procopts, sysctl, ulimits
 from ..engine.errors import MyDockerError
 from ..engine.resources import parse_memory
 from .plan import Option
@@ -23,8 +23,8 @@ def _wrap(option, fn, *args):
         return fn(*args)
     except MyDockerError as e:
         text = str(e)
-        for flag in ("--cap-add: ", "--cap-drop: ", "--sysctl: ", "--ulimit: ", "--stop-signal: ", "--group-add: ",
-                     "--oom-score-adj: ", "--label: "):
+        for flag in ("--device: ", "--cap-add: ", "--cap-drop: ", "--sysctl: ", "--ulimit: ", "--stop-signal: ",
+                     "--group-add: ", "--oom-score-adj: ", "--label: "):
             if text.startswith(flag):
                 text = text[len(flag):]
         raise MyDockerError("%s: %s" % (option, text))
@@ -74,6 +74,12 @@ def norm_labels(value, params=None):
     if not isinstance(value, dict):
         raise MyDockerError("labels: expected a mapping of label names to values")
     return _wrap("labels", filters.parse_labels, value)
+
+
+def norm_devices(value, params=None):
+    """'HOST[:CONTAINER][:PERMISSIONS]' -> sorted 'HOST:CONTAINER:PERMISSIONS' (the host node must exist)."""
+    found = _wrap("devices", devices.parse_devices, _list_of_strings("devices", value))
+    return [devices.text_of(d) for d in found]
 
 
 def norm_bool(value, params=None):
@@ -136,6 +142,8 @@ OPTIONS = (
     Option("oom_score_adj", "int", normalise=norm_oom_score_adj, current=lambda r: r.get("oomScoreAdj") or 0,
            change=RECREATE),
     Option("labels", "dict", normalise=norm_labels, current=lambda r: dict(r.get("labels") or {}), change=RECREATE),
+    Option("devices", "list", normalise=norm_devices,
+           current=lambda r: [devices.text_of(d) for d in r.get("devices") or []], change=RECREATE, elements="str"),
     Option("memory_swap", "str", normalise=norm_memory_swap,
            current=lambda r: (r.get("resources") or {}).get("memory_swap"), change=UPDATE),
     Option("memory_reservation", "str", normalise=norm_memory_reservation,
@@ -146,9 +154,9 @@ NAMES = tuple(o.name for o in OPTIONS)
 # option -> (engine.create keyword, default of a new container)
 CREATE_ARGS = {"capabilities": "cap_add", "cap_drop": "cap_drop", "privileged": "privileged", "sysctls": "sysctls",
                "ulimits": "ulimits", "init": "init", "stop_signal": "stop_signal", "groups": "group_add",
-               "oom_score_adj": "oom_score_adj", "labels": "labels"}
+               "oom_score_adj": "oom_score_adj", "labels": "labels", "devices": "devices"}
 DEFAULTS = {"capabilities": [], "cap_drop": [], "privileged": False, "sysctls": {}, "ulimits": [], "init": False,
-            "groups": [], "oom_score_adj": 0, "labels": {}}
+            "groups": [], "oom_score_adj": 0, "labels": {}, "devices": []}
 
 
 def create_kwargs(wish, missing):

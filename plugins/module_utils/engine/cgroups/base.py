@@ -146,6 +146,8 @@ class CgroupManager:
     version = ""
     OOM_FILE = ""        # memory control file with the "oom_kill N" line
 
+    extra_device_rules = ()  # beyond DEFAULT_DEVICE_RULES: --device, --privileged (devices.py)
+
     def __init__(self, parent: str, cid: str, root: str = DEFAULT_ROOT) -> None:
         self._parent_parts = split_parent(parent)
         validate_name(cid, "container id")

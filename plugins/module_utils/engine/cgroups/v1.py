@@ -111,7 +111,7 @@ class CgroupV1(base.CgroupManager):
         """Deny every device, then allow the default list (one rule per write, as the kernel wants)."""
         base._write(self._ctl("devices", "devices.deny"), "a")
         allow = self._ctl("devices", "devices.allow")
-        for rule in base.DEFAULT_DEVICE_RULES:
+        for rule in base.DEFAULT_DEVICE_RULES + tuple(self.extra_device_rules):
             base._write(allow, device_rule(rule))
 
     @staticmethod

@@ -74,7 +74,7 @@ class CgroupV2(base.CgroupManager):
         self._enable(path, wanted)
         leaf = os.path.join(path, self.cid)
         if self._mkdir_tracked(leaf, created):   # an existing leaf keeps the filter it has
-            base._attach_devices(leaf, base.DEFAULT_DEVICE_RULES)
+            base._attach_devices(leaf, base.DEFAULT_DEVICE_RULES + tuple(self.extra_device_rules))
 
     # -- limits -------------------------------------------------------------------------------
 

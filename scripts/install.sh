@@ -16,7 +16,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 need=()
-for pkg in python3 python3-venv busybox-static iptables iproute2 libseccomp2 tar util-linux procps; do
+for pkg in python3 python3-venv busybox-static iptables iproute2 libseccomp2 tar util-linux procps tini; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

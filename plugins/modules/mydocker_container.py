@@ -13,10 +13,13 @@ description:
     host port, container port and protocol, the environment to a map, the command to an argument
     list) and compared with the container record and with the host. An option that is not given
     is not compared.
-  - Limits (O(memory), O(cpus), O(cpu_shares), O(cpuset_cpus), O(pids_limit)) and
+  - Limits (O(memory), O(memory_swap), O(memory_reservation), O(cpus), O(cpu_shares), O(cpuset_cpus),
+    O(pids_limit)) and
     O(restart_policy) are changed in place, on the running container. A change of any other
     option (O(image), O(command), O(env), O(volumes), O(published_ports), O(network), O(ip),
-    O(hostname), O(working_dir), O(auto_remove), O(security_opts)), and a new version of the image, make a new
+    O(hostname), O(working_dir), O(auto_remove), O(security_opts)), of the process and security
+    options (O(capabilities), O(cap_drop), O(privileged), O(sysctls), O(ulimits), O(init), O(stop_signal),
+    O(groups), O(oom_score_adj), O(labels), O(devices)), and a new version of the image, make a new
     container with the same name. RV(actions) says which option forced it.
   - "Drift on the host counts. A container whose process died is started again
     (V(start: process not running)) with O(state=started); a limit changed by hand in the
@@ -255,6 +258,84 @@ options:
         same path is not a change (use O(recreate=true)).
     type: list
     elements: str
+  capabilities:
+    description:
+      - Capabilities to add to Docker's default fourteen, as C(--cap-add) (V(NET_ADMIN) or
+        V(CAP_NET_ADMIN), any case; V(ALL) for every capability). Applied to the bounding,
+        effective, permitted and inheritable sets; a non-root O(user) keeps none, as in Docker.
+      - An unknown name fails the task. Compared as a set; a change makes a new container.
+    type: list
+    elements: str
+  cap_drop:
+    description:
+      - Capabilities to drop, as C(--cap-drop); V(ALL) drops all of them (then only
+        O(capabilities) are kept).
+    type: list
+    elements: str
+  privileged:
+    description:
+      - DANGEROUS, see C(docs/security.md). Every capability, no masked or read-only paths in
+        C(/proc) and C(/sys), no seccomp filter, as C(--privileged).
+    type: bool
+  sysctls:
+    description:
+      - Kernel parameters of the container's own namespaces, as C(--sysctl) (V(net.*),
+        V(kernel.shm*), V(kernel.msg*), V(kernel.sem), V(fs.mqueue.*)); written before the
+        command starts. Any other parameter would change the host and fails the task.
+    type: dict
+  ulimits:
+    description:
+      - Resource limits as C(NAME:SOFT[:HARD]) (V(nofile:1024:2048)), set before the command
+        starts; C(-1) or V(unlimited) for no limit.
+    type: list
+    elements: str
+  init:
+    description:
+      - Run Debian's C(tini) as PID 1 (bind-mounted read-only as C(/sbin/docker-init)); it reaps
+        orphaned processes and forwards signals to the command, as C(--init).
+    type: bool
+  stop_signal:
+    description:
+      - The signal that stops the container (V(SIGTERM), V(TERM), V(15)); it overrides the
+        image's C(StopSignal); without it the image's, else V(SIGTERM).
+    type: str
+  groups:
+    description:
+      - Additional groups of the container's user (names in the container's C(/etc/group), or
+        gids), as C(--group-add).
+    type: list
+    elements: str
+  oom_score_adj:
+    description:
+      - The container's C(oom_score_adj), -1000 to 1000 (lowering it below the runtime's own
+        needs C(CAP_SYS_RESOURCE)).
+    type: int
+  labels:
+    description:
+      - Labels of the container, as C(--label); shown in RV(container) and matched by
+        C(mydocker ps --filter label=K[=V]). A change makes a new container, as in Docker.
+    type: dict
+  devices:
+    description:
+      - Host devices in the container, as C(--device) (V(/dev/fuse), V(/dev/fuse:/dev/f),
+        V(/dev/fuse:/dev/f:rw)); each is made in the container's C(/dev) and allowed in its
+        device cgroup with the permissions (default V(rwm)). A path that is not a device node
+        under C(/dev) fails the task.
+    type: list
+    elements: str
+  memory_swap:
+    description:
+      - Memory plus swap, as C(--memory-swap) (V(200m)); V(-1) or V(unlimited) allows unlimited
+        swap. Needs O(memory) and is at least as large. Without it the container may not swap
+        beyond O(memory) (unlike Docker's default of twice the memory).
+      - Written to C(memory.memsw.limit_in_bytes) (cgroup v1) or C(memory.swap.max) (v2) and
+        changed in place, on the running container.
+    type: str
+  memory_reservation:
+    description:
+      - The soft memory limit, as C(--memory-reservation), not above O(memory); written to
+        C(memory.soft_limit_in_bytes) (v1) or C(memory.low) (v2), changed in place.
+    type: str
   detach:
     description:
       - With V(false) and O(state=started), start the container, wait until it exits and return

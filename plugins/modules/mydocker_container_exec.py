@@ -121,7 +121,7 @@ stderr_lines:
 """
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import new_module, run
-from ansible_collections.mydocker.runtime.plugins.module_utils.planning.container import exec_command
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning.containerexec import exec_command
 
 
 def task(module):

@@ -53,6 +53,20 @@ HAND_WRITTEN = dict(
     force_kill=dict(type="bool", default=False),
     purge_networks=dict(type="bool", default=False),
     networks_cli_compatible=dict(type="bool", default=True),
+    # issue 11, process and security options (planning/procopts.py)
+    capabilities=dict(type="list", elements="str"),
+    cap_drop=dict(type="list", elements="str"),
+    privileged=dict(type="bool"),
+    sysctls=dict(type="dict"),
+    ulimits=dict(type="list", elements="str"),
+    init=dict(type="bool"),
+    stop_signal=dict(type="str"),
+    groups=dict(type="list", elements="str"),
+    oom_score_adj=dict(type="int"),
+    labels=dict(type="dict"),
+    devices=dict(type="list", elements="str"),
+    memory_swap=dict(type="str"),
+    memory_reservation=dict(type="str"),
 )
 
 SPEC_KEYS = ("type", "elements", "choices", "default", "aliases", "required")

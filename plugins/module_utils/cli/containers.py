@@ -17,6 +17,8 @@ from ..engine.errors import MyDockerError
 from ..engine.records import ACTIVE, EXITED
 from ..engine.validate import check_flag_value
 from .output import each, out, table
+from .procopts import RUN_FLAGS as PROC_FLAGS
+from .procopts import filtered, run_kwargs
 
 
 class _Networks(argparse.Action):
@@ -69,15 +71,19 @@ RUN_FLAGS = [
     (("--tmpfs",), dict(action="append", default=[], metavar="PATH[:size=N,mode=M]", help="mount a tmpfs")),
     (("--read-only",), dict(dest="read_only", action="store_true", help="mount the root filesystem read-only")),
     (("--shm-size",), dict(dest="shm_size", default=None, metavar="SIZE", help="size of /dev/shm (default 64m)")),
-]
+] + PROC_FLAGS
 
 
 def _resources(a):
     for flag, value in (("--memory", a.memory), ("--cpus", a.cpus), ("--cpuset-cpus", a.cpuset),
-                        ("--cpu-shares", a.cpu_shares), ("--pids-limit", a.pids_limit)):
+                        ("--cpu-shares", a.cpu_shares), ("--pids-limit", a.pids_limit),
+                        ("--memory-swap", a.memory_swap), ("--memory-reservation", a.memory_reservation)):
         check_flag_value(flag, value)
-    return {"memory": a.memory, "cpus": a.cpus, "cpuset_cpus": a.cpuset, "cpu_shares": a.cpu_shares,
-            "pids_limit": a.pids_limit}
+    res = {"memory": a.memory, "cpus": a.cpus, "cpuset_cpus": a.cpuset, "cpu_shares": a.cpu_shares,
+           "pids_limit": a.pids_limit}
+    res.update((k, v) for k, v in (("memory_swap", a.memory_swap), ("memory_reservation", a.memory_reservation))
+               if v is not None)
+    return res
 
 
 def _status(rec):
@@ -142,7 +148,7 @@ def cmd_run(a):
                   networks=getattr(a, "more_networks", None), aliases=a.network_alias, dns=a.dns,
                   dns_search=a.dns_search, add_hosts=a.add_host,
                   security_opt=a.security_opt, entrypoint=a.entrypoint, user=a.user,
-                  mounts=a.mount, tmpfs=a.tmpfs, read_only=a.read_only, shm_size=a.shm_size)
+                  mounts=a.mount, tmpfs=a.tmpfs, read_only=a.read_only, shm_size=a.shm_size, **run_kwargs(a))
     if a.detach:
         rec = C.run(a.root, a.image, a.command, detach=True, **kwargs)[0]
         out(rec["id"])
@@ -158,7 +164,8 @@ def cmd_run(a):
 
 def cmd_ps(a):
     rows = []
-    for r in C.list_containers(a.root, all=a.all):
+    listed = C.list_containers(a.root, all=a.all or any(f.startswith("status=") for f in a.filter))
+    for r in filtered(listed, a.filter) if a.filter else listed:
         if a.quiet:
             out(r["id"])
             continue
@@ -256,6 +263,8 @@ def _p_ps(sub, name, help):
     s = sub.add_parser(name, help=help)
     s.add_argument("-a", "--all", action="store_true", help="show stopped containers too")
     s.add_argument("-q", "--quiet", action="store_true", help="only IDs")
+    s.add_argument("-f", "--filter", action="append", default=[], metavar="KIND=VALUE",
+                   help="label=K[=V], name=, status=, network=, id= (kinds ANDed)")
     s.set_defaults(fn=cmd_ps)
     return s
 

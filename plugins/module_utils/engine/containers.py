@@ -15,7 +15,7 @@ import tempfile
 import time
 from typing import Any, Optional
 
-from . import imageconfig, images, lifecycle, process, records, seccomp, users
+from . import imageconfig, images, lifecycle, process, procopts, records, seccomp, users
 from . import volumes as volumes_mod
 from .commit import commit  # noqa: F401  # pylint: disable=unused-import
 from .errors import MyDockerError, NotFound
@@ -118,6 +118,9 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
            mounts: Optional[list[Any]] = None, tmpfs: Optional[list[Any]] = None, read_only: bool = False,
            shm_size: Any = None, networks: Any = None, network_mode: Optional[str] = None, aliases: Any = None,
            dns: Any = None, dns_search: Any = None, add_hosts: Any = None,
+           cap_add: Any = None, cap_drop: Any = None, privileged: bool = False, sysctls: Any = None,
+           ulimits: Any = None, init: bool = False, stop_signal: Any = None, group_add: Any = None,
+           oom_score_adj: Any = None, labels: Any = None, label_files: Any = None, devices: Any = None,
            _until_running: bool = False) -> Record:
     """Create a container (not started). Returns its record.
 
@@ -167,6 +170,8 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
     ip = atts[0]["ip"] if atts else ""
     if mode == netmode.HOST and hostname is None:
         hostname = socket.gethostname()
+    procs = procopts.normalize(cap_add, cap_drop, privileged, sysctls, ulimits, init, stop_signal, group_add,
+                               oom_score_adj, labels, label_files, devices)  # issue 11: process, security
     net_ports = []
     if network:
         from .net import networks as netmod
@@ -208,6 +213,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
             "extraHosts": extra_hosts,
         })
         rec.update(storage, **lifecycle.own_mark("creator"))
+        rec.update(procs)
         try:
             rec = records.save(paths, rec)
         except BaseException:

@@ -13,7 +13,7 @@ import shutil
 import signal
 import time
 
-from . import process, records
+from . import process, procopts, records
 from .cgroups import Cgroup
 from .errors import MyDockerError, NotFound
 from .records import CREATED, EXITED, RESTARTING, RUNNING, Record, load, update  # noqa: F401 (re-exported)
@@ -115,7 +115,9 @@ def cgroup_of(paths, rec):
     so removing the container removes no cgroup that is not ours."""
     rec = Record.of(rec)
     parent, cid = rec.own_cgroup or (cgroup_parent(paths.root), rec.id)
-    return Cgroup(parent, cid)
+    cg = Cgroup(parent, cid)
+    cg.extra_device_rules = procopts.device_rules(rec)  # --device, --privileged (issue 11)
+    return cg
 
 
 def signal_container(rec, sig):
@@ -156,7 +158,7 @@ def spec_of(paths, cid, rec):
             spec[key] = rec[key]
     if "user" in rec:  # the image's or run's user, resolved in the container at start
         spec["user"] = rec.get("user") or ""
-    return spec
+    return procopts.extend_spec(spec, rec)  # caps, sysctls, ulimits, groups, oom, init (issue 11)
 
 
 def mount_rootfs(paths, cid, rec):

@@ -16,7 +16,7 @@ import struct
 import termios
 import traceback
 
-from . import seccomp, users
+from . import procopts, seccomp, users
 from .errors import MyDockerError
 from .rootfs import setup_rootfs
 from .syscalls import (
@@ -120,8 +120,11 @@ def _become_user(spec, user, syscalls):
     clears them), before the exec. A spec without a "user" key (a record from before users were
     recorded) stays as it is."""
     if user is None and "user" not in spec:
-        return
-    users.switch(users.resolve(spec.get("user") if user is None else user), syscalls)
+        return None
+    who = users.resolve(spec.get("user") if user is None else user)
+    who["groups"] = list(who["groups"]) + [g for g in procopts.extra_groups(spec) if g not in who["groups"]]
+    users.switch(who, syscalls)
+    return who["uid"]
 
 
 def _init(spec, stdio, console, gor, errw, filt=None, syscalls=SYS):
@@ -132,8 +135,10 @@ def _init(spec, stdio, console, gor, errw, filt=None, syscalls=SYS):
         if os.read(gor, 2) != b"go":
             os._exit(1)  # the monitor gave up before starting us
         os.close(gor)
+        procopts.before_rootfs(spec)  # sysctls, in the container's namespaces
         setup_rootfs(spec["rootfs"], spec.get("etcFiles", {}), spec.get("volumes", []), syscalls,
-                     tmpfs=spec.get("tmpfs"), read_only=spec.get("readOnly", False), shm_size=spec.get("shmSize"))
+                     tmpfs=spec.get("tmpfs"), read_only=spec.get("readOnly", False), shm_size=spec.get("shmSize"),
+                     privileged=bool(spec.get("privileged")), devices=spec.get("devices") or ())
         syscalls.sethostname(spec["hostname"])
         syscalls.link_up("lo")
         wd = spec.get("workdir") or "/"
@@ -145,9 +150,9 @@ def _init(spec, stdio, console, gor, errw, filt=None, syscalls=SYS):
             slave = new_console(console)
             stdio = (slave, slave, slave)
         _stdio(stdio, tty)
+        procopts.before_caps(spec)  # rlimits, oom_score_adj: while every capability is there
         syscalls.prctl(PR_SET_NO_NEW_PRIVS, 1)
-        syscalls.drop_capabilities()
-        _become_user(spec, None, syscalls)
+        procopts.cut_capabilities(spec, syscalls, lambda: _become_user(spec, None, syscalls))
         _exec(spec["cmd"], container_env(spec, tty), errw, filt)
     except MyDockerError as e:
         _report_and_exit(errw, str(e))
@@ -284,10 +289,10 @@ def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None, 
                     stdio = (slave, slave, slave)
                 _stdio(stdio, tty)
                 close_fds({errw})
+                procopts.before_caps(spec)  # the container's rlimits and oom_score_adj, as runc's exec
                 syscalls.prctl(PR_SET_NO_NEW_PRIVS, 1)
-                syscalls.drop_capabilities()
                 try:
-                    _become_user(spec, user, syscalls)
+                    procopts.cut_capabilities(spec, syscalls, lambda: _become_user(spec, user, syscalls))
                 except MyDockerError as ue:
                     _report_and_exit(errw, str(ue), 126)
                 e = container_env(spec, tty)

@@ -13,6 +13,12 @@ and what ``cgroups.Cgroup.read_limits`` reads back) is a dict with exactly these
     cpuset_cpus  canonical CPU list such as "0-1" or "0,2-3", or None (all CPUs)
     pids_limit   positive int or None (unlimited)
 
+and, only when set (``MEMORY_KEYS``, engine/memswap.py)::
+
+    memory_swap  int bytes of memory + swap (>= memory) or -1 (unlimited swap); unset: no
+                 swap beyond the memory limit; needs memory
+    memory_reservation  int bytes (the soft limit, <= memory)
+
 ``None`` (and the empty string) always means "not set": unlimited / the default.
 """
 
@@ -22,10 +28,15 @@ import re
 from collections.abc import Iterable
 from typing import Any, Optional
 
+from . import memswap
 from .errors import MyDockerError
 from .validate import check_pids_limit
 
 RESOURCE_KEYS = ("memory", "cpus", "cpu_shares", "cpuset_cpus", "pids_limit")
+# issue 11: in the canonical form only when set (a record or a caller comparing the five keys
+# above sees what it always saw)
+MEMORY_KEYS = ("memory_swap", "memory_reservation")
+ALL_RESOURCE_KEYS = RESOURCE_KEYS + MEMORY_KEYS
 
 MIN_MEMORY = 6 * 1024 * 1024          # Docker's minimum: 6 MiB
 MAX_MEMORY = 1 << 62                  # beyond this the kernel means "unlimited"
@@ -227,10 +238,10 @@ def normalize_resources(resources: dict[str, Any], available_cpus: Optional[set[
         resources = {}
     if not isinstance(resources, dict):
         raise MyDockerError("invalid resources %r: expected a mapping" % (resources,))
-    unknown = sorted(set(resources) - set(RESOURCE_KEYS))
+    unknown = sorted(set(resources) - set(ALL_RESOURCE_KEYS))
     if unknown:
         raise MyDockerError("unknown resource option %s (known: %s)"
-                            % (", ".join(repr(k) for k in unknown), ", ".join(RESOURCE_KEYS)))
+                            % (", ".join(repr(k) for k in unknown), ", ".join(ALL_RESOURCE_KEYS)))
     out = dict((key, None) for key in RESOURCE_KEYS)
     value = resources.get("memory")
     if not _unset(value):
@@ -248,6 +259,10 @@ def normalize_resources(resources: dict[str, Any], available_cpus: Optional[set[
     value = resources.get("pids_limit")
     if not _unset(value):
         out["pids_limit"] = parse_pids_limit(value)
+    more = {"memory_swap": memswap.parse_memory_swap(resources.get("memory_swap"), parse_memory),
+            "memory_reservation": memswap.parse_memory_reservation(resources.get("memory_reservation"), parse_memory)}
+    memswap.check_memory_swap(dict(out, **more))
+    out.update((k, v) for k, v in more.items() if v is not None)
     return out
 
 

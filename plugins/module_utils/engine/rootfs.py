@@ -12,6 +12,7 @@ import errno
 import os
 import stat
 
+from .devices import make_nodes
 from .errors import MyDockerError
 from .mounts import tmpfs_mount_args
 from .store import makedirs
@@ -191,7 +192,8 @@ def _probe(rootfs, path):
     return "other" if os.path.exists(where) else None
 
 
-def setup_rootfs(rootfs, etc_files, volumes, syscalls=SYS, tmpfs=None, read_only=False, shm_size=None):
+def setup_rootfs(rootfs, etc_files, volumes, syscalls=SYS, tmpfs=None, read_only=False, shm_size=None,
+                 privileged=False, devices=()):
     """Prepare the container's mounts and pivot into ``rootfs``.
 
     ``etc_files``: {container path: host file} bind-mounted read-write (hostname, hosts, resolv.conf).
@@ -201,7 +203,7 @@ def setup_rootfs(rootfs, etc_files, volumes, syscalls=SYS, tmpfs=None, read_only
     A failing step raises one MyDockerError.
     """
     try:
-        _setup_rootfs(rootfs, etc_files, volumes, syscalls, tmpfs or [], read_only, shm_size)
+        _setup_rootfs(rootfs, etc_files, volumes, syscalls, tmpfs or [], read_only, shm_size, privileged, devices)
     except OSError as e:
         why = e.strerror or str(e)
         if e.filename:
@@ -220,11 +222,13 @@ def _mount_tmpfs(rootfs, t, syscalls):
     syscalls.mount("tmpfs", _mkdir_in(rootfs, t["container"]), "tmpfs", flags, data)
 
 
-def _setup_rootfs(rootfs, etc_files, volumes, syscalls, tmpfs=(), read_only=False, shm_size=None):
+def _setup_rootfs(rootfs, etc_files, volumes, syscalls, tmpfs=(), read_only=False, shm_size=None,
+                  privileged=False, devices=()):
     syscalls.mount(None, "/", None, MS_REC | MS_PRIVATE)
     syscalls.mount("proc", _mkdir_in(rootfs, "/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     syscalls.mount("sysfs", _mkdir_in(rootfs, "/sys"), "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
     _setup_dev(rootfs, syscalls, shm_size)
+    make_nodes(devices, rootfs, syscalls)  # --device, --privileged's host devices (devices.py)
     for cpath, hpath in sorted(etc_files.items()):
         _bind(syscalls, hpath, _touch_in(rootfs, cpath))
     # volumes and tmpfs together, a parent before what is mounted inside it (as Docker sorts them)
@@ -240,8 +244,8 @@ def _setup_rootfs(rootfs, etc_files, volumes, syscalls, tmpfs=(), read_only=Fals
         else:
             dst = _touch_in(rootfs, v["container"])
         _bind(syscalls, src, dst, v.get("ro", False))
-    masked = [(p, _probe(rootfs, p)) for p in MASKED_PATHS]
-    readonly = [p for p in READONLY_PATHS if _probe(rootfs, p)]
+    masked = [] if privileged else [(p, _probe(rootfs, p)) for p in MASKED_PATHS]  # --privileged: none
+    readonly = [] if privileged else [p for p in READONLY_PATHS if _probe(rootfs, p)]
     os.chdir(rootfs)
     syscalls.pivot_root(".", ".")
     syscalls.umount2(".", MNT_DETACH)

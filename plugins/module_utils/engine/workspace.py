@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 from . import records
 from .cgroups import Cgroup
+from .devices import cgroup_rules
 from .errors import MyDockerError, NotFound
 from .store import cgroup_parent, makedirs, write_atomic
 
@@ -67,7 +68,9 @@ def make_files(paths, rec, layer_path):
     for v in rec.volumes:
         if not os.path.exists(v["host"]):
             makedirs(v["host"])
-    Cgroup(cgroup_parent(paths.root), cid).create(rec.resources)
+    cg = Cgroup(cgroup_parent(paths.root), cid)
+    cg.extra_device_rules = cgroup_rules(rec)  # --device, --privileged (issue 11)
+    cg.create(rec.resources)
 
 
 def complete(paths, rec):

@@ -22,7 +22,7 @@ import random
 from ..engine import containers as engine
 from ..engine import images, lifecycle, records
 from ..engine.errors import MyDockerError, NotFound
-from ..engine.resources import RESOURCE_KEYS
+from ..engine.resources import ALL_RESOURCE_KEYS as RESOURCE_KEYS  # with memory_swap, memory_reservation
 from ..engine.store import Paths
 from ..engine.validate import check_auto_remove, check_needs_network, validate_name
 from . import mountopts, netopts
@@ -36,14 +36,13 @@ from .options import (
     UPDATE,
     config_of_record,
     fail_option,
-    norm_command,
-    norm_env,
     norm_image,
     norm_network,
     normalise_wish,
     wrap_option,
 )
 from .plan import Plan, apply_steps
+from .procopts import create_kwargs, predicted
 
 
 def image_env(img):
@@ -76,7 +75,7 @@ def predicted_config(wish, img):
     for key in RESOURCE_KEYS:
         if out[key] is MISSING:
             out[key] = None
-    return netopts.predicted(out, MISSING)
+    return netopts.predicted(predicted(out, cfg, MISSING), MISSING)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,6 +268,7 @@ def _create_args(wish, image):
     for key, arg in CREATE_ARGS + mountopts.CREATE_ARGS:
         if wish[key] is not MISSING:
             options[arg] = wish[key]
+    options.update(create_kwargs(wish, MISSING))
     if wish["network"] or netopts.bridged(wish, MISSING):
         if wish["network"]:
             options["network"] = wish["network"]
@@ -476,7 +476,7 @@ def current_view(root, plan):
 
 
 # ---------------------------------------------------------------------------------------------
-# the other two modules
+# mydocker_container_info (mydocker_container_exec: containerexec.py)
 
 def info(root, name):
     """The container record (true status) or None."""
@@ -485,15 +485,3 @@ def info(root, name):
         return engine.inspect(root, name)
     except NotFound:
         return None
-
-
-def exec_command(root, ref, argv=None, command=None, chdir=None, env=None):
-    """Run a command in a running container; returns (rc, stdout bytes, stderr bytes)."""
-    if argv is not None:
-        args = norm_command(list(argv))
-    else:
-        args = norm_command(command)
-    if chdir is not None and not chdir.startswith("/"):
-        fail_option("chdir", "%r must be an absolute path" % chdir)
-    env = norm_env(env) if env else None
-    return engine.exec_and_wait(root, ref, args, env=env, workdir=chdir)

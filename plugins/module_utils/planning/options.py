@@ -27,7 +27,7 @@ from ..engine.resources import (
 )
 from ..engine.seccomp import parse_security_opt
 from ..engine.validate import validate_hostname, validate_name, validate_workdir
-from . import mountopts, netopts
+from . import mountopts, netopts, procopts
 from .plan import Option, build_argument_spec
 
 STATES = ("present", "started", "stopped", "absent")
@@ -354,7 +354,7 @@ OPTIONS = (
     _compared("pids_limit", "int", norm_pids_limit, _res("pids_limit"), UPDATE),
     _compared("restart_policy", "str", norm_restart_policy, lambda r: policy_text(r.get("restartPolicy")), UPDATE,
               choices=list(RESTART_POLICIES)),
-)
+) + procopts.OPTIONS  # capabilities, cap_drop, privileged, sysctls, ulimits, init, stop_signal, groups, ...
 OPTION_NAMES = tuple(o.name for o in OPTIONS)
 
 # the options that steer the task rather than describe the container

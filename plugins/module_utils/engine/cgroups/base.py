@@ -17,7 +17,7 @@ import signal
 import time
 
 from ..errors import MyDockerError
-from ..resources import RESOURCE_KEYS, normalize_resources
+from ..resources import ALL_RESOURCE_KEYS, MEMORY_KEYS, RESOURCE_KEYS, normalize_resources
 from ..resources import cpu_list_to_set as _cpu_list_to_set
 from ..validate import validate_name
 from . import devicefilter
@@ -42,7 +42,8 @@ DEFAULT_DEVICE_RULES = (
 
 # Which controller owns each limit.
 LIMIT_CONTROLLER = {"memory": "memory", "cpus": "cpu", "cpu_shares": "cpu",
-                    "cpuset_cpus": "cpuset", "pids_limit": "pids"}
+                    "cpuset_cpus": "cpuset", "pids_limit": "pids",
+                    "memory_swap": "memory", "memory_reservation": "memory"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,6 +146,8 @@ class CgroupManager:
     version = ""
     OOM_FILE = ""        # memory control file with the "oom_kill N" line
 
+    extra_device_rules = ()  # beyond DEFAULT_DEVICE_RULES: --device, --privileged (devices.py)
+
     def __init__(self, parent: str, cid: str, root: str = DEFAULT_ROOT) -> None:
         self._parent_parts = split_parent(parent)
         validate_name(cid, "container id")
@@ -234,8 +237,8 @@ class CgroupManager:
 
     def _check_controllers(self, res):
         available = self.available_controllers()
-        for key in RESOURCE_KEYS:
-            if res[key] is not None and LIMIT_CONTROLLER[key] not in available:
+        for key in ALL_RESOURCE_KEYS:
+            if res.get(key) is not None and LIMIT_CONTROLLER[key] not in available:
                 raise MyDockerError("cgroup: %s limit requested but the %s controller is not available (%s)"
                                     % (key, LIMIT_CONTROLLER[key], self.version))
 
@@ -303,6 +306,9 @@ class CgroupManager:
         pids = self._read_ctl("pids", "pids.max")
         if pids and pids != "max":
             out["pids_limit"] = int(pids)
+        for key in MEMORY_KEYS:  # only when set, as normalize_resources gives them
+            if out.get(key, 0) is None:
+                del out[key]
         return out
 
     def diff(self, resources: dict | None) -> dict:
@@ -313,8 +319,8 @@ class CgroupManager:
         wanted = self._normalize(resources)
         actual = self.read_limits()
         out = {}
-        for key in RESOURCE_KEYS:
-            w, a = wanted[key], actual[key]
+        for key in ALL_RESOURCE_KEYS:
+            w, a = wanted.get(key), actual.get(key)
             if not self._same(key, w, a):
                 out[key] = (w, a)
         return out

@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import os
 
+from .. import memswap
 from ..errors import MyDockerError
 from ..resources import CPU_SHARES_DEFAULT, cpu_list_to_set, cpu_set_to_list, format_bytes
 from . import base
@@ -110,7 +111,7 @@ class CgroupV1(base.CgroupManager):
         """Deny every device, then allow the default list (one rule per write, as the kernel wants)."""
         base._write(self._ctl("devices", "devices.deny"), "a")
         allow = self._ctl("devices", "devices.allow")
-        for rule in base.DEFAULT_DEVICE_RULES:
+        for rule in base.DEFAULT_DEVICE_RULES + tuple(self.extra_device_rules):
             base._write(allow, device_rule(rule))
 
     @staticmethod
@@ -138,7 +139,10 @@ class CgroupV1(base.CgroupManager):
 
     def _apply_controllers(self, res, available):
         if "memory" in available:
-            self._set_memory(res["memory"])
+            self._set_memory(res["memory"], res.get("memory_swap"))
+            soft = self._ctl("memory", "memory.soft_limit_in_bytes")
+            if self._has(soft) or res.get("memory_reservation") is not None:
+                base._write(soft, str(res.get("memory_reservation") or -1))
         if "cpu" in available:
             base._write(self._ctl("cpu", "cpu.cfs_period_us"), str(base.CFS_PERIOD))
             quota = base.cfs_quota(res["cpus"])
@@ -151,7 +155,7 @@ class CgroupV1(base.CgroupManager):
                 cpus = base._read(self._parent_cpus_file()).strip()
             base._write(self._ctl("cpuset", "cpuset.cpus"), cpus)
 
-    def _set_memory(self, memory):
+    def _set_memory(self, memory, swap=None):
         """memory.limit_in_bytes and memory.memsw.limit_in_bytes, equal (no swap beyond the limit).
 
         The kernel insists on memsw >= limit at every moment: when the limit goes up, memsw is
@@ -161,14 +165,18 @@ class CgroupV1(base.CgroupManager):
         memsw_file = self._ctl("memory", "memory.memsw.limit_in_bytes")
         value = "-1" if memory is None else str(memory)
         if not self._has(memsw_file):
+            if swap is not None:
+                raise MyDockerError("cgroup %s: memory_swap needs swap accounting (memory.memsw.*), which this "
+                                    "kernel does not have" % self.path)
             base._write(limit_file, value)
             return
+        memsw = memswap.v1_memsw_text(memory, swap)
         current = memory_value(base._read(limit_file))
-        raising = memory is None or (current is not None and memory > current)
-        order = (memsw_file, limit_file) if raising else (limit_file, memsw_file)
-        for path in order:
+        first = memswap.v1_write_order(current, memory_value(memsw))
+        order = ((memsw_file, memsw), (limit_file, value)) if first else ((limit_file, value), (memsw_file, memsw))
+        for path, text in order:
             try:
-                base._write(path, value)
+                base._write(path, text)
             except OSError as e:
                 if e.errno != errno.EBUSY:
                     raise
@@ -179,6 +187,10 @@ class CgroupV1(base.CgroupManager):
 
     def _read_controllers(self, out):
         out["memory"] = memory_value(self._read_ctl("memory", "memory.limit_in_bytes"))
+        memsw = self._read_ctl("memory", "memory.memsw.limit_in_bytes")
+        if memsw is not None:
+            out["memory_swap"] = memswap.v1_read_swap(out["memory"], memory_value(memsw))
+        out["memory_reservation"] = memory_value(self._read_ctl("memory", "memory.soft_limit_in_bytes"))
         quota = self._read_ctl("cpu", "cpu.cfs_quota_us")
         period = self._read_ctl("cpu", "cpu.cfs_period_us")
         if quota is not None and int(quota) > 0:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 
+from .. import memswap
+from ..errors import MyDockerError
 from ..resources import cpu_list_to_set, cpu_set_to_list
 from . import base
 
@@ -72,7 +74,7 @@ class CgroupV2(base.CgroupManager):
         self._enable(path, wanted)
         leaf = os.path.join(path, self.cid)
         if self._mkdir_tracked(leaf, created):   # an existing leaf keeps the filter it has
-            base._attach_devices(leaf, base.DEFAULT_DEVICE_RULES)
+            base._attach_devices(leaf, base.DEFAULT_DEVICE_RULES + tuple(self.extra_device_rules))
 
     # -- limits -------------------------------------------------------------------------------
 
@@ -84,7 +86,13 @@ class CgroupV2(base.CgroupManager):
             base._write(self._ctl("memory", "memory.max"), "max" if res["memory"] is None else str(res["memory"]))
             swap = self._ctl("memory", "memory.swap.max")
             if self._has(swap):
-                base._write(swap, "max" if res["memory"] is None else "0")
+                base._write(swap, memswap.v2_swap_text(res["memory"], res.get("memory_swap")))
+            elif res.get("memory_swap") is not None:
+                raise MyDockerError("cgroup %s: memory_swap needs memory.swap.max, which this kernel does not have"
+                                    % self.path)
+            low = self._ctl("memory", "memory.low")
+            if self._has(low) or res.get("memory_reservation") is not None:
+                base._write(low, str(res.get("memory_reservation") or 0))
         if "cpu" in available:
             quota = base.cfs_quota(res["cpus"])
             base._write(self._ctl("cpu", "cpu.max"),
@@ -98,6 +106,9 @@ class CgroupV2(base.CgroupManager):
         memory = self._read_ctl("memory", "memory.max")
         if memory and memory != "max":
             out["memory"] = int(memory)
+        out["memory_swap"] = memswap.v2_read_swap(out["memory"], self._read_ctl("memory", "memory.swap.max"))
+        low = self._read_ctl("memory", "memory.low")
+        out["memory_reservation"] = int(low) if low and low != "0" else None
         cpu_max = self._read_ctl("cpu", "cpu.max")
         if cpu_max and cpu_max.split()[0] != "max":
             fields = cpu_max.split()

@@ -13,6 +13,7 @@ description:
     once into a read-only layer shared by all its containers.
   - Commits a container's root filesystem into an image of the store, or into a tar file at any
     path.
+  - Pulls images from a registry over the OCI distribution API (O(source=pull)).
   - Removes images.
   - The task is idempotent on the content of O(source) (its sha256 digest). An image whose
     unpacked layer is missing on disk counts as drift and is imported again, from O(source) or,
@@ -64,6 +65,11 @@ options:
   source:
     description:
       - Path on the target of a rootfs tarball, a C(docker save) archive or an OCI image archive.
+      - V(pull) pulls O(name) from its registry instead (a file called C(pull) is given as
+        V(./pull)). As with community.docker's docker_image, an image that is present is pulled
+        again only with O(force_source=true); then the registry is asked for the manifest only
+        (no layer, also in check mode) and the task changes when the tag names another manifest
+        than the one pulled before, or another O(platform) is asked for.
       - The image is imported again only when the file's content (sha256) differs from the
         image's, or the image's layer is missing on disk.
       - Mutually exclusive with O(container).
@@ -108,6 +114,38 @@ options:
       - Only with O(state=present), not with O(output).
     type: list
     elements: str
+  platform:
+    description:
+      - With O(source=pull), the platform to pick from a manifest list or OCI index,
+        C(os/arch[/variant]); default the target's (V(linux/amd64) on x86-64).
+    type: str
+  force_source:
+    description:
+      - With O(source=pull), ask the registry even when the image is present, and pull when the
+        tag moved.
+    type: bool
+    default: false
+  registry_username:
+    description:
+      - With O(source=pull), the user name for the registry; without it, the login stored by
+        M(mydocker.runtime.mydocker_login) (or C(mydocker login)) is used, else none.
+      - Needs O(registry_password).
+    type: str
+  registry_password:
+    description:
+      - The password of O(registry_username).
+    type: str
+  ca_file:
+    description:
+      - With O(source=pull), a CA bundle on the target to verify the registry's TLS certificate
+        with (default the system's).
+    type: path
+  insecure_registry:
+    description:
+      - With O(source=pull), allow TLS without verification, or plain HTTP, for this registry.
+        Registries on a loopback address always are.
+    type: bool
+    default: false
 notes:
   - Runs on the target; root is needed.
 seealso:
@@ -141,6 +179,12 @@ EXAMPLES = r"""
     name: web-export
     container: web
     output: /root/web.tar
+
+- name: Pull an image from a registry (again when its tag moved)
+  mydocker.runtime.mydocker_image:
+    name: registry.example:5000/team/app:1
+    source: pull
+    force_source: true
 
 - name: Remove an image
   mydocker.runtime.mydocker_image:
@@ -210,7 +254,10 @@ from ansible_collections.mydocker.runtime.plugins.module_utils.planning.image im
 def task(module):
     p = module.params
     plan = plan_image(p["root"], p["name"], state=p["state"], source=p["source"], force=p["force"],
-                      container=p["container"], output=p["output"], busybox=p["busybox"], tag=p["tag"])
+                      container=p["container"], output=p["output"], busybox=p["busybox"], tag=p["tag"],
+                      platform=p["platform"], force_source=p["force_source"],
+                      registry_username=p["registry_username"], registry_password=p["registry_password"],
+                      ca_file=p["ca_file"], insecure_registry=p["insecure_registry"])
     image = plan.image
     try:
         if plan.changed and not module.check_mode:

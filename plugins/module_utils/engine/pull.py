@@ -124,11 +124,11 @@ def resolve(reg, ref, plat=None):
     return top, data, IMAGE_TYPES[mtype]
 
 
-def remote_digest(root, name, insecure=(), ca_file=None):
+def remote_digest(root, name, insecure=(), ca_file=None, credentials=None):
     """The digest the registry's tag (or digest) ``name`` names, from the manifest alone (HEAD,
     no layer): what check mode compares with the stored image's ``repoDigests``."""
     ref = refs.parse(name)
-    reg = registry_for(root, ref, insecure, ca_file)
+    reg = registry_for(root, ref, insecure, ca_file, credentials)
     return reg.manifest(ref.path, ref.digest or ref.tag, head=True)[2]
 
 

@@ -21,6 +21,7 @@ import tempfile
 from ..engine import images, reference
 from ..engine.errors import MyDockerError, NotFound
 from ..engine.store import Paths
+from . import imagepull
 from .plan import Option, Plan, apply_steps, build_argument_spec
 
 VIEW_KEYS = ("name", "id", "digest", "layer", "format", "source")
@@ -35,11 +36,21 @@ MODULE_OPTIONS = (
     Option("container", "str"),
     Option("output", "path"),
     Option("tag", "list", elements="str"),
+    # source: pull (imagepull.py)
+    Option("platform", "str"),
+    Option("force_source", "bool", default=False),
+    Option("registry_username", "str"),
+    Option("registry_password", "str"),  # no_log: set in the module's argument spec
+    Option("ca_file", "path"),
+    Option("insecure_registry", "bool", default=False),
 )
+PULL = "pull"  # the value of source that pulls from the registry
 
 
 def argument_spec():
-    return build_argument_spec(MODULE_OPTIONS)
+    spec = build_argument_spec(MODULE_OPTIONS)
+    spec["registry_password"]["no_log"] = True
+    return spec
 
 
 def view(rec, layer_present):
@@ -114,11 +125,12 @@ def _repair_source(root, name, rec):
 
 
 def plan_image(root, name, state="present", source=None, force=False, container=None, output=None,
-               busybox=None, tag=None):
+               busybox=None, tag=None, **pull_opts):
     """Compute the plan of one task (reads the state root and the disk, changes nothing but a
     scratch tarball for ``busybox``, which ``cleanup(plan)`` removes)."""
     reference.parse(name)  # one line naming what is wrong with the reference
     plan = ImagePlan(Paths(root).root, name)
+    plan.pull_opts = dict((k, v) for k, v in pull_opts.items() if k in imagepull.OPTIONS)
     label = None
     try:
         if busybox:
@@ -233,6 +245,8 @@ def _plan(plan, state, source, force, container, output, label):
         plan.image = dict(plan.after)
         return plan
 
+    if source == PULL:
+        return imagepull.plan_pull(plan, rec, layer_ok, **plan.pull_opts)
     if source:
         src = os.path.abspath(source)
         kind = images.archive_kind(src)  # clear error when missing or not a tarball
@@ -320,7 +334,8 @@ def _tag(plan, tag):
     images.tag(plan.root, plan.name, tag)
 
 
-STEPS = {"remove": _remove, "import": _import, "commit": _commit, "output": _output, "tag": _tag}
+STEPS = {"remove": _remove, "import": _import, "commit": _commit, "output": _output, "tag": _tag,
+         "pull": imagepull.step_pull}
 
 
 def apply(plan):

@@ -1,0 +1,69 @@
+# Copyright (c) mydocker.runtime contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ``source: pull`` part of the ``mydocker_image`` planner (``image.py`` calls it).
+
+As community.docker's docker_image: an image that is present (its layers on disk) is not pulled
+again unless ``force_source``; then, and for an image that is not there, the registry is asked
+for the manifest only (no layer): the plan pulls when the image is missing, its layers are, or
+the tag now names another manifest than the stored ``repoDigests`` (the tag moved) or another
+platform was asked for.  Check mode and the real run share this plan; the real run's ``pull``
+step then does what it says (a pull that finds the tag where the plan saw it changes nothing).
+
+The registry password is kept on the plan (``plan.credentials``), never in a step's arguments
+or the diff."""
+
+from ..engine import pull, reference
+
+OPTIONS = ("platform", "force_source", "registry_username", "registry_password", "ca_file", "insecure_registry")
+
+
+def credentials(username, password):
+    if username and password:
+        return (username, password)
+    if username or password:
+        from ..engine.errors import MyDockerError
+        raise MyDockerError("options registry_username and registry_password go together")
+    return None
+
+
+def plan_pull(plan, rec, layer_ok, platform=None, force_source=False, registry_username=None,
+              registry_password=None, ca_file=None, insecure_registry=False):
+    """Add the ``pull`` step to ``plan`` when it is needed; ``rec``: the stored image or None."""
+    root, name = plan.root, plan.name
+    ref = reference.parse(name)
+    plan.credentials = credentials(registry_username, registry_password)
+    if platform:
+        pull.parse_platform(platform)
+    if rec is not None and layer_ok and not force_source:
+        return plan
+    insecure = [ref.domain] if insecure_registry else []
+    reg = pull.registry_for(root, ref, insecure, ca_file, plan.credentials)
+    top, manifest, fmt = pull.resolve(reg, ref, platform)
+    local = None
+    for d in (rec or {}).get("repoDigests") or []:
+        repo, _sep, digest = d.partition("@")
+        if repo == ref.familiar_repository:
+            local = digest
+    want_platform = platform and pull.parse_platform(platform)[:2]
+    have_platform = tuple(((rec or {}).get("platform") or "").split("/")[:2])
+    if rec is None:
+        why = "new image"
+    elif not layer_ok:
+        why = "layer %s missing on disk" % rec.get("layer")
+    elif local != top:
+        why = "the tag moved (%s -> %s)" % (local or "no digest", top)
+    elif want_platform and tuple(want_platform) != have_platform:
+        why = "platform %s" % platform
+    else:
+        return plan
+    plan.add("pull", "pull: %s (%s)" % (ref, why), platform=platform, ca_file=ca_file, insecure=insecure)
+    config_digest = manifest["config"].get("digest") or ""
+    plan.after = {"name": reference.display(name), "id": config_digest.split(":")[-1][:12], "digest": config_digest,
+                  "format": fmt, "source": str(ref), "layerPresent": True}
+    plan.image = dict(plan.after, repoDigests=["%s@%s" % (ref.familiar_repository, top)])
+    return plan
+
+
+def step_pull(plan, platform, ca_file, insecure):
+    pull.pull(plan.root, plan.name, platform=platform, insecure=insecure, ca_file=ca_file,
+              credentials=getattr(plan, "credentials", None))

@@ -14,6 +14,8 @@ description:
   - Commits a container's root filesystem into an image of the store, or into a tar file at any
     path.
   - Pulls images from a registry over the OCI distribution API (O(source=pull)).
+  - Builds an image from a Containerfile (O(source=build), O(build)) or loads every image of a
+    docker or OCI archive (O(source=load), O(load_path)).
   - Removes images.
   - The task is idempotent on the content of O(source) (its sha256 digest). An image whose
     unpacked layer is missing on disk counts as drift and is imported again, from O(source) or,
@@ -72,8 +74,44 @@ options:
         than the one pulled before, or another O(platform) is asked for.
       - The image is imported again only when the file's content (sha256) differs from the
         image's, or the image's layer is missing on disk.
+      - V(build) builds the image from the Containerfile of O(build.path), as C(mydocker build);
+        V(load) loads every image of the archive O(load_path), as C(mydocker load).
       - Mutually exclusive with O(container).
     type: path
+  build:
+    description:
+      - With O(source=build), what to build, as community.docker's C(docker_image) C(build).
+      - The image is built when a step of it is not in the build cache (or with O(build.nocache)
+        or O(force)); a build whose every step is cached and that gives the image O(name) names
+        already is no change, in check mode too.
+    type: dict
+    suboptions:
+      path:
+        description: The build context, a directory on the target.
+        type: path
+        required: true
+      dockerfile:
+        description:
+          - The Containerfile, relative to O(build.path).
+          - Default C(Containerfile), else C(Dockerfile).
+        type: str
+      args:
+        description: Values of the Containerfile's C(ARG)s, as C(--build-arg NAME=VALUE).
+        type: dict
+      nocache:
+        description: Run every step again (always a change).
+        type: bool
+        default: false
+    version_added: 0.1.0
+  load_path:
+    description:
+      - With O(source=load), a docker-archive or OCI archive on the target (C(mydocker save),
+        C(docker save), C(podman save)). Every image in it is loaded with its references; O(name)
+        must be one of them.
+      - A change when one of its references does not name the image of the archive yet (or with
+        O(force)).
+    type: path
+    version_added: 0.1.0
   busybox:
     description:
       - Path on the target of a static busybox binary (for example C(/bin/busybox) from Debian's
@@ -186,6 +224,20 @@ EXAMPLES = r"""
     source: pull
     force_source: true
 
+- name: Build an image from /srv/app/Containerfile (no change when every step is cached)
+  mydocker.runtime.mydocker_image:
+    name: me/app:1.0
+    source: build
+    build:
+      path: /srv/app
+      args:
+        VERSION: "1.0"
+- name: Load every image of an archive written by mydocker save
+  mydocker.runtime.mydocker_image:
+    name: me/app:1.0
+    source: load
+    load_path: /srv/images/app.tar
+
 - name: Remove an image
   mydocker.runtime.mydocker_image:
     name: alpine
@@ -257,7 +309,8 @@ def task(module):
                       container=p["container"], output=p["output"], busybox=p["busybox"], tag=p["tag"],
                       platform=p["platform"], force_source=p["force_source"],
                       registry_username=p["registry_username"], registry_password=p["registry_password"],
-                      ca_file=p["ca_file"], insecure_registry=p["insecure_registry"])
+                      ca_file=p["ca_file"], insecure_registry=p["insecure_registry"],
+                      build=p["build"], load_path=p["load_path"])
     image = plan.image
     try:
         if plan.changed and not module.check_mode:

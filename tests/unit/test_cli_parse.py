@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from ansible_collections.mydocker.runtime.plugins.module_utils.cli import build as cb
 from ansible_collections.mydocker.runtime.plugins.module_utils.cli import containers as cc
 from ansible_collections.mydocker.runtime.plugins.module_utils.cli import images as ci
 from ansible_collections.mydocker.runtime.plugins.module_utils.cli import main as cli
@@ -116,7 +117,7 @@ def wide(monkeypatch):
 
 
 def test_static_table_matches_the_groups(wide):
-    groups = {"containers": cc, "images": ci, "network": cn, "system": cs, "registry": cr}
+    groups = {"containers": cc, "images": ci, "network": cn, "system": cs, "build": cb, "registry": cr}
     names = [n for n, m, h in cli.COMMANDS]
     assert len(names) == len(set(names))
     for name, module, helptext in cli.COMMANDS:

@@ -51,16 +51,22 @@ def test_generated_spec_is_the_hand_written_one():
     assert opts.argument_spec() == HAND_WRITTEN
 
 
-def assert_documented(module, spec):
-    """``spec`` says of every option what ``module``'s DOCUMENTATION says, and no more options."""
-    doc = yaml.safe_load(module.DOCUMENTATION)["options"]
+def assert_documented(module, spec, doc=None):
+    """``spec`` says of every option what ``module``'s DOCUMENTATION says, and no more options
+    (a dict option's suboptions too)."""
+    doc = yaml.safe_load(module.DOCUMENTATION)["options"] if doc is None else doc
     assert sorted(spec) == sorted(doc)
     for name, entry in doc.items():
         documented = dict((k, entry[k]) for k in SPEC_KEYS if k in entry)
         if documented.get("required") is False:
             del documented["required"]
         # no_log is no documentation key (the docs say "password" instead)
-        assert dict((k, v) for k, v in spec[name].items() if k != "no_log") == documented, name
+        own = dict((k, v) for k, v in spec[name].items() if k != "no_log")
+        subs = own.pop("options", None)
+        assert own == documented, name
+        assert (subs is None) == ("suboptions" not in entry), name
+        if subs is not None:
+            assert_documented(module, subs, entry["suboptions"])
 
 
 def test_generated_spec_has_the_documented_options():
@@ -106,6 +112,9 @@ IMAGE_HAND_WRITTEN = dict(
     registry_password=dict(type="str", no_log=True),
     ca_file=dict(type="path"),
     insecure_registry=dict(type="bool", default=False),
+    build=dict(type="dict", options=dict(path=dict(type="path", required=True), dockerfile=dict(type="str"),
+                                         args=dict(type="dict"), nocache=dict(type="bool", default=False))),
+    load_path=dict(type="path"),
 )
 
 

@@ -446,6 +446,11 @@ def commit(root: Optional[str], ref: str, image: Optional[str] = None,
     if image:
         reference.parse(image)
     cid = rec.id
+    if image:  # a new layer of the container's changes on its image's layers (commitlayer)
+        from .commitlayer import commit_layer
+        done = commit_layer(paths, rec, image)
+        if done is not None:
+            return done
     ov = paths.overlay_dir(cid)
     merged = os.path.join(ov, "merged")
     tmp = None

@@ -20,7 +20,7 @@ import tarfile
 import tempfile
 import time
 
-from . import imageconfig, layers
+from . import export, imageconfig, layers
 from . import imagestore as images  # the record store
 from . import reference as refs
 from .errors import MyDockerError
@@ -83,20 +83,29 @@ def _blob_name(d):
     return "blobs/%s/%s" % m.groups()
 
 
-def _read_archive(work, kind):
-    """([(layer tar path, what)], config json, manifest digest or None) of an extracted archive."""
+def _read_archive(work, kind, entry=0):
+    """([(layer tar path, what)], config json, manifest digest or None) of an extracted archive
+    (of its image number ``entry``: a multi-image archive, ``save.load``)."""
     if kind == "docker":
-        manifest = _load(work, "manifest.json", "manifest")[0]
+        manifest = _load(work, "manifest.json", "manifest")[entry]
         lays = [(_inside(work, p, "manifest layer"), "layer %s" % p) for p in manifest["Layers"]]
         return lays, _load(work, manifest["Config"], "manifest config"), None
     index = _load(work, "index.json", "OCI index")
-    desc = index["manifests"][0]
+    desc = index["manifests"][entry]
     manifest = _load(work, _blob_name(desc), "OCI manifest")
     if "manifests" in manifest:  # nested index
         desc = manifest["manifests"][0]
         manifest = _load(work, _blob_name(desc), "OCI manifest")
     lays = [(_inside(work, _blob_name(d), "OCI layer"), "layer %s" % d["digest"]) for d in manifest["layers"]]
     return lays, _load(work, _blob_name(manifest["config"]), "OCI config"), desc.get("digest")
+
+
+def entry_key(digest, entry=0):
+    """The image key (hex) of image number ``entry`` of the archive of sha256 ``digest`` (hex):
+    the archive's digest for the first, derived from it for the others."""
+    if not entry:
+        return digest
+    return hashlib.sha256(("%s#%d" % (digest, entry)).encode()).hexdigest()
 
 
 def archive_kind(path):
@@ -152,12 +161,12 @@ def _unpack_rootfs(paths, src, digest, name, force, tmps):
     return [lname], [did]
 
 
-def _unpack_layers(paths, src, kind, name, force, tmps):
+def _unpack_layers(paths, src, kind, name, force, tmps, entry=0):
     work = tempfile.mkdtemp(prefix=".import-", dir=paths.layers)
     try:
         _run(["tar", "-xf", src, "-C", work], "%s is not a valid image archive" % src)
         try:
-            entries, cfg, mdigest = _read_archive(work, kind)
+            entries, cfg, mdigest = _read_archive(work, kind, entry)
             names, dids, lowers = [], [], []
             for tar, what in entries:
                 did = layers.diff_id(tar)
@@ -174,6 +183,7 @@ def _unpack_layers(paths, src, kind, name, force, tmps):
                     tmps.append([lname, did, tmp])
                     os.chmod(tmp, 0o755)
                     layers.unpack(tar, tmp, what, lowers)
+                    os.link(tar, tmp + ".src")  # the archive's own bytes, for export (export.seed)
                     lowers.append(tmp)
                 names.append(lname)
                 dids.append(did)
@@ -189,21 +199,24 @@ def _unpack_layers(paths, src, kind, name, force, tmps):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def import_image(root, src, name, force=False, source=None):
+def import_image(root, src, name, force=False, source=None, entry=0):
     """Import the tarball ``src`` as image ``name`` (a reference). Returns (record, changed).
 
     ``source``: what the record gives as the image's source when that is not ``src`` (an image
     re-imported from its stored tarball keeps the file it first came from).
 
     ``force``: import again even when the image already has this content (the layers are
-    unpacked afresh and replace the ones on disk; refused while a container uses one)."""
+    unpacked afresh and replace the ones on disk; refused while a container uses one).
+
+    ``entry``: the image of a multi-image docker/OCI archive (its number; its key is derived
+    from the archive's digest and the number)."""
     ref = _target(name)
     paths = Paths(root)
     paths.ensure()
     makedirs(os.path.join(paths.images, "images"))
     src = os.path.abspath(src)
     kind = _archive_kind(src)
-    digest = layers.sha256_file(src)
+    digest = entry_key(layers.sha256_file(src), entry)
     old = images._resolve(paths, name, by_id=False)[0]
     if not force and old and old.get("digest") == "sha256:" + digest and images.layer_present(paths, old):
         with state_lock(paths):
@@ -225,14 +238,17 @@ def import_image(root, src, name, force=False, source=None):
                 shutil.copyfile(src, tmp_tar)  # a copy: the user's file may change later
                 os.chmod(tmp_tar, 0o644)
         else:
-            names, dids, config, mdigest = _unpack_layers(paths, src, kind, name, force, tmps)
+            names, dids, config, mdigest = _unpack_layers(paths, src, kind, name, force, tmps, entry)
         with state_lock(paths):
             for t in tmps:
                 lname, did, tmp = t
                 if force and layers.present(paths, lname):
                     _refuse_used(paths, name, lname)
                     layers.remove(paths, lname)
-                layers.commit_new(paths, lname, did, tmp)
+                if layers.commit_new(paths, lname, did, tmp) and os.path.exists(tmp + ".src"):
+                    export.seed(paths, lname, did, tmp + ".src")
+                elif os.path.exists(tmp + ".src"):
+                    os.unlink(tmp + ".src")
                 t[2] = None
             rec = {"name": images.display_name(ref), "id": digest[:12], "digest": "sha256:" + digest,
                    "layer": names[-1], "layers": names, "diffIds": dids,
@@ -257,6 +273,8 @@ def import_image(root, src, name, force=False, source=None):
         for lname, did, tmp in tmps:
             if tmp is not None:
                 shutil.rmtree(tmp, ignore_errors=True)
+                if os.path.exists(tmp + ".src"):
+                    os.unlink(tmp + ".src")
         if tmp_tar is not None and os.path.exists(tmp_tar):
             os.unlink(tmp_tar)
     return images.read_image(paths, name), True

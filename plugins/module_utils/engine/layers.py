@@ -221,8 +221,9 @@ def remove(paths, name):
         trash = tempfile.mkdtemp(prefix=".rm-", dir=paths.layers)
         os.rename(d, os.path.join(trash, "l"))
         shutil.rmtree(trash, ignore_errors=True)
-    if os.path.exists(d + ".json"):
-        os.unlink(d + ".json")
+    for extra in (".json", ".tar.gz", ".blob.json", ".src", ".src.json"):  # its record, export's cache
+        if os.path.exists(d + extra):
+            os.unlink(d + extra)
 
 
 def overlay_lowers(paths, names):

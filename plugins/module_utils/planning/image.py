@@ -21,7 +21,7 @@ import tempfile
 from ..engine import images, reference
 from ..engine.errors import MyDockerError, NotFound
 from ..engine.store import Paths
-from . import imagepull
+from . import imagebuild, imagepull
 from .plan import Option, Plan, apply_steps, build_argument_spec
 
 VIEW_KEYS = ("name", "id", "digest", "layer", "format", "source")
@@ -43,6 +43,8 @@ MODULE_OPTIONS = (
     Option("registry_password", "str"),  # no_log: set in the module's argument spec
     Option("ca_file", "path"),
     Option("insecure_registry", "bool", default=False),
+    Option("build", "dict"),
+    Option("load_path", "path"),
 )
 PULL = "pull"  # the value of source that pulls from the registry
 
@@ -50,6 +52,7 @@ PULL = "pull"  # the value of source that pulls from the registry
 def argument_spec():
     spec = build_argument_spec(MODULE_OPTIONS)
     spec["registry_password"]["no_log"] = True
+    spec["build"]["options"] = imagebuild.BUILD_SPEC
     return spec
 
 
@@ -125,7 +128,7 @@ def _repair_source(root, name, rec):
 
 
 def plan_image(root, name, state="present", source=None, force=False, container=None, output=None,
-               busybox=None, tag=None, **pull_opts):
+               busybox=None, tag=None, build=None, load_path=None, **pull_opts):
     """Compute the plan of one task (reads the state root and the disk, changes nothing but a
     scratch tarball for ``busybox``, which ``cleanup(plan)`` removes)."""
     reference.parse(name)  # one line naming what is wrong with the reference
@@ -142,7 +145,13 @@ def plan_image(root, name, state="present", source=None, force=False, container=
             source = images.make_busybox_rootfs(os.path.join(scratch, "rootfs.tar"), busybox)
             label = "busybox:" + os.path.abspath(busybox)
         tags = _check_tags(tag, state, output)
-        plan = _plan(plan, state, source, force, container, output, label)
+        if source in imagebuild.SOURCES and state == "present" and not container:
+            plan = _plan_from(plan, source, build, load_path, force, tags)
+        else:
+            if build or load_path:
+                raise MyDockerError("option %s needs source=%s" % (("build", "build") if build else
+                                                                    ("load_path", "load")))
+            plan = _plan(plan, state, source, force, container, output, label)
         _plan_tags(plan, tags)
         return plan
     except BaseException:
@@ -177,6 +186,15 @@ def _plan_tags(plan, tags):
         if now is not None and content and now.get("digest") == content:
             continue
         plan.add("tag", "tag: %s" % reference.display(t), tag=t)
+
+
+def _plan_from(plan, source, build, load_path, force, tags):
+    """source=build / source=load (``imagebuild``)."""
+    rec = images.read_image(plan.root, plan.name)
+    plan.before = view(rec, images.layer_present(plan.root, rec))
+    plan.after = dict(plan.before)
+    plan.image = _public(plan.root, rec) if rec else {}
+    return imagebuild.plan_source(plan, source, build, load_path, force, tags)
 
 
 def _plan(plan, state, source, force, container, output, label):
@@ -334,8 +352,9 @@ def _tag(plan, tag):
     images.tag(plan.root, plan.name, tag)
 
 
-STEPS = {"remove": _remove, "import": _import, "commit": _commit, "output": _output, "tag": _tag,
-         "pull": imagepull.step_pull}
+STEPS = {"remove": _remove, "import": _import, "commit": _commit, "output": _output, "tag": _tag}
+STEPS.update(imagebuild.STEPS)  # build, load
+STEPS["pull"] = imagepull.step_pull
 
 
 def apply(plan):

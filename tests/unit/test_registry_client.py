@@ -40,8 +40,8 @@ def test_platform():
     for bad in ("linux", "linux/", "a/b/c/d"):
         with pytest.raises(MyDockerError, match="invalid platform"):
             pull.parse_platform(bad)
-    index = {"manifests": [{"digest": "sha256:" + "a" * 64, "platform": {"os": "linux", "architecture": "arm64",
-                                                                       "variant": "v8"}},
+    arm = {"os": "linux", "architecture": "arm64", "variant": "v8"}
+    index = {"manifests": [{"digest": "sha256:" + "a" * 64, "platform": arm},
                            {"digest": "sha256:" + "b" * 64, "platform": {"os": "linux", "architecture": "amd64"}}]}
     assert pull._pick(index, "linux/amd64", "x")["digest"] == "sha256:" + "b" * 64
     assert pull._pick(index, "linux/arm64", "x")["digest"] == "sha256:" + "a" * 64

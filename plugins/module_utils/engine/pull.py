@@ -28,7 +28,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import auth, imageconfig, layers
+from . import auth, export, imageconfig, layers
 from . import imagestore as images
 from . import reference as refs
 from .errors import MyDockerError
@@ -232,15 +232,15 @@ def pull(root, name, platform=None, insecure=(), ca_file=None, progress=None, cr
             dest = tempfile.mkdtemp(prefix=".layer-", dir=work)
             os.chmod(dest, 0o755)
             layers.unpack(blob, dest, "layer %s" % short, lowers)
-            os.unlink(blob)
-            tmps.append([lname, did, dest])
+            tmps.append([lname, did, dest, blob])
             lowers.append(dest)
             say("%s: Pull complete" % short)
         pool.shutdown(wait=True)
         pool = None
         with state_lock(paths):
-            for t in tmps:
-                layers.commit_new(paths, t[0], t[1], t[2], extra={"blobDigest": _blob_of(descs, dids, t[1])})
+            for lname, did, dest, blob in tmps:
+                if layers.commit_new(paths, lname, did, dest, extra={"blobDigest": _blob_of(descs, dids, did)}):
+                    export.seed(paths, lname, did, blob)  # a push writes the registry's very blob
             prior = images._stored(paths, key)
             rec = {"name": images.display_name(ref), "id": key[:12], "digest": "sha256:" + key,
                    "layer": names[-1], "layers": names, "diffIds": dids,

@@ -391,3 +391,71 @@ def test_progress_only_on_a_tty(md, layout, busybox_tar):
         lines = data.decode().replace("\r", "").splitlines()
         assert len([ln for ln in lines if ln.endswith(": Pull complete")]) == 2, lines
         assert lines[-1] == ref and any(ln.startswith("Digest: sha256:") for ln in lines)
+
+
+def _podman_pull(reg, ref, d):
+    """podman reads what was pushed (vfs storage of its own: no mounts left behind)."""
+    base = ["podman", "--root", os.path.join(d, "storage"), "--runroot", os.path.join(d, "run"),
+            "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"]
+    try:
+        p = subprocess.run(base + ["pull", "-q", "--tls-verify=false", ref], capture_output=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        p = subprocess.run(base + ["image", "inspect", ref], capture_output=True, timeout=60)
+        return json.loads(p.stdout)[0]
+    finally:
+        subprocess.run(base + ["rmi", "-a", "-f"], capture_output=True, timeout=60)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_push_only_what_the_registry_lacks_and_others_read_it(md, layout, busybox_tar, tmp_path):
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine import push
+    with R.registry() as reg:
+        R.write_layout(layout, "1", R.image_layers(busybox_tar, "pushed back"))
+        reg.skopeo_copy(layout, "1", "team/app:1")
+        src = "%s/team/app:1" % reg.host
+        md("pull", src)
+        md("tag", src, "%s/team/copy:2" % reg.host)
+        # a new repository of the same registry: the layers are mounted from team/app, not sent
+        res = push.push(md.root, "%s/team/copy:2" % reg.host)
+        pulled = json.loads(reg.skopeo("inspect", "docker://%s" % src).stdout)
+        pushed = json.loads(reg.skopeo("inspect", "docker://%s/team/copy:2" % reg.host).stdout)
+        assert pushed["Layers"] == pulled["Layers"]   # the registry's very blobs
+        assert [res["layers"][d] for d in pulled["Layers"]] == ["mounted", "mounted"]
+        assert pushed["Digest"] == res["digest"]
+        # again: every blob is there already
+        again = push.push(md.root, "%s/team/copy:2" % reg.host)
+        assert set(again["layers"].values()) == {"exists"} and again["digest"] == res["digest"]
+        row = [ln.split() for ln in md("images", "--digests").out.splitlines()[1:]
+               if ln.startswith("%s/team/copy " % reg.host)]
+        assert row[0][2] == res["digest"]
+
+        # an image made here (busybox, one layer) goes up blob by blob; skopeo copies it out,
+        # podman pulls it, mydocker pulls and runs it
+        local = "%s/base/bb:1" % reg.host
+        md("image", "busybox", local)
+        p = md("push", local)
+        assert p.out.startswith("1: digest: sha256:")
+        out = str(tmp_path / "copied")
+        reg.skopeo("copy", "docker://%s" % local, "oci:%s:x" % out)
+        with open(os.path.join(out, "index.json")) as f:
+            assert json.load(f)["manifests"][0]["digest"] == p.out.split()[2]
+        if shutil.which("podman"):
+            info = _podman_pull(reg, local, tempfile.mkdtemp(prefix="mdpod-"))  # runroot: 50 chars at most
+            assert len(info["RootFS"]["Layers"]) == 1
+        md("rmi", local)
+        md("pull", local)
+        assert md("run", "--rm", local, "echo", "round trip").out == "round trip\n"
+
+        p = md("push", "%s/base/none:1" % reg.host, check=False)
+        assert p.returncode != 0 and "not found" in p.err and len(p.err.strip().splitlines()) == 1
+
+
+def test_push_with_a_token(md, layout, busybox_tar):
+    with R.registry(token=True, user="bob", password="tok-pw") as reg:
+        ref = "%s/team/mine:1" % reg.host
+        md("image", "busybox", ref)
+        p = md("push", ref, check=False)
+        assert p.returncode != 0 and "authentication failed" in p.err
+        md("login", "-u", "bob", "-p", "tok-pw", reg.host)
+        p = md("push", ref)
+        assert json.loads(reg.skopeo("inspect", "docker://%s" % ref).stdout)["Digest"] == p.out.split()[2]

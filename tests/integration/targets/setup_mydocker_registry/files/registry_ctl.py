@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """A docker-registry for the integration targets, on 127.0.0.1 with a free port and the storage
 of the work directory given; images put in with skopeo from an OCI layout written here.
 

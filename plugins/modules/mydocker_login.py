@@ -30,6 +30,8 @@ attributes:
     details:
       - The diff shows the registry, the user and whether a login is stored; never the password.
   idempotent:
+    description:
+      - When run twice in a row with the same arguments, the second run reports no change.
     support: full
   platform:
     platforms: posix

@@ -180,8 +180,18 @@ options:
     type: path
   insecure_registry:
     description:
-      - With O(source=pull), allow TLS without verification, or plain HTTP, for this registry.
-        Registries on a loopback address always are.
+      - With O(source=pull) or O(push), allow TLS without verification, or plain HTTP, for this
+        registry. Registries on a loopback address always are.
+    type: bool
+    default: false
+  push:
+    description:
+      - After the rest of the task, push the image O(name) to the registry its reference names
+        (only the blobs the registry lacks; then the manifest).
+      - The registry is asked for the tag's manifest digest (also in check mode); the image is
+        pushed when the task changed the image, or the registry's tag is not the manifest this
+        image was last pushed or pulled as.
+      - O(registry_username), O(registry_password), O(ca_file) and O(insecure_registry) apply.
     type: bool
     default: false
 notes:
@@ -237,6 +247,12 @@ EXAMPLES = r"""
     name: me/app:1.0
     source: load
     load_path: /srv/images/app.tar
+
+- name: Push an image made here (only when the registry's tag is not it)
+  mydocker.runtime.mydocker_image:
+    name: registry.example:5000/team/base:1
+    busybox: /bin/busybox
+    push: true
 
 - name: Remove an image
   mydocker.runtime.mydocker_image:
@@ -309,7 +325,7 @@ def task(module):
                       container=p["container"], output=p["output"], busybox=p["busybox"], tag=p["tag"],
                       platform=p["platform"], force_source=p["force_source"],
                       registry_username=p["registry_username"], registry_password=p["registry_password"],
-                      ca_file=p["ca_file"], insecure_registry=p["insecure_registry"],
+                      ca_file=p["ca_file"], insecure_registry=p["insecure_registry"], push=p["push"],
                       build=p["build"], load_path=p["load_path"])
     image = plan.image
     try:

@@ -112,6 +112,7 @@ IMAGE_HAND_WRITTEN = dict(
     registry_password=dict(type="str", no_log=True),
     ca_file=dict(type="path"),
     insecure_registry=dict(type="bool", default=False),
+    push=dict(type="bool", default=False),
     build=dict(type="dict", options=dict(path=dict(type="path", required=True), dockerfile=dict(type="str"),
                                          args=dict(type="dict"), nocache=dict(type="bool", default=False))),
     load_path=dict(type="path"),

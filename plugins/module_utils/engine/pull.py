@@ -124,12 +124,14 @@ def resolve(reg, ref, plat=None):
     return top, data, IMAGE_TYPES[mtype]
 
 
-def remote_digest(root, name, insecure=(), ca_file=None, credentials=None):
+def remote_digest(root, name, insecure=(), ca_file=None, credentials=None, missing_ok=False):
     """The digest the registry's tag (or digest) ``name`` names, from the manifest alone (HEAD,
-    no layer): what check mode compares with the stored image's ``repoDigests``."""
+    no layer): what check mode compares with the stored image's ``repoDigests``.
+    ``missing_ok``: None when the registry has no such tag."""
     ref = refs.parse(name)
     reg = registry_for(root, ref, insecure, ca_file, credentials)
-    return reg.manifest(ref.path, ref.digest or ref.tag, head=True)[2]
+    got = reg.manifest(ref.path, ref.digest or ref.tag, head=True, missing_ok=missing_ok)
+    return got[2] if got else None
 
 
 def local_state(root, name):

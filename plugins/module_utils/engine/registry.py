@@ -329,12 +329,15 @@ class Registry:
     def scope(path, actions="pull"):
         return "repository:%s:%s" % (path, actions)
 
-    def manifest(self, path, ref, head=False):
+    def manifest(self, path, ref, head=False, missing_ok=False):
         """(body bytes or None, media type, digest) of the manifest ``ref`` (a tag or a digest) of
         repository ``path``; the body is verified against the digest (``ref`` when it is one,
-        else the registry's Docker-Content-Digest)."""
+        else the registry's Docker-Content-Digest).  ``missing_ok``: None when there is none."""
         r = self.request("HEAD" if head else "GET", "/v2/%s/manifests/%s" % (path, ref), self.scope(path),
-                         headers={"Accept": ", ".join(MANIFEST_TYPES)}, ok=(200,))
+                         headers={"Accept": ", ".join(MANIFEST_TYPES)}, ok=(200, 404) if missing_ok else (200,))
+        if r.status == 404:
+            r.close()
+            return None
         try:
             body = None if head else _read_limited(r, 4 << 20, "manifest")
         finally:

@@ -43,6 +43,7 @@ MODULE_OPTIONS = (
     Option("registry_password", "str"),  # no_log: set in the module's argument spec
     Option("ca_file", "path"),
     Option("insecure_registry", "bool", default=False),
+    Option("push", "bool", default=False),
     Option("build", "dict"),
     Option("load_path", "path"),
 )
@@ -128,7 +129,7 @@ def _repair_source(root, name, rec):
 
 
 def plan_image(root, name, state="present", source=None, force=False, container=None, output=None,
-               busybox=None, tag=None, build=None, load_path=None, **pull_opts):
+               busybox=None, tag=None, build=None, load_path=None, push=False, **pull_opts):
     """Compute the plan of one task (reads the state root and the disk, changes nothing but a
     scratch tarball for ``busybox``, which ``cleanup(plan)`` removes)."""
     reference.parse(name)  # one line naming what is wrong with the reference
@@ -153,6 +154,10 @@ def plan_image(root, name, state="present", source=None, force=False, container=
                                                                     ("load_path", "load")))
             plan = _plan(plan, state, source, force, container, output, label)
         _plan_tags(plan, tags)
+        if push:
+            if state != "present" or output:
+                raise MyDockerError("option push only applies to state=present without output")
+            imagepull.plan_push(plan, **plan.pull_opts)
         return plan
     except BaseException:
         cleanup(plan)
@@ -355,6 +360,7 @@ def _tag(plan, tag):
 STEPS = {"remove": _remove, "import": _import, "commit": _commit, "output": _output, "tag": _tag}
 STEPS.update(imagebuild.STEPS)  # build, load
 STEPS["pull"] = imagepull.step_pull
+STEPS["push"] = imagepull.step_push
 
 
 def apply(plan):

@@ -12,16 +12,18 @@ step then does what it says (a pull that finds the tag where the plan saw it cha
 The registry password is kept on the plan (``plan.credentials``), never in a step's arguments
 or the diff."""
 
-from ..engine import pull, reference
+from ..engine import images, pull, reference
+from ..engine.errors import MyDockerError
 
 OPTIONS = ("platform", "force_source", "registry_username", "registry_password", "ca_file", "insecure_registry")
+# the steps after which the image O(name) names may be another than the stored one
+CHANGING = ("import", "commit", "build", "load", "pull", "remove")
 
 
 def credentials(username, password):
     if username and password:
         return (username, password)
     if username or password:
-        from ..engine.errors import MyDockerError
         raise MyDockerError("options registry_username and registry_password go together")
     return None
 
@@ -67,3 +69,40 @@ def plan_pull(plan, rec, layer_ok, platform=None, force_source=False, registry_u
 def step_pull(plan, platform, ca_file, insecure):
     pull.pull(plan.root, plan.name, platform=platform, insecure=insecure, ca_file=ca_file,
               credentials=getattr(plan, "credentials", None))
+
+
+def plan_push(plan, registry_username=None, registry_password=None, ca_file=None, insecure_registry=False,
+              **_other):
+    """Add the ``push`` step when the registry's tag is not the manifest this image was pushed
+    (or pulled) as: asked with a HEAD of the manifest (no blob), also in check mode."""
+    root, name = plan.root, plan.name
+    ref = reference.parse(name)
+    if ref.digest:
+        raise MyDockerError("option push needs a tag, not a digest: %s" % name)
+    plan.credentials = credentials(registry_username, registry_password)
+    insecure = [ref.domain] if insecure_registry else []
+    why = None
+    if any(s.op in CHANGING for s in plan.steps):
+        why = "image changed"
+    else:
+        rec = images.read_image(root, name)
+        if rec is None:
+            raise MyDockerError("image %s does not exist: nothing to push" % name)
+        local = None
+        for d in rec.get("repoDigests") or []:
+            repo, _sep, digest = d.partition("@")
+            if repo == ref.familiar_repository:
+                local = digest
+        remote = pull.remote_digest(root, name, insecure, ca_file, plan.credentials, missing_ok=True)
+        if remote is None:
+            why = "not in the registry"
+        elif remote != local:
+            why = "the registry's tag is %s" % remote
+    if why:
+        plan.add("push", "push: %s (%s)" % (ref, why), ca_file=ca_file, insecure=insecure)
+    return plan
+
+
+def step_push(plan, ca_file, insecure):
+    from ..engine import push
+    push.push(plan.root, plan.name, insecure=insecure, ca_file=ca_file, credentials=getattr(plan, "credentials", None))

@@ -22,6 +22,8 @@ from .errors import MyDockerError
 from .pull import WORKERS, registry_for
 from .store import Paths, state_lock, write_json
 
+SAID = {"exists": "Layer already exists", "mounted": "Mounted", "pushed": "Pushed"}
+
 
 def _location(reg, loc, what):
     """The path + query of an upload ``Location`` (relative, or absolute on the registry)."""
@@ -113,8 +115,7 @@ def push(root, name, insecure=(), ca_file=None, progress=None, credentials=None,
             for b, fut in futures:
                 how = fut.result()
                 done[b["digest"]] = how
-                say("%s: %s" % (b["digest"][7:19], {"exists": "Layer already exists", "mounted": "Mounted",
-                                                   "pushed": "Pushed"}[how]))
+                say("%s: %s" % (b["digest"][7:19], SAID[how]))
     finally:
         if os.path.exists(cfg_path):
             os.unlink(cfg_path)

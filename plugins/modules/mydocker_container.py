@@ -181,6 +181,18 @@ options:
         same path is not a change (use O(recreate=true)).
     type: list
     elements: str
+  pull:
+    description:
+      - Whether to pull O(image) from its registry first (with the login C(mydocker login) or
+        M(mydocker.runtime.mydocker_login) stored).
+      - V(never) (the default) uses the image in the store and fails when it is not there;
+        V(missing) pulls it when it is not there; V(always) asks the registry for the tag's
+        manifest on every run (also in check mode, no layer) and pulls when the tag moved.
+      - A pull that gives the tag another image recreates the container, as any new image
+        does; its action says that the image changed (a new image ID).
+    type: str
+    choices: [missing, always, never]
+    default: never
   detach:
     description:
       - With V(false) and O(state=started), start the container, wait until it exits and return

@@ -42,6 +42,7 @@ HAND_WRITTEN = dict(
     detach=dict(type="bool", default=True),
     stop_timeout=dict(type="int", default=10),
     force_kill=dict(type="bool", default=False),
+    pull=dict(type="str", default="never", choices=["missing", "always", "never"]),
 )
 
 SPEC_KEYS = ("type", "elements", "choices", "default", "aliases", "required")

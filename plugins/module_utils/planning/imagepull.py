@@ -106,3 +106,97 @@ def plan_push(plan, registry_username=None, registry_password=None, ca_file=None
 def step_push(plan, ca_file, insecure):
     from ..engine import push
     push.push(plan.root, plan.name, insecure=insecure, ca_file=ca_file, credentials=getattr(plan, "credentials", None))
+
+
+# ---------------------------------------------------------------------------------------------
+# mydocker_container's pull option: missing (pull an image that is not here), always (ask the
+# registry, pull when the tag moved), never (the default: the image must be here)
+
+PULL_POLICIES = ("missing", "always", "never")
+CONFIG_LIMIT = 4 << 20
+
+
+def _remote_config(reg, ref, cdesc):
+    """The image config blob (small: read into memory, checked against its digest)."""
+    import hashlib
+    import json
+    digest = pull.check_digest(cdesc.get("digest"), "config digest")
+    r = reg.request("GET", "/v2/%s/blobs/%s" % (ref.path, digest), reg.scope(ref.path))
+    try:
+        body = r.read(CONFIG_LIMIT + 1)
+    finally:
+        r.close()
+    if len(body) > CONFIG_LIMIT or "sha256:" + hashlib.sha256(body).hexdigest() != digest:
+        raise MyDockerError("the image config of %s refused: it is not the blob %s" % (ref, digest))
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise MyDockerError("the image config of %s is not JSON" % ref)
+
+
+def container_image(root, image, policy):
+    """None (``never``, or ``missing`` with the image here: the planner looks it up as ever), or
+    (image record, why a pull is needed or None): for a pull the record is predicted from the
+    registry's manifest and config (no layer), with the ``imageId`` and ``layer`` the pull
+    gives, so the planner sees a moved tag as a new image ID."""
+    from ..engine import imageconfig, layers
+    if policy not in PULL_POLICIES:
+        raise MyDockerError("pull: %r is not one of %s" % (policy, ", ".join(PULL_POLICIES)))
+    if policy == "never":
+        return None
+    try:
+        local = images.get_image(root, image)
+    except MyDockerError:
+        local = None
+    if policy == "missing" and local is not None:
+        return None
+    ref = reference.parse(image)
+    reg = pull.registry_for(root, ref)
+    top, manifest, _fmt = pull.resolve(reg, ref)
+    old = None
+    for d in (local or {}).get("repoDigests") or []:
+        repo, _sep, digest = d.partition("@")
+        if repo == ref.familiar_repository:
+            old = digest
+    if local is not None and old == top:
+        return local, None
+    cfg = _remote_config(reg, ref, manifest["config"])
+    dids = (cfg.get("rootfs") or {}).get("diff_ids") if isinstance(cfg.get("rootfs"), dict) else None
+    if not isinstance(dids, list) or not dids:
+        raise MyDockerError("the image config of %s has no diff ids" % ref)
+    try:
+        config = imageconfig.from_image_config(cfg)
+    except ValueError as e:
+        raise MyDockerError("the image config of %s is not valid (%s)" % (ref, e))
+    key = manifest["config"]["digest"]
+    names = [layers.layer_name(d) for d in dids]
+    predicted = {"name": reference.display(image), "id": key.split(":")[1][:12], "digest": key, "imageId": key,
+                 "layer": names[-1], "layers": names, "config": config,
+                 "repoDigests": ["%s@%s" % (ref.familiar_repository, top)]}
+    why = "image not here" if local is None else "the tag moved (%s -> %s)" % (old or "no digest", top)
+    return predicted, why
+
+
+def image_for(root, image, policy, facts):
+    """The image record the container planner uses for ``image`` under the pull ``policy``
+    (None: never); a pull needed is noted on ``facts`` for ``add_container_pull``."""
+    got = container_image(root, image, policy or "never")
+    if got is None:
+        return images.get_image(root, image)
+    if got[1]:
+        facts.pull = (image, got[1])
+    return got[0]
+
+
+def add_container_pull(plan, facts):
+    """Put the ``pull`` step first in a mydocker_container plan (when ``image_for`` found one
+    needed)."""
+    from .plan import Step
+    if getattr(facts, "pull", None):
+        image, why = facts.pull
+        plan.steps.insert(0, Step("pull", {"image": image}, ("pull: %s (%s)" % (reference.parse(image), why),)))
+    return plan
+
+
+def step_container_pull(run, image):
+    pull.pull(run.root, image)

@@ -358,6 +358,7 @@ TASK_OPTIONS = (
     Option("detach", "bool", default=True),
     Option("stop_timeout", "int", default=10),
     Option("force_kill", "bool", default=False),
+    Option("pull", "str", default="never", choices=["missing", "always", "never"]),  # planning/imagepull.py
 )
 MODULE_OPTIONS = TASK_OPTIONS[:2] + OPTIONS + TASK_OPTIONS[2:]
 

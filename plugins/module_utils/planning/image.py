@@ -135,6 +135,8 @@ def plan_image(root, name, state="present", source=None, force=False, container=
     reference.parse(name)  # one line naming what is wrong with the reference
     plan = ImagePlan(Paths(root).root, name)
     plan.pull_opts = dict((k, v) for k, v in pull_opts.items() if k in imagepull.OPTIONS)
+    if push:
+        imagepull.check_push(name, state, output)
     label = None
     try:
         if busybox:
@@ -155,8 +157,6 @@ def plan_image(root, name, state="present", source=None, force=False, container=
             plan = _plan(plan, state, source, force, container, output, label)
         _plan_tags(plan, tags)
         if push:
-            if state != "present" or output:
-                raise MyDockerError("option push only applies to state=present without output")
             imagepull.plan_push(plan, **plan.pull_opts)
         return plan
     except BaseException:

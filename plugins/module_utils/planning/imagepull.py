@@ -71,14 +71,20 @@ def step_pull(plan, platform, ca_file, insecure):
               credentials=getattr(plan, "credentials", None))
 
 
+def check_push(name, state, output):
+    """Refuse option push where it cannot apply (before anything is asked or built)."""
+    if state != "present" or output:
+        raise MyDockerError("option push only applies to state=present without output")
+    if reference.parse(name).digest:
+        raise MyDockerError("option push needs a tag, not a digest: %s" % name)
+
+
 def plan_push(plan, registry_username=None, registry_password=None, ca_file=None, insecure_registry=False,
               **_other):
     """Add the ``push`` step when the registry's tag is not the manifest this image was pushed
     (or pulled) as: asked with a HEAD of the manifest (no blob), also in check mode."""
     root, name = plan.root, plan.name
     ref = reference.parse(name)
-    if ref.digest:
-        raise MyDockerError("option push needs a tag, not a digest: %s" % name)
     plan.credentials = credentials(registry_username, registry_password)
     insecure = [ref.domain] if insecure_registry else []
     why = None

@@ -398,12 +398,13 @@ def _podman_pull(reg, ref, d):
     base = ["podman", "--root", os.path.join(d, "storage"), "--runroot", os.path.join(d, "run"),
             "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"]
     try:
-        p = subprocess.run(base + ["pull", "-q", "--tls-verify=false", ref], capture_output=True, timeout=120)
+        p = subprocess.run(base + ["pull", "-q", "--tls-verify=false", ref], capture_output=True, timeout=120,
+                           check=False)
         assert p.returncode == 0, p.stderr
-        p = subprocess.run(base + ["image", "inspect", ref], capture_output=True, timeout=60)
+        p = subprocess.run(base + ["image", "inspect", ref], capture_output=True, timeout=60, check=True)
         return json.loads(p.stdout)[0]
     finally:
-        subprocess.run(base + ["rmi", "-a", "-f"], capture_output=True, timeout=60)
+        subprocess.run(base + ["rmi", "-a", "-f"], capture_output=True, timeout=60, check=False)
         shutil.rmtree(d, ignore_errors=True)
 
 

@@ -336,6 +336,18 @@ options:
       - The soft memory limit, as C(--memory-reservation), not above O(memory); written to
         C(memory.soft_limit_in_bytes) (v1) or C(memory.low) (v2), changed in place.
     type: str
+  pull:
+    description:
+      - Whether to pull O(image) from its registry first (with the login C(mydocker login) or
+        M(mydocker.runtime.mydocker_login) stored).
+      - V(never) (the default) uses the image in the store and fails when it is not there;
+        V(missing) pulls it when it is not there; V(always) asks the registry for the tag's
+        manifest on every run (also in check mode, no layer) and pulls when the tag moved.
+      - A pull that gives the tag another image recreates the container, as any new image
+        does; its action says that the image changed (a new image ID).
+    type: str
+    choices: [missing, always, never]
+    default: never
   detach:
     description:
       - With V(false) and O(state=started), start the container, wait until it exits and return

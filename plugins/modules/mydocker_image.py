@@ -13,6 +13,7 @@ description:
     once into a read-only layer shared by all its containers.
   - Commits a container's root filesystem into an image of the store, or into a tar file at any
     path.
+  - Pulls images from a registry over the OCI distribution API (O(source=pull)).
   - Builds an image from a Containerfile (O(source=build), O(build)) or loads every image of a
     docker or OCI archive (O(source=load), O(load_path)).
   - Removes images.
@@ -66,6 +67,11 @@ options:
   source:
     description:
       - Path on the target of a rootfs tarball, a C(docker save) archive or an OCI image archive.
+      - V(pull) pulls O(name) from its registry instead (a file called C(pull) is given as
+        V(./pull)). As with community.docker's docker_image, an image that is present is pulled
+        again only with O(force_source=true); then the registry is asked for the manifest only
+        (no layer, also in check mode) and the task changes when the tag names another manifest
+        than the one pulled before, or another O(platform) is asked for.
       - The image is imported again only when the file's content (sha256) differs from the
         image's, or the image's layer is missing on disk.
       - V(build) builds the image from the Containerfile of O(build.path), as C(mydocker build);
@@ -146,6 +152,48 @@ options:
       - Only with O(state=present), not with O(output).
     type: list
     elements: str
+  platform:
+    description:
+      - With O(source=pull), the platform to pick from a manifest list or OCI index,
+        C(os/arch[/variant]); default the target's (V(linux/amd64) on x86-64).
+    type: str
+  force_source:
+    description:
+      - With O(source=pull), ask the registry even when the image is present, and pull when the
+        tag moved.
+    type: bool
+    default: false
+  registry_username:
+    description:
+      - With O(source=pull), the user name for the registry; without it, the login stored by
+        M(mydocker.runtime.mydocker_login) (or C(mydocker login)) is used, else none.
+      - Needs O(registry_password).
+    type: str
+  registry_password:
+    description:
+      - The password of O(registry_username).
+    type: str
+  ca_file:
+    description:
+      - With O(source=pull), a CA bundle on the target to verify the registry's TLS certificate
+        with (default the system's).
+    type: path
+  insecure_registry:
+    description:
+      - With O(source=pull) or O(push), allow TLS without verification, or plain HTTP, for this
+        registry. Registries on a loopback address always are.
+    type: bool
+    default: false
+  push:
+    description:
+      - After the rest of the task, push the image O(name) to the registry its reference names
+        (only the blobs the registry lacks; then the manifest).
+      - The registry is asked for the tag's manifest digest (also in check mode); the image is
+        pushed when the task changed the image, or the registry's tag is not the manifest this
+        image was last pushed or pulled as.
+      - O(registry_username), O(registry_password), O(ca_file) and O(insecure_registry) apply.
+    type: bool
+    default: false
 notes:
   - Runs on the target; root is needed.
 seealso:
@@ -180,6 +228,12 @@ EXAMPLES = r"""
     container: web
     output: /root/web.tar
 
+- name: Pull an image from a registry (again when its tag moved)
+  mydocker.runtime.mydocker_image:
+    name: registry.example:5000/team/app:1
+    source: pull
+    force_source: true
+
 - name: Build an image from /srv/app/Containerfile (no change when every step is cached)
   mydocker.runtime.mydocker_image:
     name: me/app:1.0
@@ -193,6 +247,13 @@ EXAMPLES = r"""
     name: me/app:1.0
     source: load
     load_path: /srv/images/app.tar
+
+- name: Push an image made here (only when the registry's tag is not it)
+  mydocker.runtime.mydocker_image:
+    name: registry.example:5000/team/base:1
+    busybox: /bin/busybox
+    push: true
+
 - name: Remove an image
   mydocker.runtime.mydocker_image:
     name: alpine
@@ -262,6 +323,9 @@ def task(module):
     p = module.params
     plan = plan_image(p["root"], p["name"], state=p["state"], source=p["source"], force=p["force"],
                       container=p["container"], output=p["output"], busybox=p["busybox"], tag=p["tag"],
+                      platform=p["platform"], force_source=p["force_source"],
+                      registry_username=p["registry_username"], registry_password=p["registry_password"],
+                      ca_file=p["ca_file"], insecure_registry=p["insecure_registry"], push=p["push"],
                       build=p["build"], load_path=p["load_path"])
     image = plan.image
     try:

@@ -12,6 +12,7 @@ from ansible_collections.mydocker.runtime.plugins.module_utils.cli import contai
 from ansible_collections.mydocker.runtime.plugins.module_utils.cli import images as ci
 from ansible_collections.mydocker.runtime.plugins.module_utils.cli import main as cli
 from ansible_collections.mydocker.runtime.plugins.module_utils.cli import network as cn
+from ansible_collections.mydocker.runtime.plugins.module_utils.cli import registry as cr
 from ansible_collections.mydocker.runtime.plugins.module_utils.cli import system as cs
 from ansible_collections.mydocker.runtime.plugins.module_utils.cli import volume as cv
 
@@ -117,7 +118,7 @@ def wide(monkeypatch):
 
 
 def test_static_table_matches_the_groups(wide):
-    groups = {"containers": cc, "images": ci, "network": cn, "system": cs, "volume": cv, "build": cb}
+    groups = {"containers": cc, "images": ci, "network": cn, "system": cs, "volume": cv, "build": cb, "registry": cr}
     names = [n for n, m, h in cli.COMMANDS]
     assert len(names) == len(set(names))
     for name, module, helptext in cli.COMMANDS:

@@ -67,6 +67,7 @@ HAND_WRITTEN = dict(
     devices=dict(type="list", elements="str"),
     memory_swap=dict(type="str"),
     memory_reservation=dict(type="str"),
+    pull=dict(type="str", default="never", choices=["missing", "always", "never"]),
 )
 
 SPEC_KEYS = ("type", "elements", "choices", "default", "aliases", "required")
@@ -85,7 +86,8 @@ def assert_documented(module, spec, doc=None):
         documented = dict((k, entry[k]) for k in SPEC_KEYS if k in entry)
         if documented.get("required") is False:
             del documented["required"]
-        own = dict(spec[name])
+        # no_log is no documentation key (the docs say "password" instead)
+        own = dict((k, v) for k, v in spec[name].items() if k != "no_log")
         subs = own.pop("options", None)
         assert own == documented, name
         assert (subs is None) == ("suboptions" not in entry), name
@@ -129,6 +131,14 @@ IMAGE_HAND_WRITTEN = dict(
     container=dict(type="str"),
     output=dict(type="path"),
     tag=dict(type="list", elements="str"),
+    # added with source=pull (issue 10, part 2)
+    platform=dict(type="str"),
+    force_source=dict(type="bool", default=False),
+    registry_username=dict(type="str"),
+    registry_password=dict(type="str", no_log=True),
+    ca_file=dict(type="path"),
+    insecure_registry=dict(type="bool", default=False),
+    push=dict(type="bool", default=False),
     build=dict(type="dict", options=dict(path=dict(type="path", required=True), dockerfile=dict(type="str"),
                                          args=dict(type="dict"), nocache=dict(type="bool", default=False))),
     load_path=dict(type="path"),

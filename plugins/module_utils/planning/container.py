@@ -20,12 +20,12 @@ import os
 import random
 
 from ..engine import containers as engine
-from ..engine import images, lifecycle, records
+from ..engine import lifecycle, records
 from ..engine.errors import MyDockerError, NotFound
 from ..engine.resources import ALL_RESOURCE_KEYS as RESOURCE_KEYS  # with memory_swap, memory_reservation
 from ..engine.store import Paths
 from ..engine.validate import check_auto_remove, check_needs_network, validate_name
-from . import mountopts, netopts
+from . import imagepull, mountopts, netopts
 from .options import (
     CREATE_ARGS,
     MISSING,
@@ -112,7 +112,7 @@ def gather(root, params):
     if image is not None:
         norm_image(image)
         try:
-            facts.image = images.get_image(paths.root, image)
+            facts.image = imagepull.image_for(paths.root, image, params.get("pull"), facts)  # pull option
         except MyDockerError as e:
             if params.get("image") is not None or rec is None:
                 raise MyDockerError("image: %s" % e)
@@ -377,7 +377,8 @@ def decide(params, facts):
 
 def compute_plan(root, params):
     """Read the host, normalise the wish, decide. Changes nothing."""
-    return decide(params, gather(root, params))
+    facts = gather(root, params)
+    return imagepull.add_container_pull(decide(params, facts), facts)  # the pull option: its step first
 
 
 # ---------------------------------------------------------------------------------------------
@@ -448,7 +449,7 @@ def _restart(run, timeout):
 
 
 STEPS = {"remove": _remove, "create": _create, "recreate": _recreate, "update": _update, "start": _start,
-         "stop": _stop, "restart": _restart, "networks": netopts.apply_networks}
+         "stop": _stop, "restart": _restart, "networks": netopts.apply_networks, "pull": imagepull.step_container_pull}
 
 
 def apply(root, plan):

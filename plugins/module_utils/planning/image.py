@@ -21,7 +21,7 @@ import tempfile
 from ..engine import images, reference
 from ..engine.errors import MyDockerError, NotFound
 from ..engine.store import Paths
-from . import imagebuild
+from . import imagebuild, imagepull
 from .plan import Option, Plan, apply_steps, build_argument_spec
 
 VIEW_KEYS = ("name", "id", "digest", "layer", "format", "source")
@@ -36,13 +36,23 @@ MODULE_OPTIONS = (
     Option("container", "str"),
     Option("output", "path"),
     Option("tag", "list", elements="str"),
+    # source: pull (imagepull.py)
+    Option("platform", "str"),
+    Option("force_source", "bool", default=False),
+    Option("registry_username", "str"),
+    Option("registry_password", "str"),  # no_log: set in the module's argument spec
+    Option("ca_file", "path"),
+    Option("insecure_registry", "bool", default=False),
+    Option("push", "bool", default=False),
     Option("build", "dict"),
     Option("load_path", "path"),
 )
+PULL = "pull"  # the value of source that pulls from the registry
 
 
 def argument_spec():
     spec = build_argument_spec(MODULE_OPTIONS)
+    spec["registry_password"]["no_log"] = True
     spec["build"]["options"] = imagebuild.BUILD_SPEC
     return spec
 
@@ -119,11 +129,14 @@ def _repair_source(root, name, rec):
 
 
 def plan_image(root, name, state="present", source=None, force=False, container=None, output=None,
-               busybox=None, tag=None, build=None, load_path=None):
+               busybox=None, tag=None, build=None, load_path=None, push=False, **pull_opts):
     """Compute the plan of one task (reads the state root and the disk, changes nothing but a
     scratch tarball for ``busybox``, which ``cleanup(plan)`` removes)."""
     reference.parse(name)  # one line naming what is wrong with the reference
     plan = ImagePlan(Paths(root).root, name)
+    plan.pull_opts = dict((k, v) for k, v in pull_opts.items() if k in imagepull.OPTIONS)
+    if push:
+        imagepull.check_push(name, state, output)
     label = None
     try:
         if busybox:
@@ -143,6 +156,8 @@ def plan_image(root, name, state="present", source=None, force=False, container=
                 raise MyDockerError("option %s needs source=%s" % (opt, src))
             plan = _plan(plan, state, source, force, container, output, label)
         _plan_tags(plan, tags)
+        if push:
+            imagepull.plan_push(plan, **plan.pull_opts)
         return plan
     except BaseException:
         cleanup(plan)
@@ -253,6 +268,8 @@ def _plan(plan, state, source, force, container, output, label):
         plan.image = dict(plan.after)
         return plan
 
+    if source == PULL:
+        return imagepull.plan_pull(plan, rec, layer_ok, **plan.pull_opts)
     if source:
         src = os.path.abspath(source)
         kind = images.archive_kind(src)  # clear error when missing or not a tarball
@@ -342,6 +359,8 @@ def _tag(plan, tag):
 
 STEPS = {"remove": _remove, "import": _import, "commit": _commit, "output": _output, "tag": _tag}
 STEPS.update(imagebuild.STEPS)  # build, load
+STEPS["pull"] = imagepull.step_pull
+STEPS["push"] = imagepull.step_push
 
 
 def apply(plan):

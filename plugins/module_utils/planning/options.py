@@ -369,6 +369,7 @@ TASK_OPTIONS = (
     Option("force_kill", "bool", default=False),
     Option("purge_networks", "bool", default=False),
     Option("networks_cli_compatible", "bool", default=True),
+    Option("pull", "str", default="never", choices=["missing", "always", "never"]),  # planning/imagepull.py
 )
 MODULE_OPTIONS = TASK_OPTIONS[:2] + OPTIONS + TASK_OPTIONS[2:]
 

@@ -114,6 +114,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
            auto_remove: bool = False, tty: bool = False, interactive: bool = False,
            network: Optional[str] = None, ip: Optional[str] = None, ports: Optional[list[Any]] = None,
            security_opt: Optional[list[str]] = None, entrypoint: Any = None, user: Optional[str] = None,
+           expose: Optional[list[Any]] = None, publish_all: bool = False,
            _until_running: bool = False) -> Record:
     """Create a container (not started). Returns its record.
 
@@ -153,13 +154,12 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
         validate_name(name, "container name")
     if hostname is not None:
         validate_hostname(hostname)
-    check_needs_network(network, ports, ip)
-    net_ports = []
+    from .net.ports import container_ports  # plain Python: ranges, bare ports, --expose, -P (issue 11)
+    net_ports, exposed = container_ports(ports, expose, publish_all, cfg.get("ExposedPorts"))
+    check_needs_network(network, net_ports, ip)
     if network:
         from .net import networks as netmod
-        from .net.ports import parse_publish
         netmod.inspect_network(paths.root, network)  # raises for an unknown network
-        net_ports = [parse_publish(p) if isinstance(p, str) else p for p in ports or []]
         check_host_addresses(net_ports)
 
     with state_lock(paths):
@@ -181,6 +181,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
             "workdir": workdir, "hostname": hostname or cid, "resources": res,
             "restartPolicy": policy, "restartCount": 0, "autoRemove": bool(auto_remove),
             "tty": bool(tty), "interactive": bool(interactive), "ports": net_ports,
+            "exposedPorts": exposed, "publishAllPorts": bool(publish_all),
             "exitCode": None, "startedAt": "", "finishedAt": "", "monitorPid": "",
             "stopRequested": False, "securityOpt": security_opt, "seccompProfile": seccomp_profile,
             "user": user, "stopSignal": cfg.get("StopSignal") or "",

@@ -197,7 +197,9 @@ def launch(paths, cid, stdio, monitor_pid, console=None):
             changes["ip"] = net["ip"]
             changes["veth"] = net.get("veth", "")
             if rec.ports:
-                ports.publish(paths.root, rec.network, cid, net["ip"], rec.ports)
+                published = ports.publish(paths.root, rec.network, cid, net["ip"], rec.ports)
+                if published != rec.ports:  # host ports the engine chose (bare, range, -P)
+                    changes["ports"] = published
         update(paths, cid, pid=str(sp.pid), pidStart=proc_start_time(sp.pid), status=RUNNING,
                startedAt=now(), monitorPid=str(monitor_pid), monitorStart=proc_start_time(monitor_pid),
                **changes)
@@ -258,7 +260,7 @@ def after_exit(paths, cid, code):
         policy = rec.restart_policy
         restart = False
         if not rec.stop_requested:
-            if policy["name"] == "always":
+            if policy["name"] in ("always", "unless-stopped"):  # a user's stop is stopRequested
                 restart = True
             elif policy["name"] == "on-failure" and code != 0:
                 restart = not policy.get("maxRetries") or rec.restart_count < policy["maxRetries"]

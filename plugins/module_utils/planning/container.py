@@ -25,13 +25,14 @@ from ..engine.errors import MyDockerError, NotFound
 from ..engine.resources import RESOURCE_KEYS
 from ..engine.store import Paths
 from ..engine.validate import check_auto_remove, check_needs_network, validate_name
+from . import comparisons
 from .options import (
     MISSING,
     OPTION_NAMES,
-    OPTIONS,
     RECREATE,
     STATES,
     UPDATE,
+    check_publish_all,
     config_of_record,
     fail_option,
     norm_command,
@@ -39,6 +40,7 @@ from .options import (
     norm_image,
     norm_network,
     normalise_wish,
+    predicted_ports,
     wrap_option,
 )
 from .plan import Plan, apply_steps
@@ -74,7 +76,7 @@ def predicted_config(wish, img):
     for key in RESOURCE_KEYS:
         if out[key] is MISSING:
             out[key] = None
-    return out
+    return predicted_ports(out, cfg)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,6 +155,7 @@ class ContainerPlan(Plan):
         self.detach = True
         self.stop_timeout = 10
         self.force_kill = False
+        self.comparisons = {}   # {option: strict | ignore | allow_more_present} (comparisons.py)
 
     @property
     def resources(self):
@@ -184,6 +187,7 @@ def _new_plan(params, facts):
     if plan.stop_timeout < 0:
         fail_option("stop_timeout", "must be 0 or more seconds")
     plan.force_kill = bool(params.get("force_kill"))
+    plan.comparisons = comparisons.task_comparisons(params)
     plan.record = rec = facts.record
     if rec is not None:
         before = config_of_record(rec)
@@ -231,16 +235,12 @@ def _check_combinations(plan, wish, facts):
                 or wish["ip"] == facts.network.get("Gateway"):
             fail_option("ip", "%s is not a free host address of network %s (%s, gateway %s)"
                         % (wish["ip"], facts.network.get("Name"), subnet, facts.network.get("Gateway")))
-    if not plan.detach and plan.state == "started" and policy == "always":
-        fail_option("detach", "detach=false cannot wait for a container with restart_policy always")
+    if not plan.detach and plan.state == "started" and policy in ("always", "unless-stopped"):
+        fail_option("detach", "detach=false cannot wait for a container with restart_policy %s" % policy)
+    check_publish_all(wish, has_network, facts.image)
 
 
-def _changed_options(wish, rec):
-    current = config_of_record(rec)
-    return [o for o in OPTIONS if wish[o.name] is not MISSING and not o.same(wish[o.name], current[o.name])]
-
-
-def _recreate_reason(params, facts, changed):
+def _recreate_reason(params, facts, changed, modes=None):
     """Why the existing container must be replaced by a new one (None: it need not)."""
     rec = facts.record
     forcing = [o.name for o in changed if o.change == RECREATE]
@@ -250,6 +250,8 @@ def _recreate_reason(params, facts, changed):
         return "recreate: image changed"
     if forcing:
         return "recreate: %s changed" % ", ".join(forcing)
+    if (modes or {}).get("image") == comparisons.IGNORE:  # a new image ID is not compared either
+        return None if facts.layer_ok else "recreate: image layer missing"
     if facts.image is not None and rec.get("imageId") and facts.image.get("imageId") != rec.get("imageId"):
         return "recreate: image changed (new image ID)"
     if facts.image is not None and rec.get("layer") and facts.image.get("layer") != rec.get("layer"):
@@ -264,7 +266,8 @@ def _create_args(wish, image):
     options = {"resources": dict((k, wish[k]) for k in RESOURCE_KEYS if wish[k] is not MISSING)}
     for key, arg in (("env", "env"), ("volumes", "volumes"), ("working_dir", "workdir"), ("hostname", "hostname"),
                      ("restart_policy", "restart"), ("auto_remove", "auto_remove"),
-                     ("security_opts", "security_opt"), ("entrypoint", "entrypoint"), ("user", "user")):
+                     ("security_opts", "security_opt"), ("entrypoint", "entrypoint"), ("user", "user"),
+                     ("exposed_ports", "expose"), ("publish_all_ports", "publish_all")):
         if wish[key] is not MISSING:
             options[arg] = wish[key]
     if wish["network"]:
@@ -307,7 +310,8 @@ def _plan_update(plan, facts, changed, after):
     """Limits and the restart policy, in place; a limit changed on the host is set again."""
     wish = plan.wish
     updates = [o.name for o in changed if o.change == UPDATE]
-    drifted = [k for k in RESOURCE_KEYS if k in facts.cgroup_diff and k not in updates]
+    drifted = [k for k in RESOURCE_KEYS if k in facts.cgroup_diff and k not in updates
+               and plan.comparisons.get(k) != comparisons.IGNORE]
     res = dict((k, after[k]) for k in RESOURCE_KEYS)
     for key in updates:
         if key in RESOURCE_KEYS:
@@ -346,6 +350,7 @@ def _plan_run_state(plan, params, facts, was_running, after):
 def decide(params, facts):
     """The plan for ``params`` (module options) given ``facts``. Pure: reads nothing."""
     plan = _new_plan(params, facts)
+    plan.image_name_mismatch = params.get("image_name_mismatch") or "recreate"
     if plan.state == "absent":
         return _plan_absent(plan)
     plan.wish = _wish(params, facts)
@@ -356,8 +361,8 @@ def decide(params, facts):
         if facts.image is None:
             fail_option("image", "needed to create container %s" % plan.name)
         return _plan_new_container(plan, facts, None, was_running)
-    changed = _changed_options(plan.wish, rec)
-    recreate_why = _recreate_reason(params, facts, changed)
+    changed = comparisons.changed_options(plan.wish, rec, plan.comparisons, facts.image, plan.image_name_mismatch)
+    recreate_why = _recreate_reason(params, facts, changed, plan.comparisons)
     if recreate_why:
         if facts.image is None:
             fail_option("image", "image %s of container %s is gone: set the option image to recreate it"

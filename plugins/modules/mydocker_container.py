@@ -78,7 +78,8 @@ options:
       - The command (the image's Cmd replaced), a list of arguments or a string split as a shell
         would split it (no shell runs it). It follows the image's Entrypoint, as with Docker.
       - Without it, the image's Cmd (none when O(entrypoint) is set). V([]) and V('') mean the
-        same as not giving it (as with community.docker).
+        image's Cmd and are compared as such (community.docker's C(command_handling=correct)), so
+        a container running another command is recreated with the image's.
     type: raw
   entrypoint:
     description:

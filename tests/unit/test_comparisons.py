@@ -96,11 +96,15 @@ def test_unless_stopped_is_its_own_policy():
 
 
 def test_empty_command_means_the_images_cmd():
-    assert plan(command=[]).actions == []
-    assert plan(command="").actions == []
-    img = {"name": "busybox", "layer": "aaaa", "config": {"Cmd": ["sh"]}}
-    p = plan(record=None, command=[], fkw={"image": img})
-    assert p.steps[0].args["command"] is None and p.after["command"] == ["sh"]
+    same = {"name": "busybox", "layer": "aaaa", "config": {"Env": ["PATH=/bin", "LANG=C"], "Cmd": ["sleep", "1000"]}}
+    assert plan(command=[], fkw={"image": same}).actions == []
+    assert plan(command="", fkw={"image": same}).actions == []
+    other = {"name": "busybox", "layer": "aaaa", "config": {"Env": ["PATH=/bin", "LANG=C"], "Cmd": ["sh"]}}
+    assert plan(command=[], fkw={"image": other}).actions[0] == "recreate: command changed"
+    p = plan(record=None, command=[], fkw={"image": other})
+    assert p.steps[0].args["command"] == ["sh"] and p.after["command"] == ["sh"]
+    with pytest.raises(MyDockerError, match="^command: needed"):
+        plan(record=None, command=[])  # the image has no Cmd
 
 
 def test_port_spellings_compare_as_docker_does():

@@ -35,6 +35,7 @@ from .options import (
     check_publish_all,
     config_of_record,
     fail_option,
+    image_command,
     norm_command,
     norm_env,
     norm_image,
@@ -210,7 +211,7 @@ def _plan_absent(plan):
 
 
 def _wish(params, facts):
-    wish = normalise_wish(params)
+    wish = image_command(normalise_wish(params), params, facts.image)
     if wish["env"] is not MISSING:
         env = image_env(facts.image or {})  # the image's variables, then the task's
         env.update(wish["env"])

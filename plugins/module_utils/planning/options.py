@@ -138,11 +138,21 @@ def norm_command(value, params=None):
 
 
 def norm_container_command(value, params=None):
-    """The container's command: ``[]`` or ``''`` mean none given (the image's Cmd), as in
-    community.docker; anything else as norm_command."""
+    """The container's command: ``[]`` or ``''`` mean none given (the image's Cmd, see
+    image_command); anything else as norm_command."""
     if value in ([], (), ""):
         return MISSING
     return norm_command(value, params)
+
+
+def image_command(wish, params, img):
+    """``command: []`` (or '') is the image's Cmd, compared as such (community.docker's
+    command_handling=correct): a container running another command is recreated with the
+    image's. With an entrypoint given, the image's Cmd is not used (as Docker), so it is []."""
+    if params.get("command") in ([], ()) or params.get("command") == "":
+        cmd = (img or {}).get("config", {}).get("Cmd") or []
+        wish["command"] = [] if wish.get("entrypoint", MISSING) is not MISSING else list(cmd)
+    return wish
 
 
 def norm_env(value, params=None):

@@ -350,8 +350,7 @@ def publish(root: Optional[str], network: str, cid: str, ip: str,
         _choose_host_ports(wanted, others)
         if own_before:
             ipt.delete_rules(chains, "ctr", cid)
-        rules = [(table, chain, spec) for p in wanted for table, chain, spec in ipt.port_rules(chains, net.bridge,
-                                                                                              addr, p)]
+        rules = [rule for p in wanted for rule in ipt.port_rules(chains, net.bridge, addr, p)]
         rs = ipt.RuleSet(chains)
         try:
             rs.add_many(rules, "ctr", cid)

@@ -93,7 +93,7 @@ def test_choose_host_ports_keeps_skips_and_ranges(monkeypatch):
 def test_a_range_is_added_in_one_restore_per_table(monkeypatch):
     calls, restored = [], []
     monkeypatch.setattr(ipt, "ensure_chain", lambda chains, t, c: calls.append((t, c)))
-    monkeypatch.setattr(ipt, "restore", lambda ops: restored.append(ops))
+    monkeypatch.setattr(ipt, "restore", restored.append)
     monkeypatch.setattr(ipt, "run", lambda *a, **k: pytest.fail("one iptables call per rule"))
     chains = ipt.Chains("/srv/md")
     rules = [r for p in ports.parse_publish_list("5000-5002:6000-6002")

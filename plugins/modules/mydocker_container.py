@@ -16,11 +16,13 @@ description:
   - Limits (O(memory), O(memory_swap), O(memory_reservation), O(cpus), O(cpu_shares), O(cpuset_cpus),
     O(pids_limit)) and
     O(restart_policy) are changed in place, on the running container. A change of any other
-    option (O(image), O(command), O(env), O(volumes), O(published_ports), O(network), O(ip),
-    O(hostname), O(working_dir), O(auto_remove), O(security_opts)), of the process and security
-    options (O(capabilities), O(cap_drop), O(privileged), O(sysctls), O(ulimits), O(init), O(stop_signal),
-    O(groups), O(oom_score_adj), O(labels), O(devices)), and a new version of the image, make a new
-    container with the same name. RV(actions) says which option forced it.
+    option (O(image), O(command), O(env), O(volumes), O(published_ports), O(exposed_ports),
+    O(publish_all_ports), O(network), O(ip), O(hostname), O(working_dir), O(auto_remove),
+    O(security_opts)), of the process and security options (O(capabilities), O(cap_drop), O(privileged),
+    O(sysctls), O(ulimits), O(init), O(stop_signal), O(groups), O(oom_score_adj), O(labels), O(devices)),
+    and a new version of the image, make a new container with the same name. RV(actions) says which
+    option forced it.
+  - O(comparisons) says per option how it is compared, as community.docker's docker_container.
   - "Drift on the host counts. A container whose process died is started again
     (V(start: process not running)) with O(state=started); a limit changed by hand in the
     container's cgroup is set again (V(update: memory (changed on the host\\))); a container whose
@@ -78,7 +80,9 @@ options:
     description:
       - The command (the image's Cmd replaced), a list of arguments or a string split as a shell
         would split it (no shell runs it). It follows the image's Entrypoint, as with Docker.
-      - Without it, the image's Cmd (none when O(entrypoint) is set).
+      - Without it, the image's Cmd (none when O(entrypoint) is set). V([]) and V('') mean the
+        image's Cmd and are compared as such (community.docker's C(command_handling=correct)), so
+        a container running another command is recreated with the image's.
     type: raw
   entrypoint:
     description:
@@ -131,11 +135,35 @@ options:
     type: str
   published_ports:
     description:
-      - Ports published on the host, C([HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]). Needs O(network).
+      - Ports published on the host, C([HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp])
+        as Docker spells them. Needs O(network).
+      - A range (V(5000-5010:5000-5010), V(127.0.0.1:5000-5001:80-81)) is one port per port.
+        A bare container port (V('9001'), V(127.0.0.1::9001)) is published on a free host port
+        the engine chooses when the container starts; V(9010-9050:9010) on a free one of that
+        range. The chosen port is in the container's record (and C(mydocker port)), kept across
+        restarts, and compared by what was asked, so a rerun changes nothing.
+      - Host addresses are IPv4 only, as the NAT of mydocker is IPv4 only. An IPv6 address
+        (V([::1]:8080:80)) is refused with an error rather than ignored. Host names are refused.
+      - V(all), the old community.docker spelling, means O(publish_all_ports=true).
       - Also reachable from the host itself on 127.0.0.1.
     type: list
     elements: str
     aliases: [ports]
+  exposed_ports:
+    description:
+      - Container ports exposed (Docker's C(--expose)), V(80), V(53/udp), V(9000-9010); with
+        O(publish_all_ports=true) they are published on free host ports.
+      - The container also exposes its image's C(ExposedPorts) and every published port, so by
+        default this is compared V(allow_more_present) (see O(comparisons)), as in community.docker.
+    type: list
+    elements: str
+    aliases: [exposed, expose]
+  publish_all_ports:
+    description:
+      - Publish every exposed port (O(exposed_ports) and the image's C(ExposedPorts)) not in
+        O(published_ports) on a free host port (Docker's C(-P)). Needs O(network) when there is
+        something to publish.
+    type: bool
   network:
     description:
       - The bridge network (see M(mydocker.runtime.mydocker_network)) the container is attached to.
@@ -225,12 +253,34 @@ options:
   restart_policy:
     description:
       - What the container's monitor does when the command exits. Quote V('no') in YAML.
+      - V(unless-stopped) restarts like V(always), but never a container a user stopped (mydocker
+        starts nothing by itself at boot or when it adopts a running container).
     type: str
-    choices: ['no', on-failure, always]
+    choices: ['no', on-failure, always, unless-stopped]
   restart_retries:
     description:
       - With O(restart_policy=on-failure), the maximum number of restarts (V(0) is no maximum).
+      - Needs O(restart_policy), as in community.docker; alone it is refused.
     type: int
+  comparisons:
+    description:
+      - How options are compared with the container, as community.docker's docker_container does
+        it. A dict of option names (or aliases) to V(strict) (the container has exactly the
+        wished value), V(ignore) (never compared) or V(allow_more_present) (lists and dicts only,
+        the container may have more than wished, for example more O(env) variables, O(volumes)
+        or O(published_ports)).
+      - The key V(*) (V(strict) or V(ignore)) sets every option first; named options then win.
+      - The default is V(strict), except O(exposed_ports) (V(allow_more_present)).
+        community.docker's default for its other lists and dicts is V(allow_more_present); here
+        it stays V(strict), as before this option.
+      - V(ignore) on O(image) ignores a new image ID as well.
+    type: dict
+  image_name_mismatch:
+    description:
+      - V(recreate) (the default, as in community.docker 4) recreates a container whose image is
+        given under another name even when it is the same image ID; V(ignore) does not.
+    type: str
+    choices: [recreate, ignore]
   restart:
     description:
       - With O(state=started), restart the container even when nothing changed.

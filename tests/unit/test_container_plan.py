@@ -143,7 +143,7 @@ def test_same_wish_written_differently():
 
 def test_not_given_is_not_compared():
     p = plan(command=None, env=None, memory=None, volumes=None, published_ports=None, network=None, ip=None,
-             hostname=None, working_dir=None, restart_policy=None, image=None)
+             hostname=None, working_dir=None, restart_policy=None, restart_retries=None, image=None)
     assert p.actions == []
 
 
@@ -242,7 +242,7 @@ def test_absent():
 
 
 def test_detach_false():
-    p = plan(record=None, detach=False, auto_remove=True, restart_policy=None)
+    p = plan(record=None, detach=False, auto_remove=True, restart_policy=None, restart_retries=None)
     assert p.actions == ["create", "start"] and p.after["state"] == "absent"
     assert plan(status="exited", detach=False).after["state"] == "exited"
     with pytest.raises(MyDockerError, match="^detach: "):

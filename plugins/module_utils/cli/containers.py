@@ -39,8 +39,12 @@ RUN_FLAGS = [
     (("-name", "--name"), dict(help="container name (default: the ID)")),
     (("-e", "--env"), dict(action="append", default=[], metavar="K=V", help="environment variable")),
     (("-v", "--volume"), dict(action="append", default=[], metavar="HOST:CTR[:ro]", help="bind a host path")),
-    (("-p", "--publish"), dict(action="append", default=[], metavar="[IP:]HOST:CTR[/proto]",
-                               help="publish a port (needs --net)")),
+    (("-p", "--publish"), dict(action="append", default=[], metavar="[IP:][HOST[-END]:]CTR[-END][/proto]",
+                               help="publish a port or a range (needs --net; no HOST: a free host port)")),
+    (("-P", "--publish-all"), dict(dest="publish_all", action="store_true",
+                                   help="publish every exposed port (the image's too) on a free host port")),
+    (("--expose",), dict(action="append", default=[], metavar="PORT[-END][/proto]",
+                         help="expose a port or a range (published by -P)")),
     (("-net", "--net", "--network"), dict(dest="network", action=_Networks,
                                           help="network to connect to (repeatable), or none, host, container:NAME")),
     (("--network-alias", "--net-alias"), dict(dest="network_alias", action="append", default=[], metavar="ALIAS",
@@ -58,7 +62,7 @@ RUN_FLAGS = [
     (("-cpuset", "--cpuset-cpus"), dict(dest="cpuset", help="CPUs allowed, e.g. 0-1")),
     (("--cpu-shares", "-c"), dict(dest="cpu_shares", help="relative CPU weight")),
     (("--pids-limit",), dict(dest="pids_limit", help="maximum number of processes")),
-    (("--restart",), dict(default="no", help="no | on-failure[:N] | always")),
+    (("--restart",), dict(default="no", help="no | on-failure[:N] | always | unless-stopped")),
     (("--rm",), dict(action="store_true", help="remove the container when it exits")),
     (("--entrypoint",), dict(default=None, metavar="CMD",
                              help="replace the image's Entrypoint ('' clears it; the image's Cmd is dropped)")),
@@ -148,7 +152,8 @@ def cmd_run(a):
                   networks=getattr(a, "more_networks", None), aliases=a.network_alias, dns=a.dns,
                   dns_search=a.dns_search, add_hosts=a.add_host,
                   security_opt=a.security_opt, entrypoint=a.entrypoint, user=a.user,
-                  mounts=a.mount, tmpfs=a.tmpfs, read_only=a.read_only, shm_size=a.shm_size, **run_kwargs(a))
+                  mounts=a.mount, tmpfs=a.tmpfs, read_only=a.read_only, shm_size=a.shm_size,
+                  expose=a.expose, publish_all=a.publish_all, **run_kwargs(a))
     if a.detach:
         rec = C.run(a.root, a.image, a.command, detach=True, **kwargs)[0]
         out(rec["id"])
@@ -238,6 +243,23 @@ def cmd_commit(a):
         raise MyDockerError("commit needs an IMAGE name or --output PATH.tar")
     res = C.commit(a.root, a.container, image=a.image, output=a.output)
     out(res.get("output") or res["name"])
+    return 0
+
+
+def cmd_port(a):
+    """``docker port``: '80/tcp -> 0.0.0.0:32768', one line per published port (the host port
+    the engine chose for a bare port, a range or -P, once the container has started)."""
+    rec = C.inspect(a.root, a.container)
+    want = None
+    if a.port:
+        num, _sep, proto = a.port.partition("/")
+        want = (num, proto or "tcp")
+    for p in sorted(rec.get("ports") or [], key=lambda p: (p["container_port"], p.get("proto") or "tcp")):
+        proto = p.get("proto") or "tcp"
+        if want is not None and want != (str(p["container_port"]), proto):
+            continue
+        host = "%s:%s" % (p.get("host_ip") or "0.0.0.0", p["host_port"] or "")
+        out(host if want is not None else "%d/%s -> %s" % (p["container_port"], proto, host))
     return 0
 
 
@@ -333,7 +355,16 @@ def _p_inspect(sub, name, help):
     return s
 
 
+def _p_port(sub, name, help):
+    s = sub.add_parser(name, help=help)
+    s.add_argument("container")
+    s.add_argument("port", nargs="?", metavar="PORT[/proto]")
+    s.set_defaults(fn=cmd_port)
+    return s
+
+
 PARSERS = {
+    "port": _p_port,
     "run": _p_run,
     "ps": _p_ps,
     "logs": _p_logs,

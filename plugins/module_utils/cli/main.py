@@ -26,6 +26,7 @@ COMMANDS = (
     ("rm", "containers", "remove containers"),
     ("commit", "containers", "save a container's filesystem as an image or a tar file"),
     ("inspect", "containers", "show container records as JSON"),
+    ("port", "containers", "list a container's published ports"),
     ("images", "images", "list images"),
     ("rmi", "images", "remove images (a tag; the image with its last tag)"),
     ("tag", "images", "give an image another reference (name:tag)"),

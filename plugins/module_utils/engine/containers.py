@@ -121,6 +121,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
            cap_add: Any = None, cap_drop: Any = None, privileged: bool = False, sysctls: Any = None,
            ulimits: Any = None, init: bool = False, stop_signal: Any = None, group_add: Any = None,
            oom_score_adj: Any = None, labels: Any = None, label_files: Any = None, devices: Any = None,
+           expose: Optional[list[Any]] = None, publish_all: bool = False,
            _until_running: bool = False) -> Record:
     """Create a container (not started). Returns its record.
 
@@ -163,22 +164,21 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
         validate_hostname(hostname)
     # networks, network_mode (none, host, container:NAME), dns, dns_search, add_hosts: net/netmode.py
     from .net import names, netmode
+    from .net.ports import container_ports  # plain Python: ranges, bare ports, --expose, -P (issue 11)
     mode, atts, extra_hosts, dns, dns_search = netmode.parse_create(
         paths, network, ip, networks, aliases, network_mode, ports, add_hosts, dns, dns_search)
     network = atts[0]["name"] if atts else None
-    check_needs_network(network, ports, ip)
+    net_ports, exposed = container_ports(ports, expose, publish_all, cfg.get("ExposedPorts"))
+    check_needs_network(network, net_ports, ip)
     ip = atts[0]["ip"] if atts else ""
     if mode == netmode.HOST and hostname is None:
         hostname = socket.gethostname()
     procs = procopts.normalize(cap_add, cap_drop, privileged, sysctls, ulimits, init, stop_signal, group_add,
                                oom_score_adj, labels, label_files, devices)  # issue 11: process, security
-    net_ports = []
     if network:
         from .net import networks as netmod
-        from .net.ports import parse_publish
         for a in atts:
             netmod.inspect_network(paths.root, a["name"])  # raises for an unknown network
-        net_ports = [parse_publish(p) if isinstance(p, str) else p for p in ports or []]
         check_host_addresses(net_ports)
 
     new_volumes = []
@@ -205,6 +205,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
             "workdir": workdir, "hostname": hostname or cid, "resources": res,
             "restartPolicy": policy, "restartCount": 0, "autoRemove": bool(auto_remove),
             "tty": bool(tty), "interactive": bool(interactive), "ports": net_ports,
+            "exposedPorts": exposed, "publishAllPorts": bool(publish_all),
             "exitCode": None, "startedAt": "", "finishedAt": "", "monitorPid": "",
             "stopRequested": False, "securityOpt": security_opt, "seccompProfile": seccomp_profile,
             "user": user, "stopSignal": cfg.get("StopSignal") or "",

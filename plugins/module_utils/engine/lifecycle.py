@@ -205,7 +205,9 @@ def launch(paths, cid, stdio, monitor_pid, console=None):
             net = nets[0]
             changes.update(ip=net["ip"], veth=net.get("veth", ""), networks=nets)
             if rec.ports:
-                ports.publish(paths.root, rec.network, cid, net["ip"], rec.ports)
+                published = ports.publish(paths.root, rec.network, cid, net["ip"], rec.ports)
+                if published != rec.ports:  # host ports the engine chose (bare, range, -P)
+                    changes["ports"] = published
         now_rec = update(paths, cid, pid=str(sp.pid), pidStart=proc_start_time(sp.pid), status=RUNNING,
                          startedAt=now(), monitorPid=str(monitor_pid), monitorStart=proc_start_time(monitor_pid),
                          **changes)
@@ -282,7 +284,7 @@ def after_exit(paths, cid, code):
         policy = rec.restart_policy
         restart = False
         if not rec.stop_requested:
-            if policy["name"] == "always":
+            if policy["name"] in ("always", "unless-stopped"):  # a user's stop is stopRequested
                 restart = True
             elif policy["name"] == "on-failure" and code != 0:
                 restart = not policy.get("maxRetries") or rec.restart_count < policy["maxRetries"]

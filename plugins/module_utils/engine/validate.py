@@ -126,11 +126,14 @@ def check_volume_destination(ctr, spec=None):
 
 
 def parse_restart(value):
-    """'no' | 'always' | 'unless-stopped' | 'on-failure[:N]' -> {"name", "maxRetries"}."""
+    """'no' | 'always' | 'unless-stopped' | 'on-failure[:N]' -> {"name", "maxRetries"}.
+
+    unless-stopped is kept by its name: restarted like always, never after a stop a user asked
+    for (``stopRequested``; the engine restarts nothing at boot or adoption)."""
     value = value or "no"
     name, _sep, count = value.partition(":")
     if name in ("no", "always", "unless-stopped") and not count:
-        return {"name": "always" if name == "unless-stopped" else name, "maxRetries": 0}
+        return {"name": name, "maxRetries": 0}
     if name == "on-failure":
         try:
             n = int(count) if count else 0
@@ -138,7 +141,7 @@ def parse_restart(value):
             n = -1
         if n >= 0:
             return {"name": name, "maxRetries": n}
-    raise MyDockerError("invalid restart policy %r: use no, always or on-failure[:N]" % value)
+    raise MyDockerError("invalid restart policy %r: use no, always, unless-stopped or on-failure[:N]" % value)
 
 
 def check_unique_volumes(volumes):

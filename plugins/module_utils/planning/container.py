@@ -25,20 +25,22 @@ from ..engine.errors import MyDockerError, NotFound
 from ..engine.resources import ALL_RESOURCE_KEYS as RESOURCE_KEYS  # with memory_swap, memory_reservation
 from ..engine.store import Paths
 from ..engine.validate import check_auto_remove, check_needs_network, validate_name
-from . import imagepull, mountopts, netopts
+from . import comparisons, imagepull, mountopts, netopts
 from .options import (
     CREATE_ARGS,
     MISSING,
     OPTION_NAMES,
-    OPTIONS,
     RECREATE,
     STATES,
     UPDATE,
+    check_publish_all,
     config_of_record,
     fail_option,
+    image_command,
     norm_image,
     norm_network,
     normalise_wish,
+    predicted_ports,
     wrap_option,
 )
 from .plan import Plan, apply_steps
@@ -75,7 +77,7 @@ def predicted_config(wish, img):
     for key in RESOURCE_KEYS:
         if out[key] is MISSING:
             out[key] = None
-    return netopts.predicted(predicted(out, cfg, MISSING), MISSING)
+    return predicted_ports(netopts.predicted(predicted(out, cfg, MISSING), MISSING), cfg)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,6 +157,7 @@ class ContainerPlan(Plan):
         self.detach = True
         self.stop_timeout = 10
         self.force_kill = False
+        self.comparisons = {}   # {option: strict | ignore | allow_more_present} (comparisons.py)
 
     @property
     def resources(self):
@@ -186,6 +189,7 @@ def _new_plan(params, facts):
     if plan.stop_timeout < 0:
         fail_option("stop_timeout", "must be 0 or more seconds")
     plan.force_kill = bool(params.get("force_kill"))
+    plan.comparisons = comparisons.task_comparisons(params)
     plan.record = rec = facts.record
     if rec is not None:
         before = config_of_record(rec)
@@ -208,7 +212,7 @@ def _plan_absent(plan):
 
 
 def _wish(params, facts):
-    wish = normalise_wish(params)
+    wish = image_command(normalise_wish(params), params, facts.image)
     if wish["env"] is not MISSING:
         env = image_env(facts.image or {})  # the image's variables, then the task's
         env.update(wish["env"])
@@ -234,16 +238,12 @@ def _check_combinations(plan, wish, facts):
                 or wish["ip"] == facts.network.get("Gateway"):
             fail_option("ip", "%s is not a free host address of network %s (%s, gateway %s)"
                         % (wish["ip"], facts.network.get("Name"), subnet, facts.network.get("Gateway")))
-    if not plan.detach and plan.state == "started" and policy == "always":
-        fail_option("detach", "detach=false cannot wait for a container with restart_policy always")
+    if not plan.detach and plan.state == "started" and policy in ("always", "unless-stopped"):
+        fail_option("detach", "detach=false cannot wait for a container with restart_policy %s" % policy)
+    check_publish_all(wish, has_network, facts.image)
 
 
-def _changed_options(wish, rec):
-    current = config_of_record(rec)
-    return [o for o in OPTIONS if wish[o.name] is not MISSING and not o.same(wish[o.name], current[o.name])]
-
-
-def _recreate_reason(params, facts, changed):
+def _recreate_reason(params, facts, changed, modes=None):
     """Why the existing container must be replaced by a new one (None: it need not)."""
     rec = facts.record
     forcing = [o.name for o in changed if o.change == RECREATE]
@@ -253,6 +253,8 @@ def _recreate_reason(params, facts, changed):
         return "recreate: image changed"
     if forcing:
         return "recreate: %s changed" % ", ".join(forcing)
+    if (modes or {}).get("image") == comparisons.IGNORE:  # a new image ID is not compared either
+        return None if facts.layer_ok else "recreate: image layer missing"
     if facts.image is not None and rec.get("imageId") and facts.image.get("imageId") != rec.get("imageId"):
         return "recreate: image changed (new image ID)"
     if facts.image is not None and rec.get("layer") and facts.image.get("layer") != rec.get("layer"):
@@ -311,7 +313,8 @@ def _plan_update(plan, facts, changed, after):
     """Limits and the restart policy, in place; a limit changed on the host is set again."""
     wish = plan.wish
     updates = [o.name for o in changed if o.change == UPDATE]
-    drifted = [k for k in RESOURCE_KEYS if k in facts.cgroup_diff and k not in updates]
+    drifted = [k for k in RESOURCE_KEYS if k in facts.cgroup_diff and k not in updates
+               and plan.comparisons.get(k) != comparisons.IGNORE]
     res = dict((k, after[k]) for k in RESOURCE_KEYS)
     for key in updates:
         if key in RESOURCE_KEYS:
@@ -350,6 +353,7 @@ def _plan_run_state(plan, params, facts, was_running, after):
 def decide(params, facts):
     """The plan for ``params`` (module options) given ``facts``. Pure: reads nothing."""
     plan = _new_plan(params, facts)
+    plan.image_name_mismatch = params.get("image_name_mismatch") or "recreate"
     if plan.state == "absent":
         return _plan_absent(plan)
     plan.wish = _wish(params, facts)
@@ -360,8 +364,8 @@ def decide(params, facts):
         if facts.image is None:
             fail_option("image", "needed to create container %s" % plan.name)
         return _plan_new_container(plan, facts, None, was_running)
-    changed = _changed_options(plan.wish, rec)
-    recreate_why = _recreate_reason(params, facts, changed)
+    changed = comparisons.changed_options(plan.wish, rec, plan.comparisons, facts.image, plan.image_name_mismatch)
+    recreate_why = _recreate_reason(params, facts, changed, plan.comparisons)
     if recreate_why:
         if facts.image is None:
             fail_option("image", "image %s of container %s is gone: set the option image to recreate it"

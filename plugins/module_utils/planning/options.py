@@ -34,8 +34,10 @@ STATES = ("present", "started", "stopped", "absent")
 # option -> keyword argument of engine.create, for the options passed as they are
 CREATE_ARGS = (("env", "env"), ("volumes", "volumes"), ("working_dir", "workdir"), ("hostname", "hostname"),
                ("restart_policy", "restart"), ("auto_remove", "auto_remove"), ("security_opts", "security_opt"),
-               ("entrypoint", "entrypoint"), ("user", "user"))
-RESTART_POLICIES = ("no", "on-failure", "always")
+               ("entrypoint", "entrypoint"), ("user", "user"), ("exposed_ports", "expose"),
+               ("publish_all_ports", "publish_all"))
+RESTART_POLICIES = ("no", "on-failure", "always", "unless-stopped")
+IMAGE_NAME_MISMATCH = ("recreate", "ignore")
 
 RECREATE = "recreate"
 UPDATE = "update"
@@ -141,6 +143,24 @@ def norm_command(value, params=None):
     return argv
 
 
+def norm_container_command(value, params=None):
+    """The container's command: ``[]`` or ``''`` mean none given (the image's Cmd, see
+    image_command); anything else as norm_command."""
+    if value in ([], (), ""):
+        return MISSING
+    return norm_command(value, params)
+
+
+def image_command(wish, params, img):
+    """``command: []`` (or '') is the image's Cmd, compared as such (community.docker's
+    command_handling=correct): a container running another command is recreated with the
+    image's. With an entrypoint given, the image's Cmd is not used (as Docker), so it is []."""
+    if params.get("command") in ([], ()) or params.get("command") == "":
+        cmd = (img or {}).get("config", {}).get("Cmd") or []
+        wish["command"] = [] if wish.get("entrypoint", MISSING) is not MISSING else list(cmd)
+    return wish
+
+
 def norm_env(value, params=None):
     """{KEY: value} with string values (numbers are converted, booleans refused: quote them)."""
     if not isinstance(value, dict):
@@ -162,25 +182,84 @@ norm_volumes = mountopts.norm_volumes
 
 
 def _port_key(p):
-    return (p["host_ip"] or "0.0.0.0", int(p["host_port"]), int(p["container_port"]), p.get("proto") or "tcp")
+    """(host ip, host port (-1: chosen by the engine), its text ('' or a range), container port,
+    protocol): a host port the engine chooses is compared by what was asked, not by the choice."""
+    host = (p.get("host_range") or "") if p.get("auto") else str(int(p["host_port"]))
+    return (p["host_ip"] or "0.0.0.0", int(host) if host.isdigit() else -1, host, int(p["container_port"]),
+            p.get("proto") or "tcp")
 
 
 def _port_text(key):
-    return "%s:%d:%d/%s" % key
+    return "%s:%s:%d/%s" % (key[0], key[2], key[3], key[4])
+
+
+def _record_ports(rec):
+    """The published ports of a record, -P's own excluded (publish_all_ports says those)."""
+    return [_port_text(k) for k in sorted(set(_port_key(p) for p in rec.get("ports") or [] if not p.get("all")))]
 
 
 def norm_ports(value, params=None):
-    """['[IP:]HOST:CTR[/proto]', ...] -> sorted 'IP:HOST:CTR/proto' ((host ip, host port,
-    container port, protocol) in one string; 0.0.0.0 for all addresses)."""
-    from ..engine.net.ports import parse_publish  # plain Python; pyroute2 is not loaded by it
+    """['[IP:][HOST[-END]:]CTR[-END][/proto]', ...] -> sorted 'IP:HOST:CTR/proto' ((host ip,
+    host port, container port, protocol) in one string; 0.0.0.0 for all addresses; a range is one
+    string per port; HOST '' or 'LO-HI' for a host port the engine chooses). ``all`` (the old
+    community.docker spelling of publish_all_ports) is left to norm_publish_all."""
+    from ..engine.net.ports import parse_publish_list  # plain Python; pyroute2 is not loaded by it
     if not isinstance(value, (list, tuple)):
         fail_option("published_ports", "expected a list of [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp] strings")
     keys = set()
     for item in value:
+        if item == "all":
+            continue
         if isinstance(item, int) and not isinstance(item, bool):
             item = str(item)
-        keys.add(_port_key(wrap_option("published_ports", parse_publish, item)))
+        keys.update(_port_key(p) for p in wrap_option("published_ports", parse_publish_list, item))
     return [_port_text(k) for k in sorted(keys)]
+
+
+def _exposed_sorted(texts):
+    return sorted(set(texts), key=lambda t: (int(t.split("/")[0]), t.split("/")[1]))
+
+
+def norm_exposed(value, params=None):
+    """['80', '53/udp', '9000-9001'] -> sorted 'PORT/proto', one per port."""
+    from ..engine.net.ports import parse_expose
+    if not isinstance(value, (list, tuple)):
+        fail_option("exposed_ports", "expected a list of PORT[-END][/tcp|udp] strings")
+    return _exposed_sorted(t for item in value for t in wrap_option("exposed_ports", parse_expose, item))
+
+
+def exposed_of(config_exposed, port_texts):
+    """What a container exposes: its image's ExposedPorts (a dict or a list) and the container
+    ports of ``port_texts`` (norm_ports' strings)."""
+    texts = [str(k) if "/" in str(k) else "%s/tcp" % k for k in (config_exposed or [])]
+    texts += ["%s/%s" % (t.split(":")[-1].split("/")[0], t.split("/")[-1]) for t in port_texts or []]
+    return _exposed_sorted(texts)
+
+
+def _record_exposed(rec):
+    if "exposedPorts" in rec:
+        return list(rec.get("exposedPorts") or [])
+    return exposed_of((rec.get("config") or {}).get("ExposedPorts"), _record_ports(rec))  # a record from before
+
+
+def norm_publish_all(value, params=None):
+    return bool(value)
+
+
+def predicted_ports(out, cfg):
+    """``out`` (a predicted config) with what a new container exposes and publish_all_ports."""
+    exposed = [] if out["exposed_ports"] is MISSING else list(out["exposed_ports"])
+    out["exposed_ports"] = exposed_of(list(cfg.get("ExposedPorts") or []) + exposed, out["published_ports"])
+    if out["publish_all_ports"] is MISSING:
+        out["publish_all_ports"] = False
+    return out
+
+
+def check_publish_all(wish, has_network, image):
+    """publish_all_ports with something to publish needs a network (as published_ports)."""
+    if wish["publish_all_ports"] and not has_network and image is not None:
+        if exposed_of((image.get("config") or {}).get("ExposedPorts"), []) or wish["exposed_ports"]:
+            fail_option("publish_all_ports", "publishing ports needs a network")
 
 
 def norm_network(value, params=None):
@@ -318,7 +397,7 @@ def _compared(name, type, normalise, current, change, **kw):
 
 OPTIONS = (
     _compared("image", "str", norm_image, _record_image, RECREATE),
-    _compared("command", "raw", norm_command, _record_command, RECREATE),
+    _compared("command", "raw", norm_container_command, _record_command, RECREATE),
     _compared("entrypoint", "raw", norm_entrypoint, _record_entrypoint, RECREATE),
     _compared("user", "str", norm_user, lambda r: r.get("user") or "", RECREATE),
     _compared("env", "dict", norm_env, lambda r: dict(r.get("env") or {}), RECREATE),
@@ -327,9 +406,10 @@ OPTIONS = (
     _compared("tmpfs", "list", mountopts.norm_tmpfs, mountopts.record_tmpfs, RECREATE, elements="str"),
     _compared("read_only", "bool", mountopts.norm_read_only, mountopts.record_read_only, RECREATE),
     _compared("shm_size", "str", mountopts.norm_shm_size, mountopts.record_shm_size, RECREATE),
-    _compared("published_ports", "list", norm_ports,
-              lambda r: [_port_text(k) for k in sorted(set(_port_key(p) for p in r.get("ports") or []))],
-              RECREATE, elements="str", aliases=["ports"]),
+    _compared("published_ports", "list", norm_ports, _record_ports, RECREATE, elements="str", aliases=["ports"]),
+    _compared("exposed_ports", "list", norm_exposed, _record_exposed, RECREATE, elements="str",
+              aliases=["exposed", "expose"]),
+    _compared("publish_all_ports", "bool", norm_publish_all, lambda r: bool(r.get("publishAllPorts")), RECREATE),
     _compared("network", "str", norm_network, lambda r: r.get("networkName") or "", RECREATE),
     _compared("ip", "str", norm_ip, lambda r: r.get("ip") or "", RECREATE),
     # networks: connected and disconnected in place (planning/netopts.py), the others recreate
@@ -362,6 +442,8 @@ TASK_OPTIONS = (
     Option("name", "str", required=True),
     Option("state", "str", default="started", choices=list(STATES)),
     Option("restart_retries", "int"),
+    Option("comparisons", "dict"),
+    Option("image_name_mismatch", "str", choices=list(IMAGE_NAME_MISMATCH)),
     Option("restart", "bool", default=False),
     Option("recreate", "bool", default=False),
     Option("detach", "bool", default=True),
@@ -385,6 +467,10 @@ def normalise_wish(params):
     for opt in OPTIONS:
         value = params.get(opt.name)
         wish[opt.name] = MISSING if value is None else opt.normalise(value, params)
+    if "all" in (params.get("published_ports") or ()):  # the old spelling of publish_all_ports
+        if params.get("publish_all_ports") is False:
+            fail_option("published_ports", "'all' contradicts publish_all_ports false")
+        wish["publish_all_ports"] = True
     return wish
 
 

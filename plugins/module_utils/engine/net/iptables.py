@@ -42,6 +42,10 @@ A published port ``[HIP:]HP:CP/proto`` of a container at CIP::
 
     -t nat    -A MYDOCKER-DNAT [-d HIP] -p proto -m proto --dport HP -j DNAT --to-destination CIP:CP
     -t filter -A MYDOCKER-FWD -d CIP -o BR -p proto -m proto --dport CP -j ACCEPT
+
+A range (``5000-5010:5000-5010``) is one such pair per port (added in one ``iptables-restore``
+per table, :func:`add_rules`), so deletion stays exact rule by rule; a host port the engine
+chose (a bare ``9001``, ``-P``) is a rule like any other once chosen.
 """
 
 import hashlib
@@ -316,6 +320,11 @@ class RuleSet:
     def add(self, table, chain, spec, scope, ident):
         add_rule(self, table, chain, spec, scope, ident)
 
+    def add_many(self, rules, scope, ident):
+        """Append [(table, chain, spec)] with our comment: every chain ensured once, then one
+        ``iptables-restore --noflush`` (one transaction; if it is refused, rule by rule)."""
+        add_rules(self, rules, scope, ident)
+
     def undo(self):
         for table, chain, full in reversed(self.added):
             run(["-t", table, "-D", chain] + full, check=False)
@@ -338,6 +347,36 @@ def add_rule(ruleset, table, chain, spec, scope, ident):
     full = head + ["-m", "comment", "--comment", ruleset.chains.comment(scope, ident)] + target
     run(["-t", table, "-A", chain] + full)
     ruleset.added.append((table, chain, full))
+
+
+def add_rules(ruleset, rules, scope, ident):
+    """``RuleSet.add_many``: a port range is many rules, so they go in as one batch."""
+    rules = list(rules)
+    if len(rules) < 2:
+        for table, chain, spec in rules:
+            add_rule(ruleset, table, chain, spec, scope, ident)
+        return
+    seen = []
+    for table, chain, _spec in rules:
+        if (table, chain) not in seen:
+            seen.append((table, chain))
+            ensure_chain(ruleset.chains, table, chain)
+    by_table = {}
+    for table, chain, spec in rules:
+        by_table.setdefault(table, []).append((chain, spec))
+    for table, specs in by_table.items():  # one transaction per table: what is added is known
+        added = []
+        for chain, spec in specs:
+            head, target = _target_split(spec)
+            added.append((table, chain, head + ["-m", "comment", "--comment",
+                                                ruleset.chains.comment(scope, ident)] + target))
+        try:
+            restore({table: [["-A", chain] + full for _t, chain, full in added]})
+        except MyDockerError:
+            for chain, spec in specs:
+                add_rule(ruleset, table, chain, spec, scope, ident)
+            continue
+        ruleset.added.extend(added)
 
 
 def find_rules(chains, scope=None, ident=None, snap=None):

@@ -24,7 +24,8 @@ def assert_clean_failure(md, p, words):
     (["run", "--name", "a/b", "busybox", "true"], ["invalid container name"]),
     (["run", "-v", "/:/host", "busybox", "true"], ["host's / cannot be a volume"]),
     (["run", "-v", "/tmp:/../../etc", "busybox", "true"], ["inside the container"]),
-    (["run", "-v", "relative:/x", "busybox", "true"], ["absolute"]),
+    # "relative:/x" names a volume since issue 11 (as Docker); a name that climbs out does not
+    (["run", "-v", "../relative:/x", "busybox", "true"], ["absolute"]),
     (["run", "-v", "/a:/b:/c:/d", "busybox", "true"], ["invalid volume"]),
     (["run", "-e", "=x", "busybox", "true"], ["invalid environment variable"]),
     (["run", "--restart", "sometimes", "busybox", "true"], ["invalid restart policy"]),

@@ -55,7 +55,8 @@ def test_parse_volume_names_binds_and_anonymous():
     assert parse_volume("data:/d:ro") == {"host": "", "container": "/d", "ro": True, "type": "volume", "name": "data"}
     assert parse_volume("/srv:/d") == {"host": "/srv", "container": "/d", "ro": False}
     assert parse_volume("/d")["anonymous"] is True
-    for bad, words in (("..:/d", "invalid volume name"), ("v1:/proc", "cannot mount over"), ("v1:rel", "absolute"),
+    for bad, words in (("..:/d", "host path must be absolute, a volume name"), ("v1:/proc", "cannot mount over"),
+                       ("v1:rel", "absolute"),
                        ("a:b:c:d", "expected")):
         with pytest.raises(MyDockerError, match=words):
             parse_volume(bad)

@@ -63,7 +63,11 @@ def _named_volume(spec, name, ctr, ro):
                             "root" % (spec,))
     ctr = check_volume_destination(_normpath(ctr), spec)
     if name:
-        validate_volume_name(name)
+        try:
+            validate_volume_name(name)
+        except MyDockerError:
+            raise MyDockerError("invalid volume %r: a host path must be absolute, a volume name "
+                                "[a-zA-Z0-9][a-zA-Z0-9_.-]+" % (spec,))
         return {"host": "", "container": ctr, "ro": ro, "type": "volume", "name": name}
     return {"host": "", "container": ctr, "ro": ro, "type": "volume", "name": "", "anonymous": True}
 

@@ -77,7 +77,10 @@ def capability_set(cap_add=None, cap_drop=None, privileged=False, last_cap=40, a
         return every
     adds = parse_caps(cap_add, "--cap-add")
     drops = parse_caps(cap_drop, "--cap-drop")
-    number = lambda names: set(CAP_NUMBERS[n] for n in names if n != ALL) & every  # noqa: E731
+
+    def number(names):
+        return set(CAP_NUMBERS[n] for n in names if n != ALL) & every
+
     if ALL in adds:
         return every - number(drops)
     if ALL in drops:

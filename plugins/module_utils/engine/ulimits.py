@@ -78,8 +78,10 @@ def text_of(u):
 
 def apply(ulimits, setrlimit=resource.setrlimit):
     """setrlimit for each (-1: RLIM_INFINITY); a failure names the limit."""
+    def conv(n):
+        return resource.RLIM_INFINITY if n == -1 else n
+
     for u in ulimits or []:
-        conv = lambda n: resource.RLIM_INFINITY if n == -1 else n  # noqa: E731
         try:
             setrlimit(getattr(resource, LIMITS[u["name"]]), (conv(u["soft"]), conv(u["hard"])))
         except (OSError, ValueError) as e:

@@ -14,7 +14,7 @@ from ansible_collections.mydocker.runtime.plugins.module_utils.engine.syscalls i
     PR_CAPBSET_DROP,
 )
 from ansible_collections.mydocker.runtime.tests.unit.fakes import RecordingSyscalls
-from ansible_collections.mydocker.runtime.tests.unit.test_process_init import recorder  # noqa: F401,F811 (a fixture)
+from ansible_collections.mydocker.runtime.tests.unit.test_process_init import recorder  # noqa: F401,F811 pylint: disable=unused-import
 
 FOURTEEN = set(DEFAULT_CAPS.values())
 

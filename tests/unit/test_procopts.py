@@ -224,7 +224,9 @@ IMAGE = {"name": "busybox", "layer": "aaaa", "config": {"Cmd": ["sh"], "StopSign
 BASE = dict(name="web", state="started", image="busybox", command=["sleep", "1000"])
 
 
-def _plan(record=RECORD, status="running", **params):
+def _plan(record="default", status="running", **params):
+    if record == "default":
+        record = RECORD
     p = dict(BASE, **params)
     return cp.decide(p, cp.Facts(record=copy.deepcopy(record), status=status if record else None,
                                  image=copy.deepcopy(IMAGE)))
@@ -252,7 +254,7 @@ def test_module_normalisers():
 def test_module_bad_input_names_the_option(params, start):
     with pytest.raises(MyDockerError) as e:
         _plan(**params)
-    assert str(e.value).startswith(start) and "--" not in str(e.value).split(":")[0]
+    assert str(e.value).startswith(start) and "--" not in str(e.value).split(":", maxsplit=1)[0]
 
 
 def test_an_old_record_compares_as_dockers_defaults():

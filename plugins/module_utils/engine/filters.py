@@ -85,7 +85,7 @@ def matches(c, filters):
         "name": lambda v: v in (c.get("name") or ""),
         "status": lambda v: c.get("status") == v,
         "network": lambda v: v in _networks(c),
-        "id": lambda v: (c.get("id") or "").startswith(v),
+        "id": (c.get("id") or "").startswith,
     }
     for kind, values in (filters or {}).items():
         combine = all if kind == "label" else any

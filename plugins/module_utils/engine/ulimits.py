@@ -82,6 +82,9 @@ def _rlim(n):
 
 def apply(ulimits, setrlimit=resource.setrlimit):
     """setrlimit for each (-1: RLIM_INFINITY); a failure names the limit."""
+    def conv(n):
+        return resource.RLIM_INFINITY if n == -1 else n
+
     for u in ulimits or []:
         try:
             setrlimit(getattr(resource, LIMITS[u["name"]]), (_rlim(u["soft"]), _rlim(u["hard"])))

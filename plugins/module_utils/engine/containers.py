@@ -14,8 +14,9 @@ import tempfile
 import time
 from typing import Any, Optional
 
-from . import imageconfig, images, lifecycle, process, records, reference, seccomp, users
+from . import health, imageconfig, images, lifecycle, process, records, reference, seccomp, users
 from .errors import MyDockerError, NotFound
+from .logs import parse_log_config
 from .monitor import start_monitor
 from .prune import prune  # noqa: F401  # pylint: disable=unused-import
 from .records import ACTIVE, CREATED, EXITED, RUNNING, Record
@@ -114,6 +115,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
            auto_remove: bool = False, tty: bool = False, interactive: bool = False,
            network: Optional[str] = None, ip: Optional[str] = None, ports: Optional[list[Any]] = None,
            security_opt: Optional[list[str]] = None, entrypoint: Any = None, user: Optional[str] = None,
+           healthcheck: Optional[dict] = None, log_driver: Optional[str] = None, log_options: Any = None,
            _until_running: bool = False) -> Record:
     """Create a container (not started). Returns its record.
 
@@ -154,6 +156,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
     if hostname is not None:
         validate_hostname(hostname)
     check_needs_network(network, ports, ip)
+    extra = {"healthcheck": health.for_create(cfg, healthcheck), "logConfig": parse_log_config(log_driver, log_options)}
     net_ports = []
     if network:
         from .net import networks as netmod
@@ -186,7 +189,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
             "user": user, "stopSignal": cfg.get("StopSignal") or "",
             "config": imageconfig.resolved(img, cmd, entrypoint, image_env, workdir, user),
         })
-        rec.update(lifecycle.own_mark("creator"))
+        rec.update(extra, **lifecycle.own_mark("creator"))
         rec = records.save(paths, rec)
     try:
         make_files(paths, rec, img["layerPath"])

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from . import lifecycle
+from . import lifecycle, logs
 from .errors import MyDockerError
 from .process import report_error
 from .store import makedirs
@@ -300,8 +300,7 @@ class Monitor:
         if self.stdio:
             return self.stdio
         if self._log_fd is None:
-            self._log_fd = os.open(self.paths.container_log(self.cid),
-                                   os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+            self._log_fd = logs.open_fifo(self.paths, self.cid)  # copied to the log by our lean loop
             self._null_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         return (self._null_fd, self._log_fd, self._log_fd)
 
@@ -337,8 +336,12 @@ class Monitor:
             os.set_inheritable(fd, True)
         args = [self.paths.root, self.cid, str(pid),
                 "-" if self.notify is None else str(self.notify), repr(time.time()), repr(delay)]
-        args += [str(fd) for fd in self.stdio or ()]
-        os.execv(sys.executable, [sys.executable, "-S", "-E", "-s", os.path.join(self.engine, "wait.py")] + args)
+        fds = [str(fd) for fd in self.stdio or ()]
+        loop = logs.supervisor_args(self.paths, self.cid, relay=not self.stdio)
+        if loop is not None:  # output to copy or a healthcheck to run: the lean loop of logs.py
+            os.execv(sys.executable, [sys.executable, "-S", "-E", "-s", "-c", logs.SUPERVISOR] + args
+                     + [self.engine] + loop + fds)
+        os.execv(sys.executable, [sys.executable, "-S", "-E", "-s", os.path.join(self.engine, "wait.py")] + args + fds)
 
     def after(self, code, began, delay):
         """The container exited with ``code``: record it, restart or finish."""

@@ -80,9 +80,9 @@ def adopt(paths, cid):
                 SYS.prctl(PR_SET_CHILD_SUBREAPER, 1)  # a restart's container is our child
                 for s in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTERM):
                     signal.signal(s, signal.SIG_IGN)
-                if loop is not None:  # its output FIFO to read on, its healthcheck to run
-                    os.execv(sys.executable, [sys.executable, "-S", "-E", "-s", "-c", logs.SUPERVISOR, paths.root,
-                                              cid, str(rec.pid), "-", repr(time.time()), "0.1", engine] + loop)
+                if loop is not None:  # its output FIFO to read on, its healthcheck to run: logs.SUPERVISOR
+                    os.execv(sys.executable, [sys.executable, "-S", "-E", "-s", os.path.join(engine, "wait.py"),
+                                              paths.root, cid, str(rec.pid), "-", repr(time.time()), "0.1"] + loop)
                 os.execv(sys.executable, [sys.executable, "-S", "-E", "-s", "-c", WATCHER, engine, paths.root,
                                           cid, str(rec.pid), rec.pid_start or ""])
         except BaseException:
@@ -112,7 +112,9 @@ def adopt(paths, cid):
     while lifecycle.proc_start_time(mpid) is not None and time.time() < deadline:
         try:
             with open("/proc/%d/cmdline" % mpid, "rb") as f:
-                if b"# mydocker monitor" in f.read():  # WATCHER or logs.SUPERVISOR
+                cmdline = f.read()
+                if b"mydocker monitor of an adopted container" in cmdline or \
+                        os.path.join(engine, "wait.py").encode() + b"\0" in cmdline:
                     break
         except OSError:
             break

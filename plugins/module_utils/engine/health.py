@@ -334,11 +334,3 @@ def schedule(check):
     if not check:
         return "-"
     return repr(check["Interval"] / SECOND)
-
-
-def _last(rec):
-    log = (rec.get("health") or {}).get("log") or []
-    if not log:
-        return ""
-    last = log[-1]
-    return "; last probe exit code %s, output: %s" % (last.get("exitCode"), (last.get("output") or "").strip()[:500])

@@ -89,10 +89,12 @@ def open_fifo(paths, cid):
     return os.open(path, os.O_RDWR | os.O_CLOEXEC)
 
 
-def supervisor_args(paths, cid, relay, mode="child", reset=True):
-    """The arguments of ``SUPERVISOR`` after its first six (ENGINE comes first, from the
-    caller): [MODE, FIFO, LOGFILE, MAXSIZE, MAXFILE, HEALTH], or None when there is neither
-    output to copy (``relay``: the container writes to its FIFO) nor a healthcheck."""
+def supervisor_args(paths, cid, relay, mode="child", reset=True, keep_fd=None):
+    """The arguments of the waiter's loop after its first six: ["--loop", MODE, FIFO, LOGFILE,
+    MAXSIZE, MAXFILE, HEALTH], or None when there is neither
+    output to copy (``relay``: the container writes to its FIFO) nor a healthcheck.
+    ``keep_fd``: the caller's end of the FIFO, made inheritable and named in FIFO (FD:PATH) so
+    the loop holds the pipe, and what the container wrote before it exited, until it reads."""
     from . import health, records
     rec = records.read(paths, cid) or {}
     check = rec.get("healthcheck")
@@ -102,17 +104,26 @@ def supervisor_args(paths, cid, relay, mode="child", reset=True):
         health.begin(paths, cid)
     cfg = (rec.get("logConfig") or {}).get("Config") or {}
     size = parse_size(cfg["max-size"]) if cfg.get("max-size") else 0
-    return [mode, fifo_path(paths, cid) if relay else "-", paths.container_log(cid), str(size),
+    fifo = "-"
+    if relay:
+        fifo = fifo_path(paths, cid)
+        if keep_fd is not None:
+            os.set_inheritable(keep_fd, True)
+            fifo = "%d:%s" % (keep_fd, fifo)
+    return ["--loop", mode, fifo, paths.container_log(cid), str(size),
             str(int(cfg.get("max-file") or 1)), health.schedule(check)]
 
 
-# The monitor while the container runs, when it copies output or runs healthchecks.
-# argv: ROOT CID PID NOTIFY BEGAN DELAY ENGINE MODE FIFO LOGFILE MAXSIZE MAXFILE HEALTH [FD...]
+# The monitor while the container runs, when it copies output or runs healthchecks: the engine
+# copy's loop.py, run by its wait.py (monitor.WAITER) when its 7th argument is --loop.
+# argv: ROOT CID PID NOTIFY BEGAN DELAY --loop MODE FIFO LOGFILE MAXSIZE MAXFILE HEALTH [FD...]
 # MODE: "child" (PID is our child) or "adopted:START" (not ours: watched through a pidfd).
 SUPERVISOR = """# mydocker monitor (lean loop: output and healthchecks)
 import os, select, sys, time
 a = sys.argv
-root, cid, pid, notify, began, delay, engine, mode, fifo, logfile, maxsize, maxfile, hc = a[1:14]
+engine = os.path.dirname(os.path.abspath(a[0]))
+root, cid, pid, notify, began, delay = a[1:7]
+mode, fifo, logfile, maxsize, maxfile, hc = a[8:14]
 fds = a[14:]
 pid, maxsize, maxfile = int(pid), int(maxsize), int(maxfile)
 adopted = mode.startswith("adopted:")
@@ -163,7 +174,12 @@ def write(data):
 rd = None
 if fifo != "-":
     openlog()
-    rd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    held, sep, path = fifo.partition(":")
+    if not (sep and held.isdigit()):
+        held, path = None, fifo
+    rd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    if held is not None:  # our own reader is open: the pipe no longer needs the monitor's end
+        os.close(int(held))
 def drain():
     global rd
     while rd is not None:
@@ -356,8 +372,7 @@ def parse_since(value, now=None):
             except ValueError:
                 dt = None
             if dt is not None:
-                frac = float(m.group(3) or 0)
-                return int((dt.timestamp() + frac) * 1e9)
+                return int(dt.timestamp()) * 10 ** 9 + int(round(float(m.group(3) or 0) * 1e9))
         raise MyDockerError("--since: invalid time %r (RFC 3339 like 2026-12-01T12:00:00Z, or 10m)" % value)
     try:
         ago = parse_duration(text, "--since")

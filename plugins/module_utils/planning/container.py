@@ -25,6 +25,7 @@ from ..engine.errors import MyDockerError, NotFound
 from ..engine.resources import RESOURCE_KEYS
 from ..engine.store import Paths
 from ..engine.validate import check_auto_remove, check_needs_network, validate_name
+from . import healthopts
 from .options import (
     MISSING,
     OPTION_NAMES,
@@ -74,6 +75,7 @@ def predicted_config(wish, img):
     for key in RESOURCE_KEYS:
         if out[key] is MISSING:
             out[key] = None
+    healthopts.predicted(out, img, MISSING)
     return out
 
 
@@ -176,7 +178,7 @@ def _new_plan(params, facts):
     state = params.get("state") or "started"
     if state not in STATES:
         fail_option("state", "%r is not one of %s" % (state, ", ".join(STATES)))
-    plan = ContainerPlan(params["name"], state)
+    plan = healthopts.with_wait(ContainerPlan(params["name"], "started" if state == "healthy" else state), params)
     plan.detach = params.get("detach", True) is not False
     plan.stop_timeout = params.get("stop_timeout")
     if plan.stop_timeout is None:
@@ -211,6 +213,7 @@ def _wish(params, facts):
         env = image_env(facts.image or {})  # the image's variables, then the task's
         env.update(wish["env"])
         wish["env"] = env
+    wish["healthcheck"] = healthopts.resolve(wish["healthcheck"], facts.image, MISSING)  # the image's under it
     return wish
 
 
@@ -273,6 +276,7 @@ def _create_args(wish, image):
             options["ip"] = wish["ip"]
         if wish["published_ports"]:
             options["ports"] = wish["published_ports"]
+    options.update(healthopts.create_options(wish, MISSING))
     command = None if wish["command"] is MISSING else wish["command"]
     return dict(image=image, command=command, options=options)
 
@@ -372,7 +376,7 @@ def decide(params, facts):
 
 def compute_plan(root, params):
     """Read the host, normalise the wish, decide. Changes nothing."""
-    return decide(params, gather(root, params))
+    return healthopts.check_wait(decide(params, gather(root, params)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -451,6 +455,7 @@ def apply(root, plan):
     a run to completion (detach false)}."""
     run = _Run(root, plan)
     apply_steps(STEPS, plan, run)
+    healthopts.wait_if_asked(root, plan, run.cid)  # state=healthy
     result = dict(run.result, container={})
     if run.cid is not None and plan.state != "absent":
         try:

@@ -27,9 +27,17 @@ from ..engine.resources import (
 )
 from ..engine.seccomp import parse_security_opt
 from ..engine.validate import check_unique_volumes, validate_hostname, validate_name, validate_workdir
+from .healthopts import (
+    norm_healthcheck,
+    norm_log_driver,
+    norm_log_options,
+    record_healthcheck,
+    record_log_driver,
+    record_log_options,
+)
 from .plan import Option, build_argument_spec
 
-STATES = ("present", "started", "stopped", "absent")
+STATES = ("present", "started", "stopped", "absent", "healthy")
 RESTART_POLICIES = ("no", "on-failure", "always")
 
 RECREATE = "recreate"
@@ -345,6 +353,9 @@ OPTIONS = (
     _compared("pids_limit", "int", norm_pids_limit, _res("pids_limit"), UPDATE),
     _compared("restart_policy", "str", norm_restart_policy, lambda r: policy_text(r.get("restartPolicy")), UPDATE,
               choices=list(RESTART_POLICIES)),
+    _compared("healthcheck", "dict", norm_healthcheck, record_healthcheck, RECREATE),
+    _compared("log_driver", "str", norm_log_driver, record_log_driver, RECREATE),
+    _compared("log_options", "dict", norm_log_options, record_log_options, RECREATE, aliases=["log_opt"]),
 )
 OPTION_NAMES = tuple(o.name for o in OPTIONS)
 
@@ -358,6 +369,7 @@ TASK_OPTIONS = (
     Option("detach", "bool", default=True),
     Option("stop_timeout", "int", default=10),
     Option("force_kill", "bool", default=False),
+    Option("healthy_wait_timeout", "float", default=300),
 )
 MODULE_OPTIONS = TASK_OPTIONS[:2] + OPTIONS + TASK_OPTIONS[2:]
 

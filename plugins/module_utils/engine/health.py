@@ -171,7 +171,12 @@ def from_flags(cmd=None, interval=None, timeout=None, retries=None, start_period
             "start_period": start_period}
     if all(v is None for v in spec.values()):
         return None
-    return normalize(spec, "--health")
+    try:
+        return normalize(spec, "--health")
+    except MyDockerError as e:  # named as the flag: --health-start-period
+        text = str(e)
+        head, sep, rest = text.partition(":")
+        raise MyDockerError(head.replace(".", "-").replace("_", "-") + sep + rest)
 
 
 def argv_of(test):

@@ -71,11 +71,13 @@ def test_timeout_kills_the_probe_and_output_is_truncated(md):
 
 def test_failures_in_the_start_period_do_not_count(md):
     cid = md("run", "-d", "--health-cmd", "false", "--health-interval", "100ms", "--health-retries", "1",
-             "--health-start-period", "3s", "busybox", "sleep", "100").out.strip()
-    assert _wait(lambda: len(_health(md, cid).get("log") or []) >= 3)
+             "--health-start-period", "8s", "busybox", "sleep", "100").out.strip()
+    started = time.time()
+    assert _wait(lambda: len(_health(md, cid).get("log") or []) >= 2)
     h = _health(md, cid)
-    assert h["status"] == "starting" and h["failingStreak"] == 0
-    assert _wait(lambda: _health(md, cid).get("status") == "unhealthy", timeout=10)
+    if time.time() - started < 7:  # (a very slow machine may be past the start period already)
+        assert h["status"] == "starting" and h["failingStreak"] == 0, h
+    assert _wait(lambda: _health(md, cid).get("status") == "unhealthy", timeout=25)
 
 
 @pytest.fixture

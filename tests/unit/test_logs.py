@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from ansible_collections.mydocker.runtime.plugins.module_utils.engine import logs, monitor
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine import logloop, logs, monitor
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning import healthopts
 
@@ -147,33 +147,47 @@ def _engine(tmp_path):
 
 
 # forks the "container" (a shell with its stdout and stderr on the FIFO, read-write as
-# logs.open_fifo opens it), then becomes the waiter, which runs the loop, as Monitor.start does
+# logs.open_fifo opens it), then becomes the monitor's waiter, as Monitor.start does: argv
+# FIFO CMD then the waiter's command line up to PID (replaced) and the rest
 LAUNCH = """
 import os, sys
-fifo, waiter = sys.argv[1], sys.argv[2]
+at = sys.argv.index("@PID@")
+fifo, cmd, prog, rest = sys.argv[1], sys.argv[2], sys.argv[3:at], sys.argv[at + 1:]
 os.mkfifo(fifo, 0o600)
 fd = os.open(fifo, os.O_RDWR)
 pid = os.fork()
 if pid == 0:
     os.dup2(fd, 1)
     os.dup2(fd, 2)
-    os.execvp("sh", ["sh", "-c", sys.argv[3]])
-os.set_inheritable(fd, True)  # held until the loop has its own reader (FIFO: FD:PATH)
-args = sys.argv[4:]
-args[4] = "%d:%s" % (fd, args[4])
-os.execv(sys.executable, [sys.executable, "-S", "-E", "-s", waiter, "/root-x", "cid1", str(pid), "-"] + args)
+    os.execvp("sh", ["sh", "-c", cmd])
+os.set_inheritable(fd, True)  # held until the waiter has its own reader (FIFO: FD:PATH)
+rest = [("%d:%s" % (fd, x) if x == fifo else x) for x in rest]
+os.execv(sys.executable, prog + [str(pid)] + rest)
 """
 
 
-def _run_loop(tmp_path, cmd, maxsize=0, maxfile=1, interval="-", timeout=20):
+def _run_loop(tmp_path, cmd, maxsize=0, maxfile=1, interval=None, timeout=20):
+    """The waiter (wait.py, its --log relay) or, with ``interval``, logloop.py (LOOP_CMD)."""
     engine = _engine(tmp_path)
     log = str(tmp_path / "log.txt")
+    fifo = str(tmp_path / "log.fifo")
     began = time.time()
-    p = subprocess.run([sys.executable, "-c", LAUNCH, str(tmp_path / "log.fifo"), str(engine / "wait.py"), cmd,
-                        repr(began), "0.1", "--loop", "child", str(tmp_path / "log.fifo"), log, str(maxsize),
-                        str(maxfile), interval, "7", "8"], timeout=timeout)
+    logargs = [fifo, log, str(maxsize), str(maxfile)]
+    if interval is None:
+        prog = [sys.executable, "-S", "-E", "-s", str(engine / "wait.py"), "/root-x", "cid1"]
+        rest = ["-", repr(began), "0.1", "--log"] + logargs
+    else:
+        # logloop imported from this checkout (the fake engine has only the probe's health.py)
+        prog = [sys.executable, "-S", "-E", "-s", "-c", LOOP_SHIM, str(engine), "/root-x", "cid1"]
+        rest = ["-", repr(began), "0.1", "child"] + logargs + [interval]
+    p = subprocess.run([sys.executable, "-c", LAUNCH, fifo, cmd] + prog + ["@PID@"] + rest + ["7", "8"],
+                       timeout=timeout)
     assert p.returncode == 0
     return log, json.loads((tmp_path / "resumed.json").read_text()), began
+
+
+LOOP_SHIM = "import sys; sys.path.insert(0, %r); exec(open(%r).read()); main(sys.argv[1:])" % (
+    os.path.dirname(logloop.__file__), logloop.__file__)
 
 
 def test_loop_copies_the_output_and_hands_on_the_exit_code(tmp_path):
@@ -206,6 +220,16 @@ def test_loop_with_one_file_keeps_only_the_newest(tmp_path):
     assert logs.log_files(log) == [log]
     lines = [ln for _t, ln in logs.read_lines(log)]
     assert lines[-1] == b"l29\n" and len(lines) < 30
+
+
+@pytest.mark.parametrize("interval", [None, "1000"])
+def test_both_waiters_copy_and_rotate_alike(tmp_path, interval):
+    cmd = "i=0; while [ $i -lt 40 ]; do echo line-$i; i=$((i+1)); done; exit 4"
+    log, argv, _b = _run_loop(tmp_path, cmd, maxsize=100, maxfile=2, interval=interval)
+    assert argv[:3] == ["/root-x", "cid1", "4"] and argv[5:] == ["0.1", "7", "8"]
+    assert logs.log_files(log) == [log + ".1", log]
+    lines = [ln.decode().strip() for _t, ln in logs.read_lines(log)]
+    assert lines == ["line-%d" % i for i in range(40 - len(lines), 40)]
 
 
 def test_loop_runs_a_probe_every_interval(tmp_path):

@@ -63,7 +63,7 @@ def adopt(paths, cid):
         raise MyDockerError("container %s is not running: nothing to adopt" % rec.name)
     engine = engine_copy(paths)
     relay = os.path.exists(logs.fifo_path(paths, cid))
-    loop = logs.supervisor_args(paths, cid, relay, mode="adopted:" + (rec.pid_start or ""), reset=False)
+    _kind, loop = logs.waiter_args(paths, cid, relay, mode="adopted:" + (rec.pid_start or ""), reset=False)
     pid_r, pid_w = os.pipe()  # the new monitor -> us: its pid
     go_r, go_w = os.pipe()    # us -> the new monitor: "go" once the record names it
     child = os.fork()
@@ -80,8 +80,9 @@ def adopt(paths, cid):
                 SYS.prctl(PR_SET_CHILD_SUBREAPER, 1)  # a restart's container is our child
                 for s in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTERM):
                     signal.signal(s, signal.SIG_IGN)
-                if loop is not None:  # its output FIFO to read on, its healthcheck to run: logs.SUPERVISOR
-                    os.execv(sys.executable, [sys.executable, "-S", "-E", "-s", os.path.join(engine, "wait.py"),
+                if relay or rec.get("healthcheck"):  # its output FIFO to read, its healthcheck to run
+                    logs.precompile(engine)
+                    os.execv(sys.executable, [sys.executable, "-S", "-E", "-s", "-c", logs.LOOP_CMD, engine,
                                               paths.root, cid, str(rec.pid), "-", repr(time.time()), "0.1"] + loop)
                 os.execv(sys.executable, [sys.executable, "-S", "-E", "-s", "-c", WATCHER, engine, paths.root,
                                           cid, str(rec.pid), rec.pid_start or ""])
@@ -113,8 +114,7 @@ def adopt(paths, cid):
         try:
             with open("/proc/%d/cmdline" % mpid, "rb") as f:
                 cmdline = f.read()
-                if b"mydocker monitor of an adopted container" in cmdline or \
-                        os.path.join(engine, "wait.py").encode() + b"\0" in cmdline:
+                if b"# mydocker monitor" in cmdline:  # WATCHER or logs.LOOP_CMD
                     break
         except OSError:
             break

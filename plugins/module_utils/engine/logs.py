@@ -5,14 +5,14 @@
 The container's stdout and stderr are one FIFO (``<container>/log.fifo``) that the container
 holds open read-write, so it never gets EPIPE when its monitor dies (it blocks once the pipe is
 full until ``adopt`` starts a monitor that reads it again). The monitor's lean loop
-(``SUPERVISOR``: builtins, ``time`` and ``select``) copies what comes to ``log.txt`` unchanged
+(the waiter: ``RELAY``, only ``os``) copies what comes to ``log.txt`` unchanged
 (SPEC 1.3: the file stays the raw output) and appends one line ``END_OFFSET UNIX_NS`` per
 piece to ``log.txt.ts``: when each line was written, for ``--since`` and ``-t``. With
 ``max-size`` it rotates (``log.txt`` -> ``log.txt.1`` -> ... up to ``max-file`` files, each with
 its ``.ts``). A log written before the index existed is read with its file's mtime as time.
 
-The same loop keeps the healthcheck's time (``health.py``): every interval it starts one probe
-process and waits for it through a pidfd.
+A container with a healthcheck gets ``logloop.py`` instead (builtins, ``time``, ``select``): the
+same copy, and every interval one probe process (``health.py``) waited for through a pidfd.
 """
 
 import os
@@ -89,17 +89,18 @@ def open_fifo(paths, cid):
     return os.open(path, os.O_RDWR | os.O_CLOEXEC)
 
 
-def supervisor_args(paths, cid, relay, mode="child", reset=True, keep_fd=None):
-    """The arguments of the waiter's loop after its first six: ["--loop", MODE, FIFO, LOGFILE,
-    MAXSIZE, MAXFILE, HEALTH], or None when there is neither
-    output to copy (``relay``: the container writes to its FIFO) nor a healthcheck.
-    ``keep_fd``: the caller's end of the FIFO, made inheritable and named in FIFO (FD:PATH) so
-    the loop holds the pipe, and what the container wrote before it exited, until it reads."""
+def waiter_args(paths, cid, relay, mode="child", reset=True, keep_fd=None):
+    """How the monitor waits while the container runs: ("relay", ARGS) for the waiter's
+    ``--log`` (output to copy, nothing else), ("loop", ARGS) for ``logloop`` (a healthcheck, or
+    ``mode`` adopted), or (None, []) when there is nothing to do but wait. ``relay``: the container
+    writes to its FIFO; ``keep_fd``: the monitor's end of it, made inheritable and named in the
+    FIFO argument (FD:PATH) so the pipe, and what the container wrote before it exited, is held
+    until the waiter has its own reader."""
     from . import health, records
     rec = records.read(paths, cid) or {}
     check = rec.get("healthcheck")
-    if not relay and not check:
-        return None
+    if not relay and not check and mode == "child":
+        return None, []
     if check and reset:  # a start is 'starting' again; an adopted container keeps its state
         health.begin(paths, cid)
     cfg = (rec.get("logConfig") or {}).get("Config") or {}
@@ -110,184 +111,84 @@ def supervisor_args(paths, cid, relay, mode="child", reset=True, keep_fd=None):
         if keep_fd is not None:
             os.set_inheritable(keep_fd, True)
             fifo = "%d:%s" % (keep_fd, fifo)
-    return ["--loop", mode, fifo, paths.container_log(cid), str(size),
-            str(int(cfg.get("max-file") or 1)), health.schedule(check)]
+    log = [fifo, paths.container_log(cid), str(size), str(int(cfg.get("max-file") or 1))]
+    if check or mode != "child":
+        return "loop", [mode] + log + [health.schedule(check)]
+    return "relay", ["--log"] + log
 
 
-# The monitor while the container runs, when it copies output or runs healthchecks: the engine
-# copy's loop.py, run by its wait.py (monitor.WAITER) when its 7th argument is --loop.
-# argv: ROOT CID PID NOTIFY BEGAN DELAY --loop MODE FIFO LOGFILE MAXSIZE MAXFILE HEALTH [FD...]
-# MODE: "child" (PID is our child) or "adopted:START" (not ours: watched through a pidfd).
-SUPERVISOR = """# mydocker monitor (lean loop: output and healthchecks)
-import os, select, sys, time
-a = sys.argv
-engine = os.path.dirname(os.path.abspath(a[0]))
-root, cid, pid, notify, began, delay = a[1:7]
-mode, fifo, logfile, maxsize, maxfile, hc = a[8:14]
-fds = a[14:]
-pid, maxsize, maxfile = int(pid), int(maxsize), int(maxfile)
-adopted = mode.startswith("adopted:")
-start = mode[8:] if adopted else ""
-interval = None if hc == "-" else float(hc)
-PROBE = ("import sys; sys.path.insert(0, sys.argv[1]); "
-         "from ansible_collections.mydocker.runtime.plugins.module_utils.engine.health import probe_main; "
-         "probe_main(sys.argv[2:])")
-FL = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
-lf = tf = None
-size = 0
-def openlog():
-    global lf, tf, size
-    lf = os.open(logfile, FL, 0o640)
-    tf = os.open(logfile + ".ts", FL, 0o640)
-    size = os.fstat(lf).st_size
-def rotate():
-    os.close(lf)
-    os.close(tf)
-    for i in range(maxfile - 1, 0, -1):
-        src = logfile + ("." + str(i - 1) if i > 1 else "")
-        for ext in ("", ".ts"):
-            try:
-                os.rename(src + ext, logfile + "." + str(i) + ext)
-            except OSError:
-                pass
-    for ext in ("", ".ts"):
-        try:
-            if maxfile <= 1:
-                os.unlink(logfile + ext)
-        except OSError:
-            pass
-    openlog()
-def write(data):
-    global size
-    now = time.time_ns()
+def precompile(engine):
+    """Cache the bytecode of the engine copy's ``logloop.py`` (once per copy, by the monitor
+    before it becomes the loop), so the loop imports it without compiling."""
+    import importlib.util
+    import py_compile
+
+    from . import logloop
+    src = os.path.join(engine, *(logloop.__name__.split(".")[:-1] + ["logloop.py"]))
+    try:
+        if os.path.exists(src) and not os.path.exists(importlib.util.cache_from_source(src)):
+            py_compile.compile(src, doraise=True)
+    except (OSError, py_compile.PyCompileError):
+        pass  # the loop compiles it then
+
+
+# The monitor of a container with a healthcheck, or of an adopted one: argv ENGINE + logloop's.
+LOOP_CMD = """# mydocker monitor loop (output and healthchecks)
+import sys
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine.logloop import main
+main(sys.argv[1:])
+"""
+
+# The waiter's copy of the output (``monitor.WAITER`` on ``--log FIFO LOGFILE MAXSIZE MAXFILE``):
+# only os, as the waiter. Blocking reads until no one writes (the container and everything in
+# it are gone: its PID namespace is), each piece to the log and its time (the log file's mtime
+# after the write: no ``time`` module) to the index; then the waiter reaps PID 1 as ever.
+RELAY = """fifo, logfile, maxsize, maxfile = a[8:12]
+maxsize, maxfile = int(maxsize), int(maxfile)
+held, sep, path = fifo.partition(":")
+rd = os.open(path if sep and held.isdigit() else fifo, os.O_RDONLY | os.O_CLOEXEC)
+if sep and held.isdigit():
+    os.close(int(held))
+fl = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+lf, tf = os.open(logfile, fl, 0o640), os.open(logfile + ".ts", fl, 0o640)
+size = os.fstat(lf).st_size
+while True:
+    try:
+        data = os.read(rd, 65536)
+    except OSError:
+        break
+    if not data:
+        break
     pos = 0
     while pos < len(data):
         end = data.find(b"\\n", pos)
         end = len(data) if end < 0 else end + 1
-        seg = data[pos:end]
-        if maxsize and size and size + len(seg) > maxsize:
-            rotate()
-        os.write(lf, seg)
-        size += len(seg)
-        os.write(tf, b"%d %d\\n" % (size, now))
-        pos = end
-rd = None
-if fifo != "-":
-    openlog()
-    held, sep, path = fifo.partition(":")
-    if not (sep and held.isdigit()):
-        held, path = None, fifo
-    rd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    if held is not None:  # our own reader is open: the pipe no longer needs the monitor's end
-        os.close(int(held))
-def drain():
-    global rd
-    while rd is not None:
+        if maxsize and size and size + end - pos > maxsize:
+            os.close(lf)
+            os.close(tf)
+            for i in range(maxfile - 1, 0, -1):
+                for ext in ("", ".ts"):
+                    try:
+                        os.rename(logfile + ("." + str(i - 1) if i > 1 else "") + ext, logfile + "." + str(i) + ext)
+                    except OSError:
+                        pass
+            for ext in (("", ".ts") if maxfile <= 1 else ()):
+                try:
+                    os.unlink(logfile + ext)
+                except OSError:
+                    pass
+            lf, tf = os.open(logfile, fl, 0o640), os.open(logfile + ".ts", fl, 0o640)
+            size = 0
         try:
-            data = os.read(rd, 65536)
-        except BlockingIOError:
-            return
-        except InterruptedError:
-            continue
-        if not data:
-            p.unregister(rd)
-            os.close(rd)
-            rd = None
-            return
-        try:
-            write(data)
+            os.write(lf, data[pos:end])
+            size += end - pos
+            os.write(tf, b"%d %d\\n" % (size, os.fstat(lf).st_mtime_ns))
         except OSError:
             pass
-def alive():
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return False
-    return fields[0] != "Z" and (not start or fields[19] == start)
-def pidfd(n):
-    try:
-        return os.pidfd_open(n)
-    except (AttributeError, OSError):
-        return None
-p = select.poll()
-cfd = pidfd(pid)
-if cfd is not None:
-    p.register(cfd, select.POLLIN)
-if rd is not None:
-    p.register(rd, select.POLLIN)
-probe = pfd = None
-nxt = float(began) + interval if interval else None
-status = None
-gone = adopted and not alive()
-def reap():
-    global probe, pfd, status, nxt, gone
-    while True:
-        try:
-            got, st = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            if not adopted:
-                gone = True
-            return
-        except InterruptedError:
-            continue
-        if got == 0:
-            return
-        if got == pid and not adopted:
-            status, gone = st, True
-        elif got == probe:
-            if pfd is not None:
-                p.unregister(pfd)
-                os.close(pfd)
-            probe = pfd = None
-            nxt = time.time() + interval
-def spawn():
-    global probe, pfd
-    probe = os.fork()
-    if probe == 0:
-        try:
-            os.closerange(3, 65536)
-            os.execv(sys.executable, [sys.executable, "-I", "-c", PROBE, engine, root, cid, began])
-        finally:
-            os._exit(127)
-    pfd = pidfd(probe)
-    if pfd is not None:
-        p.register(pfd, select.POLLIN)
-while not gone:
-    wait = 1000.0 if cfd is not None else 100.0
-    if probe is not None and pfd is None:
-        wait = min(wait, 50.0)
-    if nxt is not None and probe is None:
-        wait = max(0.0, min(wait, (nxt - time.time()) * 1000))
-    try:
-        p.poll(wait)
-    except InterruptedError:
-        pass
-    drain()
-    reap()
-    if adopted and not alive():
-        gone = True
-    if not gone and nxt is not None and probe is None and time.time() >= nxt:
-        spawn()
-drain()
-limit = time.time() + 2
-while probe is not None and time.time() < limit:
-    reap()
-    time.sleep(0.02)
-if probe is not None:
-    try:
-        os.kill(probe, 9)
-        os.waitpid(probe, 0)
-    except OSError:
-        pass
-if adopted or status is None:
-    code = 255
-elif os.WIFSIGNALED(status):
-    code = 128 + os.WTERMSIG(status)
-else:
-    code = os.WEXITSTATUS(status)
-os.execv(sys.executable, [sys.executable, "-I", os.path.join(engine, "resume.py"), root, cid, str(code),
-                          notify, repr(time.time()) if adopted else began, delay] + fds)
+        pos = end
+os.close(rd)
+a = a[:7] + a[12:]
 """
 
 

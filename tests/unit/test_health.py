@@ -66,8 +66,8 @@ def test_flags_and_the_image_merge_as_docker():
     image = {"Test": ["CMD-SHELL", "img-check"], "Interval": 5 * S, "Timeout": 2 * S, "StartPeriod": 0, "Retries": 4}
     # nothing given: the image's check, defaults for what it leaves out
     assert health.effective(image, None) == dict(image)
-    assert health.effective({"Test": ["CMD", "x"]}, None) == {"Test": ["CMD", "x"], "Interval": 30 * S,
-                                                             "Timeout": 30 * S, "StartPeriod": 0, "Retries": 3}
+    defaults = {"Test": ["CMD", "x"], "Interval": 30 * S, "Timeout": 30 * S, "StartPeriod": 0, "Retries": 3}
+    assert health.effective({"Test": ["CMD", "x"]}, None) == defaults
     # an interval only: the image's test, the new interval
     wish = health.from_flags(interval="1s")
     assert health.effective(image, wish) == dict(image, Interval=S)

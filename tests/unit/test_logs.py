@@ -34,8 +34,8 @@ def test_log_config():
     assert logs.parse_log_config(None, []) is None
     assert logs.parse_log_config(None, ["max-size=10m,max-file=3"]) == \
         {"Type": "json-file", "Config": {"max-size": "10m", "max-file": "3"}}
-    assert logs.parse_log_config("json-file", ["max-size=1k", "max-file=2"])["Config"] == {"max-size": "1k",
-                                                                                          "max-file": "2"}
+    got = logs.parse_log_config("json-file", ["max-size=1k", "max-file=2"])
+    assert got["Config"] == {"max-size": "1k", "max-file": "2"}
     assert logs.parse_log_config(None, {"max-size": "1m"})["Config"] == {"max-size": "1m"}
     for driver, opts, msg in (("syslog", [], "log driver 'syslog' is not supported"),
                               (None, ["max-size=huge"], "log option max-size: invalid size"),

@@ -107,7 +107,7 @@ def test_status_counts_consecutive_failures_and_ignores_the_start_period():
     st = health.next_state(st, _result(-1), check, in_start_period=False)
     assert st["status"] == "unhealthy" and st["failingStreak"] == 2
     assert len(st["log"]) == health.KEEP_RESULTS
-    for _ in range(10):
+    for _i in range(10):
         st = health.next_state(st, _result(1), check, in_start_period=False)
     assert len(st["log"]) == 5
 

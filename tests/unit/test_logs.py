@@ -181,7 +181,7 @@ def _run_loop(tmp_path, cmd, maxsize=0, maxfile=1, interval=None, timeout=20):
         prog = [sys.executable, "-S", "-E", "-s", "-c", LOOP_SHIM, str(engine), "/root-x", "cid1"]
         rest = ["-", repr(began), "0.1", "child"] + logargs + [interval]
     p = subprocess.run([sys.executable, "-c", LAUNCH, fifo, cmd] + prog + ["@PID@"] + rest + ["7", "8"],
-                       timeout=timeout)
+                       timeout=timeout, check=False)
     assert p.returncode == 0
     return log, json.loads((tmp_path / "resumed.json").read_text()), began
 

@@ -18,10 +18,10 @@ description:
     O(restart_policy) are changed in place, on the running container. A change of any other
     option (O(image), O(command), O(env), O(volumes), O(published_ports), O(exposed_ports),
     O(publish_all_ports), O(network), O(ip), O(hostname), O(working_dir), O(auto_remove),
-    O(security_opts)), of the process and security options (O(capabilities), O(cap_drop), O(privileged),
-    O(sysctls), O(ulimits), O(init), O(stop_signal), O(groups), O(oom_score_adj), O(labels), O(devices)),
-    and a new version of the image, make a new container with the same name. RV(actions) says which
-    option forced it.
+    O(security_opts), O(healthcheck), O(log_driver), O(log_options)), of the process and security
+    options (O(capabilities), O(cap_drop), O(privileged), O(sysctls), O(ulimits), O(init), O(stop_signal),
+    O(groups), O(oom_score_adj), O(labels), O(devices)), and a new version of the image, make a new
+    container with the same name. RV(actions) says which option forced it.
   - O(comparisons) says per option how it is compared, as community.docker's docker_container.
   - "Drift on the host counts. A container whose process died is started again
     (V(start: process not running)) with O(state=started); a limit changed by hand in the
@@ -63,8 +63,12 @@ options:
       - V(started) makes sure it exists and runs (with O(detach=false), runs it to completion).
       - V(stopped) makes sure it exists and does not run.
       - V(absent) stops and removes it.
+      - V(healthy) is V(started), then waits until the container's healthcheck says healthy (at
+        most O(healthy_wait_timeout) seconds); the task fails with the last probe's exit code and
+        output when it does not get there. The container needs a healthcheck (O(healthcheck) or
+        the image's). Check mode predicts the V(started) part and does not wait.
     type: str
-    choices: [present, started, stopped, absent]
+    choices: [present, started, stopped, absent, healthy]
     default: started
   image:
     description:
@@ -416,6 +420,41 @@ options:
       - Stop with SIGKILL at once instead of SIGTERM first.
     type: bool
     default: false
+  healthcheck:
+    description:
+      - The container's healthcheck, as community.docker's C(healthcheck) shapes it, run by the
+        container's monitor inside the container (as M(mydocker.runtime.mydocker_container_exec)
+        does). Keys C(test), C(interval), C(timeout), C(retries), C(start_period),
+        C(test_cli_compatible).
+      - C(test) is a string (run by C(/bin/sh -c)) or a list starting with V(CMD), V(CMD-SHELL)
+        or V(NONE) (no check, also none of the image's).
+      - C(interval), C(timeout), C(start_period) are durations (V(30s), V(1m30s), V(500ms); a
+        number is seconds); C(interval) and C(timeout) more than 0. Defaults as Docker's are 30s,
+        30s, 0s and 3 C(retries). Failures within C(start_period) do not count.
+      - C(test_cli_compatible=false) (the default, as community.docker) means a healthcheck without
+        C(test) disables the check. V(true), as the Docker CLI, keeps the image's test and
+        overrides the rest.
+      - Compared as the check the container really runs (the image's under the task's, durations
+        normalised, V(1m) is V(60s)); a change makes a new container. The state is in RV(container)
+        C(health) (C(status), C(failingStreak), the last 5 results).
+    type: dict
+  healthy_wait_timeout:
+    description:
+      - With O(state=healthy), the seconds to wait for the container to become healthy.
+    type: float
+    default: 300
+  log_driver:
+    description:
+      - Only V(json-file), the engine's own (the output stays the raw C(log.txt) of the state root
+        with a timestamp index beside it). Another driver is refused.
+    type: str
+  log_options:
+    description:
+      - Log rotation done by the container's monitor, as Docker's json-file options
+        C(max-size) (V(10m), V(512k), bytes) and C(max-file) (the number of files kept, needs
+        C(max-size)). Compared normalised (V(10m) is V(10485760)); a change makes a new container.
+    type: dict
+    aliases: [log_opt]
 notes:
   - Runs on the target as root.
   - The module's own process starts the container's monitor, which stays when the task ends.

@@ -16,7 +16,7 @@ from ansible_collections.mydocker.runtime.plugins.modules import mydocker_contai
 # the hand-written spec the generated one replaced, kept to prove nothing changed
 HAND_WRITTEN = dict(
     name=dict(type="str", required=True),
-    state=dict(type="str", default="started", choices=["present", "started", "stopped", "absent"]),
+    state=dict(type="str", default="started", choices=["present", "started", "stopped", "absent", "healthy"]),
     image=dict(type="str"),
     command=dict(type="raw"),
     entrypoint=dict(type="raw"),
@@ -72,6 +72,10 @@ HAND_WRITTEN = dict(
     memory_swap=dict(type="str"),
     memory_reservation=dict(type="str"),
     pull=dict(type="str", default="never", choices=["missing", "always", "never"]),
+    healthcheck=dict(type="dict"),
+    log_driver=dict(type="str"),
+    log_options=dict(type="dict", aliases=["log_opt"]),
+    healthy_wait_timeout=dict(type="float", default=300),
 )
 
 SPEC_KEYS = ("type", "elements", "choices", "default", "aliases", "required")

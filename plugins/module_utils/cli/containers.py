@@ -13,6 +13,7 @@ import sys
 import time
 
 from ..engine import containers as C
+from ..engine import health, logs
 from ..engine.errors import MyDockerError
 from ..engine.records import ACTIVE, EXITED
 from ..engine.validate import check_flag_value
@@ -75,6 +76,16 @@ RUN_FLAGS = [
     (("--tmpfs",), dict(action="append", default=[], metavar="PATH[:size=N,mode=M]", help="mount a tmpfs")),
     (("--read-only",), dict(dest="read_only", action="store_true", help="mount the root filesystem read-only")),
     (("--shm-size",), dict(dest="shm_size", default=None, metavar="SIZE", help="size of /dev/shm (default 64m)")),
+    (("--health-cmd",), dict(dest="health_cmd", metavar="CMD", help="healthcheck command (run by /bin/sh -c)")),
+    (("--health-interval",), dict(dest="health_interval", metavar="DURATION", help="time between checks (30s)")),
+    (("--health-timeout",), dict(dest="health_timeout", metavar="DURATION", help="a check's time limit (30s)")),
+    (("--health-retries",), dict(dest="health_retries", metavar="N", help="failures in a row for unhealthy (3)")),
+    (("--health-start-period",), dict(dest="health_start_period", metavar="DURATION",
+                                      help="failures in this time after the start do not count (0s)")),
+    (("--no-healthcheck",), dict(dest="no_healthcheck", action="store_true", help="disable the image's check")),
+    (("--log-driver",), dict(dest="log_driver", default=None, help="json-file (the only one)")),
+    (("--log-opt",), dict(dest="log_opt", action="append", default=[], metavar="max-size=10m,max-file=3",
+                          help="log rotation options")),
 ] + PROC_FLAGS
 
 
@@ -94,6 +105,8 @@ def _status(rec):
     if rec["status"] == EXITED:
         code = rec.get("exitCode")
         return "exited (%s)" % ("?" if code is None else code)
+    if rec["status"] == "running" and health.status_of(rec):
+        return "running (%s)" % health.status_of(rec)
     return rec["status"]
 
 
@@ -153,7 +166,10 @@ def cmd_run(a):
                   dns_search=a.dns_search, add_hosts=a.add_host,
                   security_opt=a.security_opt, entrypoint=a.entrypoint, user=a.user,
                   mounts=a.mount, tmpfs=a.tmpfs, read_only=a.read_only, shm_size=a.shm_size,
-                  expose=a.expose, publish_all=a.publish_all, **run_kwargs(a))
+                  expose=a.expose, publish_all=a.publish_all,
+                  healthcheck=health.from_flags(a.health_cmd, a.health_interval, a.health_timeout, a.health_retries,
+                                                a.health_start_period, a.no_healthcheck),
+                  log_driver=a.log_driver, log_options=a.log_opt, **run_kwargs(a))
     if a.detach:
         rec = C.run(a.root, a.image, a.command, detach=True, **kwargs)[0]
         out(rec["id"])
@@ -182,30 +198,33 @@ def cmd_ps(a):
 
 
 def cmd_logs(a):
+    """Across the rotated files; ``--since``, ``--tail``, ``-t`` (engine/logs.py)."""
+    since = logs.parse_since(a.since) if a.since else None
+    tail = logs.parse_tail(a.tail)
     path, rec = C.log_path(a.root, a.container)
-    pos = 0
-    while True:
-        try:
-            with open(path, "rb") as f:
-                f.seek(pos)
-                data = f.read()
-        except OSError:
-            data = b""
-        if data:
-            pos += len(data)
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
-        if not a.follow:
-            return 0
+
+    def show(items):
+        for ns, line in items:
+            if since is not None and ns is not None and ns < since:
+                continue
+            if a.timestamps:
+                sys.stdout.buffer.write(logs.stamp(ns).encode() + b" ")
+            sys.stdout.buffer.write(line)
+        sys.stdout.flush()
+    follower = logs.Follower(path)
+    if a.follow:
+        follower.start_at_end()  # before reading: a line written meanwhile may come twice, never not at all
+    show(logs.select_lines(path, since=since, tail=tail))
+    while a.follow:
         try:
             rec = C.inspect(a.root, rec["id"])
         except MyDockerError:
             return 0
         if rec["status"] not in ACTIVE:
-            # one more read to catch what was written just before the exit
-            a.follow = False
-            continue
-        time.sleep(0.1)
+            a.follow = False  # one more read to catch what was written just before the exit
+        time.sleep(0.1 if a.follow else 0)
+        show(follower.poll())
+    return 0
 
 
 def cmd_exec(a):
@@ -294,6 +313,9 @@ def _p_ps(sub, name, help):
 def _p_logs(sub, name, help):
     s = sub.add_parser(name, help=help)
     s.add_argument("-f", "--follow", action="store_true")
+    s.add_argument("--since", default=None, help="only lines since a time (2026-12-01T12:00:00Z) or for a while (10m)")
+    s.add_argument("-n", "--tail", default=None, help="only the last N lines (default: all)")
+    s.add_argument("-t", "--timestamps", action="store_true", help="each line with the time it was written")
     s.add_argument("container")
     s.set_defaults(fn=cmd_logs)
     return s

@@ -16,7 +16,7 @@ import signal
 import sys
 import time
 
-from . import lifecycle, records
+from . import lifecycle, logs, records
 from .errors import MyDockerError
 from .monitor import _daemonize, engine_copy
 from .syscalls import PR_SET_CHILD_SUBREAPER, SYS
@@ -62,6 +62,8 @@ def adopt(paths, cid):
     if not lifecycle.is_running(rec):
         raise MyDockerError("container %s is not running: nothing to adopt" % rec.name)
     engine = engine_copy(paths)
+    relay = os.path.exists(logs.fifo_path(paths, cid))
+    _kind, loop = logs.waiter_args(paths, cid, relay, mode="adopted:" + (rec.pid_start or ""), reset=False)
     pid_r, pid_w = os.pipe()  # the new monitor -> us: its pid
     go_r, go_w = os.pipe()    # us -> the new monitor: "go" once the record names it
     child = os.fork()
@@ -78,6 +80,10 @@ def adopt(paths, cid):
                 SYS.prctl(PR_SET_CHILD_SUBREAPER, 1)  # a restart's container is our child
                 for s in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTERM):
                     signal.signal(s, signal.SIG_IGN)
+                if relay or rec.get("healthcheck"):  # its output FIFO to read, its healthcheck to run
+                    logs.precompile(engine)
+                    os.execv(sys.executable, [sys.executable, "-S", "-E", "-s", "-c", logs.LOOP_CMD, engine,
+                                              paths.root, cid, str(rec.pid), "-", repr(time.time()), "0.1"] + loop)
                 os.execv(sys.executable, [sys.executable, "-S", "-E", "-s", "-c", WATCHER, engine, paths.root,
                                           cid, str(rec.pid), rec.pid_start or ""])
         except BaseException:
@@ -107,7 +113,8 @@ def adopt(paths, cid):
     while lifecycle.proc_start_time(mpid) is not None and time.time() < deadline:
         try:
             with open("/proc/%d/cmdline" % mpid, "rb") as f:
-                if b"mydocker monitor of an adopted container" in f.read():
+                cmdline = f.read()
+                if b"# mydocker monitor" in cmdline:  # WATCHER or logs.LOOP_CMD
                     break
         except OSError:
             break

@@ -15,10 +15,11 @@ import tempfile
 import time
 from typing import Any, Optional
 
-from . import imageconfig, images, lifecycle, process, procopts, records, seccomp, users
+from . import health, imageconfig, images, lifecycle, process, procopts, records, seccomp, users
 from . import volumes as volumes_mod
 from .commit import commit  # noqa: F401  # pylint: disable=unused-import
 from .errors import MyDockerError, NotFound
+from .logs import parse_log_config
 from .monitor import start_monitor
 from .prune import prune  # noqa: F401  # pylint: disable=unused-import
 from .records import ACTIVE, CREATED, EXITED, RUNNING, Record
@@ -122,6 +123,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
            ulimits: Any = None, init: bool = False, stop_signal: Any = None, group_add: Any = None,
            oom_score_adj: Any = None, labels: Any = None, label_files: Any = None, devices: Any = None,
            expose: Optional[list[Any]] = None, publish_all: bool = False,
+           healthcheck: Optional[dict] = None, log_driver: Optional[str] = None, log_options: Any = None,
            _until_running: bool = False) -> Record:
     """Create a container (not started). Returns its record.
 
@@ -175,6 +177,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
         hostname = socket.gethostname()
     procs = procopts.normalize(cap_add, cap_drop, privileged, sysctls, ulimits, init, stop_signal, group_add,
                                oom_score_adj, labels, label_files, devices)  # issue 11: process, security
+    extra = {"healthcheck": health.for_create(cfg, healthcheck), "logConfig": parse_log_config(log_driver, log_options)}
     if network:
         from .net import networks as netmod
         for a in atts:
@@ -215,6 +218,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
         })
         rec.update(storage, **lifecycle.own_mark("creator"))
         rec.update(procs)
+        rec.update(extra)
         try:
             rec = records.save(paths, rec)
         except BaseException:

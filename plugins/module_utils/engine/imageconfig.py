@@ -17,7 +17,7 @@ import signal
 from .errors import MyDockerError
 
 KEYS = ("Env", "Cmd", "Entrypoint", "WorkingDir", "User", "ExposedPorts", "Volumes", "StopSignal",
-        "Labels")
+        "Labels", "Healthcheck")
 
 
 def _strings(value, what):
@@ -45,6 +45,10 @@ def from_image_config(cfg):
            "Volumes": sorted((c.get("Volumes") or {}).keys()),
            "StopSignal": str(c.get("StopSignal") or ""),
            "Labels": dict((str(k), str(v)) for k, v in (c.get("Labels") or {}).items())}
+    hc = c.get("Healthcheck")
+    if isinstance(hc, dict) and isinstance(hc.get("Test"), list):  # Docker's, durations in ns (health.py runs it)
+        out["Healthcheck"] = dict([("Test", [str(a) for a in hc["Test"]])] + [
+            (k, int(hc[k])) for k in ("Interval", "Timeout", "StartPeriod", "Retries") if isinstance(hc.get(k), int)])
     return out
 
 

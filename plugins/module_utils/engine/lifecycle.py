@@ -96,11 +96,22 @@ def register_monitor(paths, cid, pid):
         return update(paths, cid, monitorPid=str(pid), monitorStart=proc_start_time(pid))
 
 
+def _exit_unseen(rec):
+    """PID 1 is a zombie its live monitor has not reaped yet: the monitor copies the container's
+    last output to the log first (logs.SUPERVISOR), so until then it still counts as running."""
+    try:
+        with open("/proc/%d/stat" % int(rec.pid)) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, ValueError, TypeError):
+        return False
+    return fields[0] == "Z" and fields[19] == rec.pid_start and monitor_alive(rec)
+
+
 def true_status(rec):
     """'running', 'restarting', 'created' or 'exited': what the host really shows."""
     rec = Record.of(rec)
     st = rec.status
-    if st == RUNNING and pid_alive(rec.pid, rec.pid_start):
+    if st == RUNNING and (pid_alive(rec.pid, rec.pid_start) or _exit_unseen(rec)):
         return RUNNING
     if st == RESTARTING and monitor_alive(rec):
         return RESTARTING

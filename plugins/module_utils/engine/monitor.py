@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from . import lifecycle
+from . import lifecycle, logs
 from .errors import MyDockerError
 from .process import report_error
 from .store import makedirs
@@ -110,7 +110,8 @@ def start_monitor(paths, cid, stdio=None, console=None, attached=False):
 WAITER = """# mydocker monitor: waits for the container's PID 1 (argv: ROOT CID PID NOTIFY BEGAN DELAY [FD...])
 import os, sys
 a = sys.argv
-pid = int(a[3])
+if a[7:8] == ["--log"]:  # the output to copy to the log first (logs.RELAY)
+@RELAY@pid = int(a[3])
 status = None
 while True:
     try:
@@ -130,7 +131,7 @@ else:
     code = os.WEXITSTATUS(status)
 resume = os.path.join(os.path.dirname(os.path.abspath(a[0])), "resume.py")
 os.execv(sys.executable, [sys.executable, "-I", resume, a[1], a[2], str(code)] + a[4:])
-"""
+""".replace("@RELAY@", "".join("    " + ln + "\n" for ln in logs.RELAY.splitlines()))
 
 RESUME = """# mydocker monitor: the container exited; record it, restart or clean up (argv: ROOT CID CODE ...)
 import os, sys
@@ -300,8 +301,7 @@ class Monitor:
         if self.stdio:
             return self.stdio
         if self._log_fd is None:
-            self._log_fd = os.open(self.paths.container_log(self.cid),
-                                   os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+            self._log_fd = logs.open_fifo(self.paths, self.cid)  # copied to the log by our lean loop
             self._null_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         return (self._null_fd, self._log_fd, self._log_fd)
 
@@ -337,7 +337,11 @@ class Monitor:
             os.set_inheritable(fd, True)
         args = [self.paths.root, self.cid, str(pid),
                 "-" if self.notify is None else str(self.notify), repr(time.time()), repr(delay)]
-        args += [str(fd) for fd in self.stdio or ()]
+        kind, extra = logs.waiter_args(self.paths, self.cid, relay=not self.stdio, keep_fd=self._log_fd)
+        args += extra + [str(fd) for fd in self.stdio or ()]
+        if kind == "loop":  # a healthcheck to run as well: logloop.py
+            logs.precompile(self.engine)
+            os.execv(sys.executable, [sys.executable, "-S", "-E", "-s", "-c", logs.LOOP_CMD, self.engine] + args)
         os.execv(sys.executable, [sys.executable, "-S", "-E", "-s", os.path.join(self.engine, "wait.py")] + args)
 
     def after(self, code, began, delay):

@@ -25,7 +25,7 @@ from ..engine.errors import MyDockerError, NotFound
 from ..engine.resources import ALL_RESOURCE_KEYS as RESOURCE_KEYS  # with memory_swap, memory_reservation
 from ..engine.store import Paths
 from ..engine.validate import check_auto_remove, check_needs_network, validate_name
-from . import comparisons, imagepull, mountopts, netopts
+from . import comparisons, healthopts, imagepull, mountopts, netopts
 from .options import (
     CREATE_ARGS,
     MISSING,
@@ -77,7 +77,9 @@ def predicted_config(wish, img):
     for key in RESOURCE_KEYS:
         if out[key] is MISSING:
             out[key] = None
-    return predicted_ports(netopts.predicted(predicted(out, cfg, MISSING), MISSING), cfg)
+    out = predicted_ports(netopts.predicted(predicted(out, cfg, MISSING), MISSING), cfg)
+    healthopts.predicted(out, img, MISSING)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,7 +183,7 @@ def _new_plan(params, facts):
     state = params.get("state") or "started"
     if state not in STATES:
         fail_option("state", "%r is not one of %s" % (state, ", ".join(STATES)))
-    plan = ContainerPlan(params["name"], state)
+    plan = healthopts.with_wait(ContainerPlan(params["name"], "started" if state == "healthy" else state), params)
     plan.detach = params.get("detach", True) is not False
     plan.stop_timeout = params.get("stop_timeout")
     if plan.stop_timeout is None:
@@ -217,6 +219,7 @@ def _wish(params, facts):
         env = image_env(facts.image or {})  # the image's variables, then the task's
         env.update(wish["env"])
         wish["env"] = env
+    wish["healthcheck"] = healthopts.resolve(wish["healthcheck"], facts.image, MISSING)  # the image's under it
     return wish
 
 
@@ -279,6 +282,7 @@ def _create_args(wish, image):
         if wish["published_ports"]:
             options["ports"] = wish["published_ports"]
     options.update(netopts.create_args(wish, MISSING))
+    options.update(healthopts.create_options(wish, MISSING))
     command = None if wish["command"] is MISSING else wish["command"]
     return dict(image=image, command=command, options=options)
 
@@ -382,7 +386,8 @@ def decide(params, facts):
 def compute_plan(root, params):
     """Read the host, normalise the wish, decide. Changes nothing."""
     facts = gather(root, params)
-    return imagepull.add_container_pull(decide(params, facts), facts)  # the pull option: its step first
+    # the pull option: its step first; state=healthy: the wait last
+    return healthopts.check_wait(imagepull.add_container_pull(decide(params, facts), facts))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -461,6 +466,7 @@ def apply(root, plan):
     a run to completion (detach false)}."""
     run = _Run(root, plan)
     apply_steps(STEPS, plan, run)
+    healthopts.wait_if_asked(root, plan, run.cid)  # state=healthy
     result = dict(run.result, container={})
     if run.cid is not None and plan.state != "absent":
         try:

@@ -28,9 +28,17 @@ from ..engine.resources import (
 from ..engine.seccomp import parse_security_opt
 from ..engine.validate import validate_hostname, validate_name, validate_workdir
 from . import mountopts, netopts, procopts
+from .healthopts import (
+    norm_healthcheck,
+    norm_log_driver,
+    norm_log_options,
+    record_healthcheck,
+    record_log_driver,
+    record_log_options,
+)
 from .plan import Option, build_argument_spec
 
-STATES = ("present", "started", "stopped", "absent")
+STATES = ("present", "started", "stopped", "absent", "healthy")
 # option -> keyword argument of engine.create, for the options passed as they are
 CREATE_ARGS = (("env", "env"), ("volumes", "volumes"), ("working_dir", "workdir"), ("hostname", "hostname"),
                ("restart_policy", "restart"), ("auto_remove", "auto_remove"), ("security_opts", "security_opt"),
@@ -434,6 +442,9 @@ OPTIONS = (
     _compared("pids_limit", "int", norm_pids_limit, _res("pids_limit"), UPDATE),
     _compared("restart_policy", "str", norm_restart_policy, lambda r: policy_text(r.get("restartPolicy")), UPDATE,
               choices=list(RESTART_POLICIES)),
+    _compared("healthcheck", "dict", norm_healthcheck, record_healthcheck, RECREATE),
+    _compared("log_driver", "str", norm_log_driver, record_log_driver, RECREATE),
+    _compared("log_options", "dict", norm_log_options, record_log_options, RECREATE, aliases=["log_opt"]),
 ) + procopts.OPTIONS  # capabilities, cap_drop, privileged, sysctls, ulimits, init, stop_signal, groups, ...
 OPTION_NAMES = tuple(o.name for o in OPTIONS)
 
@@ -452,6 +463,7 @@ TASK_OPTIONS = (
     Option("purge_networks", "bool", default=False),
     Option("networks_cli_compatible", "bool", default=True),
     Option("pull", "str", default="never", choices=["missing", "always", "never"]),  # planning/imagepull.py
+    Option("healthy_wait_timeout", "float", default=300),
 )
 MODULE_OPTIONS = TASK_OPTIONS[:2] + OPTIONS + TASK_OPTIONS[2:]
 

@@ -17,7 +17,9 @@ import os
 import re
 import time
 
+from . import records
 from .errors import MyDockerError
+from .store import state_lock
 
 SECOND = 1000000000
 DEFAULTS = {"Interval": 30 * SECOND, "Timeout": 30 * SECOND, "StartPeriod": 0, "Retries": 3}
@@ -225,8 +227,6 @@ def iso_now():
 
 def begin(paths, cid):
     """A (re)started container's health is 'starting' again."""
-    from . import records
-    from .store import state_lock
     with state_lock(paths):
         return records.update(paths, cid, health=initial())
 
@@ -234,8 +234,6 @@ def begin(paths, cid):
 def record_result(paths, cid, result, check, in_start_period, pid=None):
     """Write one probe's result under the lock (not when the container is gone or was started
     again since: ``pid``). Returns the new state or None."""
-    from . import records
-    from .store import state_lock
     with state_lock(paths):
         rec = records.read(paths, cid)
         if rec is None or (pid is not None and str(rec.get("pid")) != str(pid)):
@@ -317,7 +315,7 @@ def run_probe(paths, rec, check, clock=time.time):
 
 def probe_main(argv):
     """The probe process: ROOT CID BEGAN (epoch seconds of the container's start)."""
-    from . import lifecycle, records
+    from . import lifecycle
     from .store import Paths
     root, cid, began = argv[:3]
     paths = Paths(root)

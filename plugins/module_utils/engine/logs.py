@@ -19,6 +19,7 @@ import os
 import re
 import time
 
+from . import health, logloop, records  # at the top: a monitor runs on after a module's zip is gone
 from .errors import MyDockerError
 
 DRIVERS = ("json-file",)  # the engine's one driver, under Docker's name for it
@@ -96,7 +97,6 @@ def waiter_args(paths, cid, relay, mode="child", reset=True, keep_fd=None):
     writes to its FIFO; ``keep_fd``: the monitor's end of it, made inheritable and named in the
     FIFO argument (FD:PATH) so the pipe, and what the container wrote before it exited, is held
     until the waiter has its own reader."""
-    from . import health, records
     rec = records.read(paths, cid) or {}
     check = rec.get("healthcheck")
     if not relay and not check and mode == "child":
@@ -120,16 +120,14 @@ def waiter_args(paths, cid, relay, mode="child", reset=True, keep_fd=None):
 def precompile(engine):
     """Cache the bytecode of the engine copy's ``logloop.py`` (once per copy, by the monitor
     before it becomes the loop), so the loop imports it without compiling."""
-    import importlib.util
-    import py_compile
-
-    from . import logloop
-    src = os.path.join(engine, *(logloop.__name__.split(".")[:-1] + ["logloop.py"]))
     try:
+        import importlib.util
+        import py_compile
+        src = os.path.join(engine, *(logloop.__name__.split(".")[:-1] + ["logloop.py"]))
         if os.path.exists(src) and not os.path.exists(importlib.util.cache_from_source(src)):
             py_compile.compile(src, doraise=True)
-    except (OSError, py_compile.PyCompileError):
-        pass  # the loop compiles it then
+    except Exception:  # best effort (an Ansible module's interpreter may forbid it): the loop compiles it then
+        pass
 
 
 # The monitor of a container with a healthcheck, or of an adopted one: argv ENGINE + logloop's.
@@ -255,7 +253,6 @@ def parse_since(value, now=None):
     time ('1733050000.5') or a duration ago ('10m', '1h30m') -> unix ns."""
     import datetime
 
-    from .health import parse_duration
     now = time.time() if now is None else now
     text = str(value).strip()
     if re.match(r"^\d+(\.\d+)?$", text):
@@ -276,7 +273,7 @@ def parse_since(value, now=None):
                 return int(dt.timestamp()) * 10 ** 9 + int(round(float(m.group(3) or 0) * 1e9))
         raise MyDockerError("--since: invalid time %r (RFC 3339 like 2026-12-01T12:00:00Z, or 10m)" % value)
     try:
-        ago = parse_duration(text, "--since")
+        ago = health.parse_duration(text, "--since")
     except MyDockerError:
         raise MyDockerError("--since: invalid time %r (RFC 3339 like 2026-12-01T12:00:00Z, or 10m)" % value)
     return int(now * 1e9) - ago

@@ -163,7 +163,7 @@ def test_many_parallel_runs_get_distinct_ips(md, net):
 @pytest.mark.parametrize("args,words", [
     (["--net", "nosuchnet"], ["nosuchnet"]),
     (["--net", "{net}", "-p", "70000:80"], ["port"]),
-    (["--net", "{net}", "-p", "80"], ["port mapping"]),
+    (["--net", "{net}", "-p", "[::1]:8080:80"], ["port mapping", "IPv6"]),  # a bare "80" is valid (issue 11)
     (["--net", "{net}", "--ip", "192.0.2.10"], ["192.0.2.10"]),
     (["--ip", "10.0.0.5"], ["network"]),
 ])

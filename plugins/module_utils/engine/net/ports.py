@@ -217,12 +217,14 @@ def _published_by_others(paths, chains, cid):
     for other, rec in _container_records(paths).items():
         if other == cid:
             continue
-        for d in rec.ports:
+        # our records: their port dicts (a host port the engine chose is held by its live rules
+        # below only); a record without them (the Go tool's): its portmapping strings
+        for d in rec.ports if "ports" in rec else rec.port_specs:
             try:
-                p = _port_dict(d)
+                p = _port_dict(d) if isinstance(d, dict) else parse_publish(d)
             except MyDockerError:
                 continue
-            if not p.get("auto"):  # a chosen host port is held by its live rules (below) only
+            if not p.get("auto"):
                 out.append((rec.name, p))
     for chain, spec in ipt.all_dnat_rules():  # every state root: a DNAT holds no socket
         comment = ipt.rule_comment(spec) or ""

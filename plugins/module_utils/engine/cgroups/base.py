@@ -321,6 +321,8 @@ class CgroupManager:
         out = {}
         for key in ALL_RESOURCE_KEYS:
             w, a = wanted.get(key), actual.get(key)
+            if key in MEMORY_KEYS and w is None:
+                continue  # not set: not compared (a hand-changed memory limit is the memory's drift)
             if not self._same(key, w, a):
                 out[key] = (w, a)
         return out

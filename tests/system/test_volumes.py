@@ -13,7 +13,11 @@ from ansible_collections.mydocker.runtime.plugins.module_utils.engine import ima
 
 @pytest.fixture
 def vmd(md):
-    """The CLI; every volume of the session root is removed after the test."""
+    """The CLI, with no volume in the session root before the test (other tests' runs of images with
+    Volumes leave anonymous ones behind, unused: the md fixture removed their containers) and every
+    volume removed after it."""
+    md("volume", "prune", "-f", "-a")
+    assert md("volume", "ls", "-q").out == ""
     yield md
     for cid in md.ids():
         md("rm", "-f", cid, check=False)

@@ -6,12 +6,12 @@ mydocker_container as community.docker's docker_container reads them (no root, n
 import copy
 
 import pytest
-from test_container_plan import BASE, RECORD, facts, plan
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning import comparisons as cmp
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning import container as cp
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning import options as opts
+from ansible_collections.mydocker.runtime.tests.unit.test_container_plan import BASE, RECORD, facts, plan
 
 
 def test_defaults_are_strict_but_exposed_ports():

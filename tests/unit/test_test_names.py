@@ -15,3 +15,15 @@ def _tests(d):
 
 def test_unit_and_system_test_files_have_distinct_names():
     assert sorted(_tests(HERE) & _tests(SYSTEM)) == []
+
+
+def test_unit_tests_import_their_helpers_by_the_collection_path():
+    """ansible-test units runs tests/unit from the collection: ``from fakes import ...`` or
+    ``from test_x import ...`` work under plain pytest only."""
+    bare = []
+    for name in sorted(_tests(HERE) | {"fakes.py"}):
+        with open(os.path.join(HERE, name)) as f:
+            for n, line in enumerate(f, 1):
+                if line.startswith(("from fakes ", "import fakes", "from test_", "import test_")):
+                    bare.append("%s:%d" % (name, n))
+    assert bare == []

@@ -2,10 +2,10 @@
 import signal
 
 import pytest
-from fakes import RecordingSyscalls
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine import imageconfig, users
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
+from ansible_collections.mydocker.runtime.tests.unit.fakes import RecordingSyscalls
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ import tempfile
 
 from . import records
 from .errors import MyDockerError
+from .store import apparent_size as du
 from .store import read_json, write_json
 
 WHITEOUT_PREFIX = ".wh."
@@ -83,17 +84,6 @@ def run(argv, what):
             (p.stderr.decode("utf-8", "replace").strip().splitlines() or [""])[-1]
         raise MyDockerError("%s: %s" % (what, err or "exit status %d" % p.returncode))
     return p
-
-
-def du(path):
-    total = 0
-    for dirpath, dirnames, filenames in os.walk(path):
-        for fn in filenames:
-            try:
-                total += os.lstat(os.path.join(dirpath, fn)).st_size
-            except OSError:
-                pass
-    return total
 
 
 def check_members(layer_tar, dests, what):

@@ -233,3 +233,17 @@ def state_lock(paths: "Paths") -> AbstractContextManager[None]:
     """The one lock around every read-modify-write of the state root (re-entrant, see
     :func:`file_lock`)."""
     return file_lock(paths.lock_file)
+
+
+def apparent_size(path):
+    """Apparent bytes of the files under ``path`` (lstat sizes, links not followed; 0 when absent):
+    what a layer or a volume holds. ``system.du`` is the variant that counts each inode once and
+    stays on one file system, for ``system df`` of a whole state root."""
+    total = 0
+    for top, _dirs, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(top, f)).st_size
+            except OSError:
+                pass
+    return total

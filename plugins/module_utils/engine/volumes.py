@@ -21,7 +21,7 @@ import time
 
 from . import records
 from .errors import MyDockerError, NotFound
-from .store import Paths, file_lock, makedirs, read_json, state_lock, write_json
+from .store import Paths, apparent_size, file_lock, makedirs, read_json, state_lock, write_json
 from .validate import validate_volume_name
 
 DRIVER = "local"
@@ -248,18 +248,6 @@ def remove_anonymous(paths, rec):
     return gone
 
 
-def _du(path):
-    """Apparent bytes of the files under ``path`` (as system.du counts them)."""
-    total = 0
-    for top, dirs, files in os.walk(path):
-        for f in files:
-            try:
-                total += os.lstat(os.path.join(top, f)).st_size
-            except OSError:
-                pass
-    return total
-
-
 def _match(rec, used, filters):
     for key, values in (filters or {}).items():
         values = values if isinstance(values, list) else [values]
@@ -329,7 +317,7 @@ def prune_volumes(root, all=False):
     removed, reclaimed = [], 0
     with state_lock(paths):
         for name in prune_candidates(paths, all=all):
-            reclaimed += _du(volume_dir(paths, name))
+            reclaimed += apparent_size(volume_dir(paths, name))
             _remove_dir(paths, name)
             removed.append(name)
     return removed, reclaimed
@@ -344,7 +332,7 @@ def disk_usage(root):
         rec = read_volume(paths, name)
         if rec is None:
             continue
-        out.append({"Name": name, "Size": _du(rec["Mountpoint"]), "InUse": len(used.get(name, [])),
+        out.append({"Name": name, "Size": apparent_size(rec["Mountpoint"]), "InUse": len(used.get(name, [])),
                     "Anonymous": bool(rec.get("Anonymous"))})
     return out
 

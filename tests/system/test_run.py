@@ -135,7 +135,12 @@ def test_prune_removes_unused_engine_copies(md):
     os.makedirs(stale)
     assert "engine copy .engine/0000000000000000" in md("prune").out
     assert not os.path.exists(stale)
-    assert len(os.listdir(os.path.join(md.root, ".engine"))) == 1
+    # the one copy in use, and the names of the sources remembered for it (monitor.KEYS)
+    copies = sorted(os.listdir(os.path.join(md.root, ".engine")))
+    assert len(copies) == 2 and copies[0] == ".by-source", copies
+    with open(os.path.join(md.root, ".engine", ".by-source", os.listdir(os.path.join(md.root, ".engine",
+                                                                                      ".by-source"))[0])) as f:
+        assert f.read().strip() == copies[1]
 
 
 def test_concurrent_runs_get_distinct_ids_and_valid_state(md):

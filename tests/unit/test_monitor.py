@@ -7,6 +7,7 @@ The lifecycle functions the monitor calls are replaced by recorders; the waiter 
 import ast
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -98,7 +99,9 @@ def test_engine_copy_layout_and_digest(tmp_path, fresh_copy):
     assert dest == os.path.join(paths.root, ".engine", digest) and len(digest) == 16
     want = {"wait.py", "resume.py"} | {os.path.join(*PKG, n) for n in _copy_files()}
     assert _tree(dest) == want
-    assert os.listdir(os.path.join(paths.root, ".engine")) == [digest]  # no temporary directory left
+    # no temporary directory left; beside the copy, the name of these sources remembered
+    assert sorted(os.listdir(os.path.join(paths.root, ".engine"))) == [M.KEYS, digest]
+    assert os.listdir(os.path.join(paths.root, ".engine", M.KEYS)) == [M.source_key()]
     with open(os.path.join(dest, "wait.py")) as f:
         assert f.read() == M.WAITER
     with open(os.path.join(dest, "resume.py")) as f:
@@ -127,6 +130,59 @@ def test_engine_digest_follows_every_source(fresh_copy):
     assert "images.py" not in sources
 
 
+def test_a_known_key_reads_no_source(tmp_path, fresh_copy, monkeypatch):
+    """The second start (any process) finds the copy by the sources' key: no file is read or
+    parsed (that cost ~150 ms of every run)."""
+    paths = Paths(str(tmp_path / "state"))
+    dest = M.engine_copy(paths)
+    M._COPY = None
+
+    def no_reading(*a, **k):
+        raise AssertionError("sources read although the key is known")
+    monkeypatch.setattr(M, "_engine_sources", no_reading)
+    assert M.engine_copy(paths) == dest
+    assert M.current_digest(paths) == os.path.basename(dest)
+
+
+def test_the_key_follows_every_file_and_a_stale_key_is_redone(tmp_path, fresh_copy):
+    top = tmp_path / "engine"
+    (top / "net").mkdir(parents=True)
+    (top / "monitor.py").write_text("from . import a\n")
+    (top / "a.py").write_text("A = 1\n")
+    (top / "net" / "b.py").write_text("B = 1\n")
+    (top / "notes.txt").write_text("x")
+    key = M.source_key(str(top))
+    assert M.source_key(str(top)) == key
+    (top / "notes.txt").write_text("changed")  # not a source
+    assert M.source_key(str(top)) == key
+    (top / "net" / "b.py").write_text("B = 22\n")  # a file the monitor never imports counts too
+    assert M.source_key(str(top)) != key
+    key = M.source_key(str(top))
+    st = os.stat(top / "a.py")
+    os.utime(top / "a.py", ns=(st.st_atime_ns, st.st_mtime_ns + 1000))  # same size, touched
+    assert M.source_key(str(top)) != key
+    # a remembered key whose copy is gone (pruned) is not trusted: the copy is made again
+    paths = Paths(str(tmp_path / "state"))
+    dest = M.engine_copy(paths)
+    shutil.rmtree(dest)
+    M._COPY = None
+    assert M.engine_copy(paths) == dest and os.path.isfile(os.path.join(dest, "wait.py"))
+
+
+def test_prune_keeps_the_keys_and_drops_the_stale_ones(tmp_path, fresh_copy):
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine import prune as P
+    paths = Paths(str(tmp_path / "state"))
+    dest = M.engine_copy(paths)
+    base = os.path.join(paths.root, ".engine")
+    os.makedirs(os.path.join(base, "0123456789abcdef"))  # an older version's copy
+    with open(os.path.join(base, M.KEYS, "oldkey"), "w") as f:
+        f.write("0123456789abcdef\n")
+    assert P.unused_engine_copies(paths, os.path.basename(dest)) == ["0123456789abcdef"]
+    assert P._prune_engines(paths) == ["engine copy .engine/0123456789abcdef"]
+    assert sorted(os.listdir(base)) == [M.KEYS, os.path.basename(dest)]
+    assert os.listdir(os.path.join(base, M.KEYS)) == [M.source_key()]
+
+
 @pytest.mark.parametrize("zipped", ["all", "closure"])
 def test_sources_from_a_module_zip_match_the_directory(tmp_path, zipped):
     """AnsiballZ runs the module from a zip holding only the files its module imports: the copy
@@ -144,11 +200,12 @@ def test_sources_from_a_module_zip_match_the_directory(tmp_path, zipped):
             "from ansible_collections.mydocker.runtime.plugins.module_utils.engine import monitor as M\n"
             "assert M.__file__.startswith(%r), M.__file__\n"
             "s = M._engine_sources()\n"
-            "print(json.dumps([sorted(s), M.engine_digest(s)]))\n") % (zpath, zpath)
+            "print(json.dumps([sorted(s), M.engine_digest(s), M.source_key(), M.source_key()]))\n") % (zpath, zpath)
     out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60,
                          cwd=str(tmp_path), check=False)
     assert out.returncode == 0, out.stderr
-    names, digest = json.loads(out.stdout)
+    names, digest, key, again = json.loads(out.stdout)
+    assert key == again and len(key) == 32 and key != M.source_key()  # from the zip's directory
     assert names == sorted(_copy_files())
     assert digest == M.engine_digest(M._engine_sources())
 
@@ -481,3 +538,15 @@ def _is_open(fd):
         return True
     except OSError:
         return False
+
+
+def test_the_waiter_scripts_compile():
+    """wait.py is text made by replacement (RELAY, REMOVING): it must still be Python."""
+    compile(M.WAITER, "wait.py", "exec")
+    compile(M.RESUME, "resume.py", "exec")
+    assert '"%s"' % M.REMOVING in M.WAITER and 'b"exited %d\\n"' in M.WAITER
+
+
+def test_logloop_checks_the_removal_mark_by_the_monitors_name():
+    with open(os.path.join(ENGINE, "logloop.py")) as f:
+        assert '"%s"' % M.REMOVING in f.read()

@@ -4,60 +4,42 @@
 
 create / start / run / stop / restart / remove / list / inspect / exec / logs / commit / prune.
 Every operation takes a name or an ID. Every failure undoes what the steps before it did.
-Records are read and written through ``records``; ``prune`` lives in ``prune``.
+Records are read and written through ``records``; ``create`` lives in ``create``, ``prune`` in
+``prune``, ``commit`` in ``commit``: each is imported when first used (``__getattr__``), as are
+the modules only starting a container needs (``monitor``, ``process``), so ``ps``, ``inspect``
+and ``rm`` load a third of the engine.
 """
 
 import os
-import random
-import re
-import socket
 import tempfile
 import time
 from typing import Any, Optional
 
-from . import health, imageconfig, images, lifecycle, process, procopts, records, seccomp, users
-from . import volumes as volumes_mod
-from .commit import commit  # noqa: F401  # pylint: disable=unused-import
+from . import imageconfig, lifecycle, records
 from .errors import MyDockerError, NotFound
-from .logs import parse_log_config
-from .monitor import start_monitor
-from .prune import prune  # noqa: F401  # pylint: disable=unused-import
-from .records import ACTIVE, CREATED, EXITED, RUNNING, Record
-from .resources import normalize_resources
-from .store import Paths, cgroup_parent, makedirs, state_lock
-from .validate import (  # noqa: F401 (parse_volume, parse_restart: part of this API)
+from .records import ACTIVE, EXITED, RUNNING, Record
+from .store import Paths
+from .validate import (  # noqa: F401 (parse_env, parse_volume, parse_restart: part of this API)
     check_auto_remove,
-    check_needs_network,
-    check_unique_volumes,
+    parse_env,
     parse_restart,
     parse_volume,
-    validate_hostname,
-    validate_name,
-    validate_workdir,
 )
-from .workspace import check_host_addresses, complete, find_again, make_files, start_lock
-
-_ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+from .workspace import complete, find_again, start_lock
 
 
-# ---------------------------------------------------------------- parsing
-
-def parse_env(items: Any) -> dict[str, str]:
-    """['K=V', ...] or {K: V} -> ordered dict; a bare 'K' takes the caller's value and is left
-    out when the caller has none (as Docker)."""
-    env = {}
-    if isinstance(items, dict):
-        items = ["%s=%s" % (k, v) for k, v in items.items()]
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not _ENV_KEY_RE.match(key):
-            raise MyDockerError("invalid environment variable %r: expected KEY=VALUE" % item)
-        if not sep:
-            if key not in os.environ:
-                continue
-            value = os.environ[key]
-        env[key] = value
-    return env
+def __getattr__(name):
+    """``create``, ``commit`` and ``prune`` (this API too) on first use: see the module doc."""
+    if name == "create":  # spelled out: AnsiballZ packs what the syntax tree imports
+        from .create import create
+        return create
+    if name == "commit":
+        from .commit import commit
+        return commit
+    if name == "prune":
+        from .prune import prune
+        return prune
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 
 # ---------------------------------------------------------------- lookup
@@ -100,141 +82,6 @@ def inspect(root: Optional[str], ref: str) -> dict[str, Any]:
     return view(find(root, ref))
 
 
-# ---------------------------------------------------------------- create
-
-def _new_id(paths):
-    rnd = random.SystemRandom()
-    while True:
-        cid = "".join(rnd.choice("0123456789") for _i in range(10))
-        if not os.path.exists(paths.container_dir(cid)):
-            return cid
-
-
-def create(root: Optional[str], image: str, command: Optional[list[str]] = None, name: Optional[str] = None,
-           env: Any = None, volumes: Optional[list[str]] = None, workdir: Optional[str] = None,
-           hostname: Optional[str] = None, resources: Optional[dict[str, Any]] = None, restart: Any = None,
-           auto_remove: bool = False, tty: bool = False, interactive: bool = False,
-           network: Optional[str] = None, ip: Optional[str] = None, ports: Optional[list[Any]] = None,
-           security_opt: Optional[list[str]] = None, entrypoint: Any = None, user: Optional[str] = None,
-           mounts: Optional[list[Any]] = None, tmpfs: Optional[list[Any]] = None, read_only: bool = False,
-           shm_size: Any = None, networks: Any = None, network_mode: Optional[str] = None, aliases: Any = None,
-           dns: Any = None, dns_search: Any = None, add_hosts: Any = None,
-           cap_add: Any = None, cap_drop: Any = None, privileged: bool = False, sysctls: Any = None,
-           ulimits: Any = None, init: bool = False, stop_signal: Any = None, group_add: Any = None,
-           oom_score_adj: Any = None, labels: Any = None, label_files: Any = None, devices: Any = None,
-           expose: Optional[list[Any]] = None, publish_all: bool = False,
-           healthcheck: Optional[dict] = None, log_driver: Optional[str] = None, log_options: Any = None,
-           _until_running: bool = False) -> Record:
-    """Create a container (not started). Returns its record.
-
-    The image's config is honoured as Docker does (``imageconfig``): the command is Entrypoint +
-    Cmd, ``command`` replaces Cmd, ``entrypoint`` (a string, '' clears, or a list) replaces the
-    Entrypoint and drops Cmd; ``env`` wins over the image's Env; ``workdir`` and ``user`` (name,
-    uid, uid:gid, name:group; resolved in the image's /etc/passwd at start) over the image's.
-
-    The first record names this process as its creator; the mark is cleared once the container
-    is complete (``_until_running``, for ``run``: once it runs), so ``prune`` can tell a container
-    half-made by a creator that died from one that was created."""
-    paths = _paths(root)
-    paths.ensure()
-    img = images.get_image(paths.root, image)
-    cfg = img.get("config") or {}
-    if entrypoint is not None and not isinstance(entrypoint, str) and \
-            not (isinstance(entrypoint, list) and all(isinstance(a, str) for a in entrypoint)):
-        raise MyDockerError("the entrypoint must be a string or a list of strings")
-    if command and not (isinstance(command, (list, tuple)) and all(isinstance(a, str) for a in command)):
-        raise MyDockerError("the command must be a list of strings")
-    cmd = imageconfig.command(cfg, command, entrypoint)
-    if not cmd:
-        raise MyDockerError("no command specified (image %s has no default command)" % image)
-    if not all(isinstance(a, str) for a in cmd):
-        raise MyDockerError("the command must be a list of strings")
-    user = users.validate(cfg.get("User") or "" if user is None else user)
-    image_env = parse_env(cfg.get("Env") or [])
-    image_env.pop("PATH", None)
-    image_env.update(parse_env(env))
-    vols = check_unique_volumes([parse_volume(v) for v in volumes or []])
-    vols, storage = volumes_mod.storage_options(vols, mounts, tmpfs, read_only, shm_size)
-    res = normalize_resources(resources or {})
-    security_opt, seccomp_profile = seccomp.parse_security_opt(security_opt)
-    policy = parse_restart(restart)
-    check_auto_remove(auto_remove, policy["name"])
-    workdir = validate_workdir(workdir or cfg.get("WorkingDir") or "/")
-    if name is not None:
-        validate_name(name, "container name")
-    if hostname is not None:
-        validate_hostname(hostname)
-    # networks, network_mode (none, host, container:NAME), dns, dns_search, add_hosts: net/netmode.py
-    from .net import names, netmode
-    from .net.ports import container_ports  # plain Python: ranges, bare ports, --expose, -P (issue 11)
-    mode, atts, extra_hosts, dns, dns_search = netmode.parse_create(
-        paths, network, ip, networks, aliases, network_mode, ports, add_hosts, dns, dns_search)
-    network = atts[0]["name"] if atts else None
-    net_ports, exposed = container_ports(ports, expose, publish_all, cfg.get("ExposedPorts"))
-    check_needs_network(network, net_ports, ip)
-    ip = atts[0]["ip"] if atts else ""
-    if mode == netmode.HOST and hostname is None:
-        hostname = socket.gethostname()
-    procs = procopts.normalize(cap_add, cap_drop, privileged, sysctls, ulimits, init, stop_signal, group_add,
-                               oom_score_adj, labels, label_files, devices)  # issue 11: process, security
-    extra = {"healthcheck": health.for_create(cfg, healthcheck), "logConfig": parse_log_config(log_driver, log_options)}
-    if network:
-        from .net import networks as netmod
-        for a in atts:
-            netmod.inspect_network(paths.root, a["name"])  # raises for an unknown network
-        check_host_addresses(net_ports)
-
-    new_volumes = []
-    with state_lock(paths):
-        cid = _new_id(paths)
-        name = name or cid
-        for other in records.iter_records(paths):
-            if other.get("name") == name:
-                raise MyDockerError("the container name %s is already in use by container %s"
-                                    % (name, other.id))
-        names.check_names(paths, cid, name, atts)
-        # volumes made on first use and the image's anonymous ones: under the lock that saves their user
-        vols, new_volumes = volumes_mod.resolve(paths, vols, cfg.get("Volumes"),
-                                                [t["container"] for t in storage.get("tmpfs", [])])
-        makedirs(paths.container_dir(cid), 0o700)
-        rec = Record({
-            # the Go tool's keys (command, volume, portmapping, Resource: derived by records.save)
-            "pid": "", "id": cid, "name": name, "command": "", "createdTime": lifecycle.now(),
-            "status": CREATED, "volume": "", "networkName": network or "", "portmapping": None,
-            "ip": ip or "", "cgroupManager": {"Path": "%s/%s" % (cgroup_parent(paths.root), cid),
-                                              "Resource": None},
-            "cmd": cmd, "image": image, "layer": img["layer"], "layers": img["layers"],
-            "imageId": img["imageId"], "env": image_env, "volumes": vols,
-            "workdir": workdir, "hostname": hostname or cid, "resources": res,
-            "restartPolicy": policy, "restartCount": 0, "autoRemove": bool(auto_remove),
-            "tty": bool(tty), "interactive": bool(interactive), "ports": net_ports,
-            "exposedPorts": exposed, "publishAllPorts": bool(publish_all),
-            "exitCode": None, "startedAt": "", "finishedAt": "", "monitorPid": "",
-            "stopRequested": False, "securityOpt": security_opt, "seccompProfile": seccomp_profile,
-            "user": user, "stopSignal": cfg.get("StopSignal") or "",
-            "config": imageconfig.resolved(img, cmd, entrypoint, image_env, workdir, user),
-            "networks": atts, "networkMode": mode, "dns": dns, "dnsSearch": dns_search,
-            "extraHosts": extra_hosts,
-        })
-        rec.update(storage, **lifecycle.own_mark("creator"))
-        rec.update(procs)
-        rec.update(extra)
-        try:
-            rec = records.save(paths, rec)
-        except BaseException:
-            volumes_mod.forget(paths, new_volumes)
-            raise
-    try:
-        make_files(paths, rec, img["layerPath"])
-        if not _until_running:
-            rec = records.update(paths, cid, creatorPid="", creatorStart=None)
-    except BaseException:
-        lifecycle.remove_files(paths, rec)
-        volumes_mod.forget(paths, new_volumes)
-        raise
-    return rec
-
-
 # ---------------------------------------------------------------- start / run
 
 def start(root: Optional[str], ref: str, stdio: Optional[tuple[int, int, int]] = None,
@@ -266,6 +113,7 @@ def start(root: Optional[str], ref: str, stdio: Optional[tuple[int, int, int]] =
             rec = complete(paths, rec)
         records.update(paths, cid, stopRequested=False, restartCount=0, error="",
                        **lifecycle.own_mark("starter"))
+        from .monitor import start_monitor
         return start_monitor(paths, cid, stdio=stdio, console=console, attached=attached)
 
 
@@ -273,6 +121,7 @@ def run(root: Optional[str], image: str, command: Optional[list[str]] = None, de
         stdio: Optional[tuple[int, int, int]] = None, console: Optional[int] = None,
         **kwargs: Any) -> tuple[Record, int, Any]:
     """create + start; a failure at any step removes the container again."""
+    from .create import create
     paths = _paths(root)
     rec = create(paths, image, command, _until_running=True, **kwargs)
     try:
@@ -347,6 +196,7 @@ def update(root: Optional[str], ref: str, resources: Optional[dict[str, Any]] = 
         check_auto_remove(rec.auto_remove, policy["name"])
         changes["restartPolicy"] = policy
     if resources is not None:
+        from .resources import normalize_resources
         res = normalize_resources(resources)
         cg = lifecycle.cgroup_of(paths, rec)
         if cg.exists():
@@ -412,6 +262,23 @@ def restart(root: Optional[str], ref: str, timeout: float = 10) -> tuple[int, An
     return start(root, ref)
 
 
+def _stop_for_removal(paths, cid):
+    """``stop`` for ``rm -f``: the waiter is told (monitor.REMOVING) not to start an engine to record
+    an exit about to be deleted; ``stop`` finishes the container in its place. A failure unmarks."""
+    from .monitor import REMOVING
+    mark = os.path.join(paths.container_dir(cid), REMOVING)
+    with open(mark, "w"):
+        pass
+    try:
+        stop(paths, cid, timeout=0)
+    except BaseException:
+        try:
+            os.unlink(mark)
+        except OSError:
+            pass
+        raise
+
+
 def remove(root: Optional[str], ref: str, force: bool = False, volumes: bool = False) -> bool:
     """Remove a container; ``volumes`` (rm -v): its anonymous volumes too (named ones stay)."""
     paths = _paths(root)
@@ -424,7 +291,7 @@ def remove(root: Optional[str], ref: str, force: bool = False, volumes: bool = F
             if lifecycle.true_status(rec) in ACTIVE or lifecycle.monitor_alive(rec):
                 if not force:
                     raise MyDockerError("container %s is running: stop it first or use rm -f" % rec.name)
-                stop(paths, rec.id, timeout=0)
+                _stop_for_removal(paths, rec.id)
             elif lifecycle.mark_alive(rec, "creator") and not lifecycle.is_own_mark(rec, "creator"):
                 if not force:
                     raise MyDockerError("container %s is still being created (by process %s): use rm -f"
@@ -434,7 +301,8 @@ def remove(root: Optional[str], ref: str, force: bool = False, volumes: bool = F
                 return True  # it was started with --rm and is gone already
             lifecycle.remove_files(paths, rec)
             if volumes:
-                volumes_mod.remove_anonymous(paths, rec)
+                from .volumes import remove_anonymous
+                remove_anonymous(paths, rec)
     except NotFound:
         return True  # its directory went away meanwhile: removed by someone else
     return True
@@ -455,6 +323,7 @@ def exec_start(root: Optional[str], ref: str, argv: list[str], stdio: tuple[int,
         raise MyDockerError("no command given")
     if workdir is not None and not workdir.startswith("/"):
         raise MyDockerError("invalid working directory %r: must be absolute" % workdir)
+    from . import process, users
     spec = lifecycle.spec_of(paths, rec.id, rec)
     users.validate(user)
     kw = {"user": user} if user else {}
@@ -464,6 +333,7 @@ def exec_start(root: Optional[str], ref: str, argv: list[str], stdio: tuple[int,
 
 def exec_wait(pid: int) -> int:
     """The exit status of a command started by ``exec_start``."""
+    from . import process
     return process.wait(pid)
 
 

@@ -15,14 +15,10 @@ one page, so a many-layer overlay is mounted with ``lowerdir=layers/<L>:...`` re
 ``<root>/image`` (as Docker's overlay2 driver does with its ``l/<short id>`` links).
 """
 
-import gzip
 import hashlib
 import os
 import shutil
 import stat
-import subprocess
-import tarfile
-import tempfile
 
 from . import records
 from .errors import MyDockerError
@@ -48,6 +44,7 @@ def diff_id(path):
         gz = f.read(2) == b"\x1f\x8b"
     if not gz:
         return "sha256:" + sha256_file(path)
+    import gzip  # here: run and ps never unpack (start-up cost)
     h = hashlib.sha256()
     try:
         with gzip.open(path, "rb") as f:
@@ -78,6 +75,7 @@ def tar_error(stderr):
 
 
 def run(argv, what):
+    import subprocess
     p = subprocess.run(argv, capture_output=True, check=False)
     if p.returncode != 0:
         err = tar_error(p.stderr) if argv[0] == "tar" else \
@@ -90,6 +88,7 @@ def check_members(layer_tar, dests, what):
     """Refuse a layer whose members (or hard-link targets) go through a symlink that an earlier
     layer left in one of ``dests`` and that leads out of it (tar guards the symlinks of the layer
     it extracts)."""
+    import tarfile
     tops = [os.path.realpath(d) for d in dests]
     try:
         with tarfile.open(layer_tar) as tf:
@@ -167,6 +166,7 @@ def store(paths, layer_tar, what, lowers=()):
         # still checked: the archive must not be accepted because a layer is already on disk
         check_members(layer_tar, list(lowers), what)
         return name, did, None
+    import tempfile
     tmp = tempfile.mkdtemp(prefix=".tmp-", dir=paths.layers)
     try:
         os.chmod(tmp, 0o755)
@@ -208,6 +208,7 @@ def remove(paths, name):
     """Delete layer ``name`` from disk (caller holds the lock and checked it is unused)."""
     d = layer_dir(paths, name)
     if os.path.isdir(d):
+        import tempfile
         trash = tempfile.mkdtemp(prefix=".rm-", dir=paths.layers)
         os.rename(d, os.path.join(trash, "l"))
         shutil.rmtree(trash, ignore_errors=True)

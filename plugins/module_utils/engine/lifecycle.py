@@ -13,7 +13,7 @@ import shutil
 import signal
 import time
 
-from . import process, procopts, records
+from . import procopts, records
 from .cgroups import Cgroup
 from .errors import MyDockerError, NotFound
 from .records import CREATED, EXITED, RESTARTING, RUNNING, Record, load, update  # noqa: F401 (re-exported)
@@ -205,6 +205,7 @@ def launch(paths, cid, stdio, monitor_pid, console=None):
         if any(v.get("type") == "volume" for v in rec.volumes):
             from .volumes import copy_up
             copy_up(rec, os.path.join(paths.overlay_dir(cid), "merged"), secure_join)
+        from . import process  # only a start needs it (ps, inspect and rm do not)
         sp = process.spawn(_with_mode(paths, rec, spec_of(paths, cid, rec)), stdio, console)
         cg.add(sp.pid)
         # a run's container is complete once it runs; an adopted one is our child again

@@ -197,6 +197,13 @@ class Loop:
             code = 128 + os.WTERMSIG(self.status)
         else:
             code = os.WEXITSTATUS(self.status)
+        if os.path.exists(os.path.join(self.root, "containers", self.cid, "removing")):  # monitor.REMOVING
+            if self.notify != "-":
+                try:
+                    os.write(int(self.notify), b"exited %d\n" % code)
+                except OSError:
+                    pass
+            os._exit(0)  # rm -f finishes the container itself (containers.remove)
         os.execv(sys.executable, [sys.executable, "-I", os.path.join(self.engine, "resume.py"), self.root, self.cid,
                                   str(code), self.notify, repr(time.time()) if self.adopted else self.began,
                                   self.delay] + self.fds)

@@ -24,7 +24,7 @@ import time
 from . import lifecycle, logs
 from .errors import MyDockerError
 from .process import report_error
-from .store import makedirs
+from .store import makedirs, write_atomic
 from .syscalls import PR_SET_CHILD_SUBREAPER, SYS
 
 
@@ -105,6 +105,12 @@ def start_monitor(paths, cid, stdio=None, console=None, attached=False):
     raise MyDockerError("the container monitor died before the container started")
 
 
+# ``rm -f`` of a running container leaves this file in the container's directory before it kills:
+# the waiter that reaps PID 1 then exits at once instead of starting an engine to record an exit
+# that ``rm`` is about to delete (containers.remove cleans up itself: lifecycle.finish and final,
+# as for a monitor that died). logloop.py (the waiter with a healthcheck) checks the same name.
+REMOVING = "removing"
+
 # While the container runs: wait, then resume the engine with the exit code. No imports beyond
 # builtins, so this interpreter stays small.
 WAITER = """# mydocker monitor: waits for the container's PID 1 (argv: ROOT CID PID NOTIFY BEGAN DELAY [FD...])
@@ -129,9 +135,16 @@ elif os.WIFSIGNALED(status):
     code = 128 + os.WTERMSIG(status)
 else:
     code = os.WEXITSTATUS(status)
+if os.path.exists(os.path.join(a[1], "containers", a[2], "@REMOVING@")):  # rm -f finishes it itself
+    if a[4] != "-":
+        try:
+            os.write(int(a[4]), b"exited %d\\n" % code)
+        except OSError:
+            pass
+    os._exit(0)
 resume = os.path.join(os.path.dirname(os.path.abspath(a[0])), "resume.py")
 os.execv(sys.executable, [sys.executable, "-I", resume, a[1], a[2], str(code)] + a[4:])
-""".replace("@RELAY@", "".join("    " + ln + "\n" for ln in logs.RELAY.splitlines()))
+""".replace("@RELAY@", "".join("    " + ln + "\n" for ln in logs.RELAY.splitlines())).replace("@REMOVING@", REMOVING)
 
 RESUME = """# mydocker monitor: the container exited; record it, restart or clean up (argv: ROOT CID CODE ...)
 import os, sys
@@ -223,19 +236,91 @@ def engine_digest(sources):
 
 
 _COPY = None
+KEYS = ".by-source"  # under <root>/.engine: {key of the sources as they are on disk} -> digest
 
 
-def engine_copy(paths):
-    """A private copy of the engine package under the state root for monitors to resume with."""
+def source_key(here=None):
+    """A cheap name for the engine files as they are now, without reading them: the name, size and
+    mtime of every ``.py`` (as Python's own bytecode cache trusts), or, in a module's zip, each
+    member's name, size and CRC from the zip's directory. Same files, same key; the key maps to
+    the digest of the copy (:func:`current_digest`), so a start parses no source: reading and
+    walking the syntax tree of ~40 files took ~150 ms of every ``run``."""
+    here = here or os.path.dirname(os.path.abspath(__file__))
+    h = hashlib.sha256(WAITER.encode() + RESUME.encode())
+    if os.path.isdir(here):
+        for d, dirs, files in os.walk(here):
+            dirs[:] = sorted(x for x in dirs if x != "__pycache__")
+            for n in sorted(files):
+                if n.endswith(".py"):
+                    st = os.stat(os.path.join(d, n))
+                    h.update(("%s\0%s\0%d\0%d\0" % (os.path.relpath(d, here), n, st.st_size,
+                                                      st.st_mtime_ns)).encode())
+    else:
+        import zipfile
+        archive = __loader__.archive  # zipimport
+        prefix = os.path.relpath(here, archive).replace(os.sep, "/") + "/"
+        with zipfile.ZipFile(archive) as z:
+            for i in sorted(z.infolist(), key=lambda i: i.filename):
+                if i.filename.startswith(prefix) and i.filename.endswith(".py"):
+                    h.update(("%s\0%d\0%d\0" % (i.filename[len(prefix):], i.file_size, i.CRC)).encode())
+    return h.hexdigest()[:32]
+
+
+def _sources_and_digest():
     global _COPY
     if _COPY is None:
         sources = _engine_sources()
         _COPY = (engine_digest(sources), sources)
-    digest, sources = _COPY
+    return _COPY
+
+
+def _remembered(base, key):
+    """The digest remembered for ``key`` when its copy is there, else None."""
+    try:
+        with open(os.path.join(base, KEYS, key)) as f:
+            digest = f.read().strip()
+    except OSError:
+        return None
+    return digest if len(digest) == 16 and os.path.isdir(os.path.join(base, digest)) else None
+
+
+def current_digest(paths):
+    """The digest of this engine's copy (reads only: the remembered one, else computed)."""
     base = os.path.join(paths.root, ".engine")
+    return _remembered(base, source_key()) or _sources_and_digest()[0]
+
+
+def forget_keys(paths):
+    """Drop the remembered keys whose copy is gone (after a prune)."""
+    d = os.path.join(paths.root, ".engine", KEYS)
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return
+    for n in names:
+        if _remembered(os.path.dirname(d), n) is None:
+            try:
+                os.unlink(os.path.join(d, n))
+            except OSError:
+                pass
+
+
+def engine_copy(paths):
+    """A private copy of the engine package under the state root for monitors to resume with."""
+    base = os.path.join(paths.root, ".engine")
+    key = source_key()
+    digest = _remembered(base, key)
+    if digest is not None:
+        return os.path.join(base, digest)
+    digest, sources = _sources_and_digest()
     dest = os.path.join(base, digest)
-    if os.path.isdir(dest):
-        return dest
+    if not os.path.isdir(dest):
+        _write_copy(base, dest, sources)
+    write_atomic(os.path.join(base, KEYS, key), digest + "\n", 0o600)
+    return dest
+
+
+def _write_copy(base, dest, sources):
     makedirs(base, 0o700)
     tmp = tempfile.mkdtemp(prefix=".tmp-", dir=base)
     try:
@@ -257,7 +342,6 @@ def engine_copy(paths):
     finally:
         if os.path.isdir(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
-    return dest
 
 
 def resume(argv):

@@ -14,7 +14,6 @@ import signal
 import socket
 import struct
 import termios
-import traceback
 
 from . import procopts, seccomp, users
 from .errors import MyDockerError
@@ -159,6 +158,7 @@ def _init(spec, stdio, console, gor, errw, filt=None, syscalls=SYS):
     except OSError as e:
         _report_and_exit(errw, "container init failed: %s" % e)
     except BaseException:
+        import traceback  # the failure path only (its import is ~4 ms of every start)
         _report_and_exit(errw, "container init failed: %s" % traceback.format_exc().strip().splitlines()[-1])
 
 

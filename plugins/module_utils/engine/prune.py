@@ -97,6 +97,7 @@ def _unmonitored(paths, rec):
 def unused_engine_copies(paths, current):
     """Names under ``<root>/.engine`` that are neither ``current`` nor used by a live process
     (a monitor runs its copy's wait.py / resume.py). Reads only."""
+    from .monitor import KEYS
     base = os.path.join(paths.root, ".engine")
     try:
         names = sorted(os.listdir(base))
@@ -113,15 +114,17 @@ def unused_engine_copies(paths, current):
             for a in args:
                 if a.startswith(base + "/"):
                     in_use.add(a[len(base) + 1:].split("/")[0])
-    return [n for n in names if n != current and n not in in_use]
+    return [n for n in names if n != current and n not in in_use and n != KEYS]
 
 
 def _prune_engines(paths):
     """Engine copies (see monitor.engine_copy) that neither this version nor a live monitor uses."""
-    from .monitor import engine_copy
+    from .monitor import engine_copy, forget_keys
     current = os.path.basename(engine_copy(paths))
     removed = []
     for n in unused_engine_copies(paths, current):
         shutil.rmtree(os.path.join(paths.root, ".engine", n), ignore_errors=True)
         removed.append("engine copy .engine/%s" % n)
+    if removed:
+        forget_keys(paths)  # the names of sources whose copy just went
     return removed

@@ -148,7 +148,7 @@ def container_size(root, cid):
 def _engine_leftovers(paths):
     from . import monitor
     from .prune import unused_engine_copies
-    current = monitor.engine_digest(monitor._engine_sources())
+    current = monitor.current_digest(paths)
     base = os.path.join(paths.root, ".engine")
     return [("engine copy .engine/%s" % n, os.path.join(base, n)) for n in unused_engine_copies(paths, current)]
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import platform
 import struct
 
 from ..errors import MyDockerError
@@ -117,9 +116,9 @@ def assemble(instructions) -> bytes:
 # bpf(2) through ctypes
 
 def _bpf(cmd, attr):
-    nr = _SYS_BPF.get(platform.machine())
+    nr = _SYS_BPF.get(os.uname().machine)
     if nr is None:
-        raise MyDockerError("cgroup v2 device filter: bpf(2) syscall number unknown on %s" % platform.machine())
+        raise MyDockerError("cgroup v2 device filter: bpf(2) syscall number unknown on %s" % os.uname().machine)
     libc = ctypes.CDLL(None, use_errno=True)
     buf = ctypes.create_string_buffer(attr.ljust(_ATTR_SIZE, b"\0"), _ATTR_SIZE)
     ret = libc.syscall(ctypes.c_long(nr), ctypes.c_int(cmd), buf, ctypes.c_uint(_ATTR_SIZE))

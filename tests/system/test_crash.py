@@ -145,6 +145,27 @@ def crash(tmp_path):
         e.cleanup()
 
 
+def where_is(pid):
+    """What a process (a monitor that should have finished) is doing: its kernel wait channel,
+    its Python-level state is not visible, so its children and open files tell the step."""
+    out = []
+    for name in ("wchan", "cmdline"):
+        try:
+            with open("/proc/%s/%s" % (pid, name), "rb") as f:
+                out.append("%s=%s" % (name, f.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()))
+        except OSError as e:
+            out.append("%s: %s" % (name, e))
+    try:
+        fds = os.listdir("/proc/%s/fd" % pid)
+        out.append("fds=%s" % sorted(os.readlink("/proc/%s/fd/%s" % (pid, fd)) for fd in fds))
+    except OSError:
+        pass
+    for child in subprocess.run(["ps", "-o", "pid=,stat=,wchan:20=,args=", "--ppid", str(pid)],
+                                capture_output=True, text=True, check=False).stdout.splitlines():
+        out.append("child: " + child.strip())
+    return "; ".join(out)
+
+
 def test_kill_run_at_random_moments_then_prune(crash):
     trials = int(os.environ.get("MYDOCKER_CRASH_TRIALS") or 20)
     seed = int(os.environ.get("MYDOCKER_CRASH_SEED") or random.SystemRandom().randrange(1 << 31))
@@ -184,7 +205,8 @@ def test_kill_run_at_random_moments_then_prune(crash):
                 problem = crash.running_completely(recs[0])
             if problem:
                 there = crash.leaks(ids)
-                failures.append("%s: after prune (%s): %s; there: %s" % (what, pruned.out.strip(), problem, there))
+                failures.append("%s: after prune (%s): %s; there: %s; monitor: %s" % (
+                    what, pruned.out.strip(), problem, there, where_is(recs[0].monitor_pid)))
             else:
                 outcomes["running"] += 1
             for r in recs:

@@ -13,7 +13,7 @@ import shutil
 import signal
 import time
 
-from . import procopts, records
+from . import records
 from .cgroups import Cgroup
 from .errors import MyDockerError, NotFound
 from .records import CREATED, EXITED, RESTARTING, RUNNING, Record, load, update  # noqa: F401 (re-exported)
@@ -127,6 +127,7 @@ def cgroup_of(paths, rec):
     rec = Record.of(rec)
     parent, cid = rec.own_cgroup or (cgroup_parent(paths.root), rec.id)
     cg = Cgroup(parent, cid)
+    from . import procopts  # lazily: recording an exit needs none of the process options
     cg.extra_device_rules = procopts.device_rules(rec)  # --device, --privileged (issue 11)
     return cg
 
@@ -169,6 +170,7 @@ def spec_of(paths, cid, rec):
             spec[key] = rec[key]
     if "user" in rec:  # the image's or run's user, resolved in the container at start
         spec["user"] = rec.get("user") or ""
+    from . import procopts
     return procopts.extend_spec(spec, rec)  # caps, sysctls, ulimits, groups, oom, init (issue 11)
 
 

@@ -23,7 +23,6 @@ import time
 
 from . import lifecycle, logs
 from .errors import MyDockerError
-from .process import report_error
 from .store import makedirs, write_atomic
 from .syscalls import PR_SET_CHILD_SUBREAPER, SYS
 
@@ -101,6 +100,7 @@ def start_monitor(paths, cid, stdio=None, console=None, attached=False):
         return int(line.split()[1]), f
     f.close()
     if line.startswith("error "):
+        from .process import report_error  # the resumed monitor never needs process.py
         raise report_error(line[len("error "):])
     raise MyDockerError("the container monitor died before the container started")
 

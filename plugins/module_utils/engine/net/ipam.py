@@ -39,7 +39,7 @@ way cannot prove or do (no index, a file the Go tool wrote or changed, a short s
 unmarked gateway) takes the old way once: read whole, change, write whole; see its module doc.
 
 The ``*_in`` functions are pure (they work on the loaded dicts); the others take the state lock
-(see :func:`lock`) and replace the files atomically.
+(see :func:`lock`) and change the files atomically (replaced whole, or one byte in place).
 """
 
 import ipaddress
@@ -455,8 +455,8 @@ def release(paths, net, ip, owner=None):
             data = {str(net): slot.value} if slot is not None else load(paths)
             if release_in(data, net, addr):  # changes one character, never pads: always in place
                 if slot is not None:
-                    # no fdatasync: a release a power cut loses leaves a bit without a
-                    # live owner, which prune frees (see ipamstore)
+                    # no fdatasync: a release a power cut loses leaves the bit taken for a
+                    # holder that let it go, which prune or its rm frees (see ipamstore)
                     slot.put(int(ipaddress.IPv4Address(addr)) - int(net.network_address), "0", sync=False)
                 else:
                     save(paths, data)

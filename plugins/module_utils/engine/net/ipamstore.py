@@ -35,8 +35,9 @@ whole once (which also writes a new index), and an index lost or left stale by a
 such slow call, never a wrong byte. The index is written atomically but without an fsync.
 
 A release is not fdatasynced (the whole write of before was): a power cut that loses it leaves
-the address taken, its owner link gone or naming a container that no longer runs, which
-``prune`` frees; never two holders of one address. An allocation is durable before it returns.
+the address taken, its owner link gone or naming the container that let it go; ``prune`` frees
+it once that container is gone (and its ``rm`` releases what its link names), never two holders
+of one address. An allocation is durable (fdatasync) before it returns.
 """
 
 import json

@@ -214,3 +214,17 @@ def test_unmarked_gateway_takes_the_slow_way_once(paths):
     i1 = ino(paths)
     assert ipam.allocate(paths, NET, reserved=(GW,)) == "10.0.0.3"
     assert ino(paths) == i1
+
+
+def test_an_index_that_cannot_be_written_fails_nothing(paths, monkeypatch):
+    many(paths)
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(ipamstore, "_write_index", full)
+    ipam.drop_subnet(paths, OTHERS[0])  # a whole write: the old index must not stay
+    assert not os.path.exists(ipamstore.index_file(paths))
+    assert ipam.allocate(paths, NET) == "10.0.0.2"
+    monkeypatch.undo()
+    assert ipam.allocate(paths, NET) == "10.0.0.3"  # slow once, writing the index
+    assert ipamstore.open_slot(paths, str(NET)) is not None

@@ -76,8 +76,14 @@ def write(paths, data):
     """Replace subnet.json by ``data`` (atomic, fsynced), then its index."""
     text, at = encode(data)
     write_atomic(paths.ipam_file, text)
-    st = os.stat(paths.ipam_file)
-    _write_index(paths, {"ino": st.st_ino, "size": st.st_size, "at": at})
+    try:  # subnet.json is written: an index that cannot be written only costs the fast way
+        st = os.stat(paths.ipam_file)
+        _write_index(paths, {"ino": st.st_ino, "size": st.st_size, "at": at})
+    except OSError:
+        try:
+            os.unlink(index_file(paths))
+        except OSError:
+            pass
 
 
 def _write_index(paths, idx):

@@ -149,7 +149,7 @@ def open_slot(paths, key):
     place = idx["at"].get(key) if idx else None
     if not (isinstance(place, list) and len(place) == 2 and all(isinstance(x, int) for x in place)):
         return None
-    off, n = place
+    off, n = place[0], place[1]
     head = (json.dumps(key) + ':"').encode("ascii")
     start = off - len(head) - 1
     if start < 0 or n < 1:

@@ -42,6 +42,12 @@ def _owner_links(ipam, paths):
     return sum(len(os.listdir(os.path.join(d, n))) for n in os.listdir(d)) if os.path.isdir(d) else 0
 
 
+def _index_bytes(paths):
+    """Size of the offset index of an engine that has one (net/ipamstore.py), else None."""
+    path = os.path.join(os.path.dirname(paths.ipam_dir), "ipam-index.json")
+    return os.path.getsize(path) if os.path.exists(path) else None
+
+
 def ipam_others(kind):
     if kind == "/24":
         return ["10.200.%d.0/24" % i for i in range(100)]
@@ -55,8 +61,11 @@ def measure_ipam(base, reps, fills=(0, 1000, 10000, 60000), others_kinds=("", "/
     podman's IPAM is not comparable from the outside). For each fill level (addresses taken, the
     first ones after the gateway, each with an owner in owners.json as real containers would have)
     and 0 or 100 other networks in subnet.json: time one locked ipam.allocate() + ipam.release()
-    (as `run --net` and `rm` do them: lock, read, modify, atomic write with fsync) and, apart, the
-    pure in-memory allocate_in() + release_in() on the loaded dict."""
+    (as `run --net` and `rm` do them: under the lock, with owner links; an engine with
+    net/ipamstore.py changes the one byte in place, an older one reads and rewrites the whole file
+    with fsync) and, apart, the pure in-memory allocate_in() + release_in() on the loaded dict.
+    After the cycles subnet.json must hold the very bytes it held before them (every other
+    network's string untouched); ``in_place`` tells whether it is still the same file (inode)."""
     ipam, state = import_ipam(base)
     net = ipam.parse_subnet(IPAM_NET)
     gw = ipam.default_gateway(net)
@@ -78,6 +87,9 @@ def measure_ipam(base, reps, fills=(0, 1000, 10000, 60000), others_kinds=("", "/
             ipam.save(paths, data)
             ipam.save_owners(paths, owners)
             expect = str(ipaddress.IPv4Address(first + 2 + fill))
+            with open(paths.ipam_file, "rb") as f:
+                start_bytes = f.read()
+            start_ino = os.stat(paths.ipam_file).st_ino
             locked = []
             for r in range(reps + 3):  # 3 warm-up
                 t0 = time.perf_counter()
@@ -88,6 +100,10 @@ def measure_ipam(base, reps, fills=(0, 1000, 10000, 60000), others_kinds=("", "/
                     raise BenchError("ipam: allocated %s, expected the first free address %s" % (ip, expect))
                 if r >= 3:
                     locked.append(dt)
+            with open(paths.ipam_file, "rb") as f:
+                if f.read() != start_bytes:
+                    raise BenchError("ipam: subnet.json differs after the allocate/release cycles")
+            in_place = os.stat(paths.ipam_file).st_ino == start_ino
             d = ipam.load(paths)
             pure = []
             for r in range(reps):
@@ -101,9 +117,12 @@ def measure_ipam(base, reps, fills=(0, 1000, 10000, 60000), others_kinds=("", "/
                         "subnet_json_bytes": os.path.getsize(paths.ipam_file),
                         "owners_json_bytes": os.path.getsize(ipam.owners_file(paths)),
                         "owner_links": _owner_links(ipam, paths),
+                        "index_bytes": _index_bytes(paths),
+                        "in_place": in_place,
                         "locked": stats(locked), "pure": stats(pure),
                         "samples_s": {"locked": locked, "pure": pure}})
             shutil.rmtree(root)
-            log("ipam: /16 with %d taken, other networks: %s: allocate+release %.2f ms (pure %.1f us)"
-                % (fill, out[-1]["others"], out[-1]["locked"]["median"] * 1e3, out[-1]["pure"]["median"] * 1e6))
+            log("ipam: /16 with %d taken, other networks: %s: allocate+release %.2f ms (pure %.1f us)%s"
+                % (fill, out[-1]["others"], out[-1]["locked"]["median"] * 1e3, out[-1]["pure"]["median"] * 1e6,
+                   ", in place" if in_place else ", whole file rewritten"))
     return out

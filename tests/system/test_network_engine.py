@@ -517,6 +517,46 @@ def test_prune_and_force_remove(env):
     assert env.ipam_data() == {} and ipam.load_owners(env.paths) == {}
 
 
+def test_ipam_in_place_beside_big_networks_and_go_tool_edits(env):
+    """A connect and a disconnect change one byte of subnet.json where it is, whatever else the
+    file holds (issue 13), and a file the Go tool rewrote meanwhile is taken over as it is."""
+    network = network_mod()
+    name, subnet = env.bridge_name(), env.subnet()
+    network.create_network(env.root, name, subnet)
+    # 20 other /16s in the file (data only: no bridge, no route, no traffic)
+    data = env.ipam_data()
+    for i in range(20):
+        other = ipaddress.ip_network("10.%d.0.0/16" % (20 + i))
+        ipam.reserve_subnet_in(data, other, other.network_address + 1)
+    ipam.save(env.paths, data)
+    with open(env.paths.ipam_file, "rb") as f:
+        before = f.read()
+    ino = os.stat(env.paths.ipam_file).st_ino
+    a = attach.connect(env.root, name, "6000000001", env.netns())
+    net = ipaddress.ip_network(subnet)
+    assert a["ip"] == str(net[2])
+    assert os.stat(env.paths.ipam_file).st_ino == ino
+    assert env.ipam_data()[subnet].count("1") == 4
+    attach.disconnect(env.root, name, "6000000001")
+    assert os.stat(env.paths.ipam_file).st_ino == ino
+    with open(env.paths.ipam_file, "rb") as f:
+        assert f.read() == before
+    # the Go tool rewrites the file in its own layout (keys sorted) and takes .2 for itself
+    data = env.ipam_data()
+    data[subnet] = ipam._set(data[subnet], 2, "1")
+    with open(env.paths.ipam_file, "w") as f:
+        f.write(json.dumps(data, sort_keys=True, separators=(",", ":")))
+    pid_b = env.netns()
+    b = attach.connect(env.root, name, "6000000002", pid_b)
+    assert b["ip"] == str(net[3])
+    got = env.ipam_data()
+    assert got[subnet] == ipam._set(data[subnet], 3, "1")
+    assert {k: v for k, v in got.items() if k != subnet} == {k: v for k, v in data.items() if k != subnet}
+    assert b["ip"] in env.ns(pid_b, "ip", "-o", "-4", "addr").stdout
+    network.remove_network(env.root, name, force=True)
+    assert subnet not in env.ipam_data() and len(env.ipam_data()) == 20
+
+
 def test_two_roots_side_by_side(env, tmp_path):
     network = network_mod()
     other = Env(tmp_path / "other")

@@ -111,8 +111,10 @@ def start(root: Optional[str], ref: str, stdio: Optional[tuple[int, int, int]] =
                 raise MyDockerError("container %s is still being created (by process %s)"
                                     % (rec.name, rec.get("creatorPid")))
             rec = complete(paths, rec)
-        records.update(paths, cid, stopRequested=False, restartCount=0, error="",
-                       **lifecycle.own_mark("starter"))
+        if not (lifecycle.is_own_mark(rec, "creator") and not rec.get("stopRequested")
+                and not rec.get("restartCount") and not rec.get("error")):  # run: our creator mark covers it
+            records.update(paths, cid, stopRequested=False, restartCount=0, error="",
+                           **lifecycle.own_mark("starter"))
         from .monitor import start_monitor
         return start_monitor(paths, cid, stdio=stdio, console=console, attached=attached)
 

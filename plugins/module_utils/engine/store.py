@@ -115,8 +115,10 @@ def _fsync_dir(path):
         os.close(fd)
 
 
-def write_atomic(path: str, data: Union[str, bytes], mode: int = 0o644) -> None:
-    """Write bytes or text to ``path`` atomically: temp file, fsync, rename, fsync dir."""
+def write_atomic(path: str, data: Union[str, bytes], mode: int = 0o644, sync_dir: bool = True) -> None:
+    """Write bytes or text to ``path`` atomically: temp file, fsync, rename, fsync dir (a caller
+    writing several files in one directory passes ``sync_dir=False`` and calls :func:`sync_dir`
+    once after the last)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
     d = os.path.dirname(path) or "."
@@ -135,7 +137,13 @@ def write_atomic(path: str, data: Union[str, bytes], mode: int = 0o644) -> None:
         except OSError:
             pass
         raise
-    _fsync_dir(d)
+    if sync_dir:
+        _fsync_dir(d)
+
+
+def sync_dir(path: str) -> None:
+    """fsync the directory ``path`` (the renames into it are durable afterwards)."""
+    _fsync_dir(path)
 
 
 def write_json(path: str, obj: Any) -> None:

@@ -17,7 +17,7 @@ from . import records
 from .cgroups import Cgroup
 from .devices import cgroup_rules
 from .errors import MyDockerError, NotFound
-from .store import cgroup_parent, makedirs, write_atomic
+from .store import cgroup_parent, makedirs, sync_dir, write_atomic
 
 
 def _resolv_conf():
@@ -53,10 +53,11 @@ def make_files(paths, rec, layer_path):
     container whose creator died half-way)."""
     cid = rec.id
     cdir = paths.container_dir(cid)
-    write_atomic(os.path.join(cdir, "hostname"), rec.hostname + "\n")
+    write_atomic(os.path.join(cdir, "hostname"), rec.hostname + "\n", sync_dir=False)
     hosts, resolv = etc_texts(rec)
-    write_atomic(os.path.join(cdir, "hosts"), hosts)
-    write_atomic(os.path.join(cdir, "resolv.conf"), resolv)
+    write_atomic(os.path.join(cdir, "hosts"), hosts, sync_dir=False)
+    write_atomic(os.path.join(cdir, "resolv.conf"), resolv, sync_dir=False)
+    sync_dir(cdir)  # one directory fsync for the three renames
     ov = paths.overlay_dir(cid)
     for d in ("upper", "work", "merged"):
         makedirs(os.path.join(ov, d))

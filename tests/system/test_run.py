@@ -138,8 +138,8 @@ def test_prune_removes_unused_engine_copies(md):
     # the one copy in use, and the names of the sources remembered for it (monitor.KEYS)
     copies = sorted(os.listdir(os.path.join(md.root, ".engine")))
     assert len(copies) == 2 and copies[0] == ".by-source", copies
-    with open(os.path.join(md.root, ".engine", ".by-source", os.listdir(os.path.join(md.root, ".engine",
-                                                                                      ".by-source"))[0])) as f:
+    keys = os.path.join(md.root, ".engine", ".by-source")
+    with open(os.path.join(keys, os.listdir(keys)[0])) as f:
         assert f.read().strip() == copies[1]
 
 

@@ -19,7 +19,7 @@ from . import imageconfig, lifecycle, records
 from .errors import MyDockerError, NotFound
 from .records import ACTIVE, EXITED, RUNNING, Record
 from .store import Paths
-from .validate import (  # noqa: F401 (parse_env, parse_volume, parse_restart: part of this API)
+from .validate import (  # noqa: F401  # parse_env, parse_volume: this API too  # pylint: disable=unused-import
     check_auto_remove,
     parse_env,
     parse_restart,

@@ -253,8 +253,8 @@ def source_key(here=None):
             for n in sorted(files):
                 if n.endswith(".py"):
                     st = os.stat(os.path.join(d, n))
-                    h.update(("%s\0%s\0%d\0%d\0" % (os.path.relpath(d, here), n, st.st_size,
-                                                      st.st_mtime_ns)).encode())
+                    rel = os.path.relpath(d, here)
+                    h.update(("%s\0%s\0%d\0%d\0" % (rel, n, st.st_size, st.st_mtime_ns)).encode())
     else:
         import zipfile
         archive = __loader__.archive  # zipimport

@@ -14,7 +14,6 @@ Every primitive raises OSError with the errno, as the os module does.
 """
 
 import ctypes
-import ctypes.util
 import os
 from collections.abc import Iterable
 from typing import Optional, Union
@@ -162,7 +161,8 @@ class LinuxSyscalls(Syscalls):
             try:  # glibc's soname first: find_library runs `ldconfig -p` (a process per command)
                 self._libc = ctypes.CDLL("libc.so.6", use_errno=True)
             except OSError:
-                self._libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+                from ctypes.util import find_library  # here: it imports subprocess (~4 ms a start)
+                self._libc = ctypes.CDLL(find_library("c") or "libc.so.6", use_errno=True)
         return self._libc
 
     def _check(self, ret: int, what: str) -> int:

@@ -9,7 +9,6 @@ Records are read and written through ``records``; ``prune`` lives in ``prune``.
 
 import os
 import random
-import re
 import socket
 import tempfile
 import time
@@ -24,7 +23,7 @@ from .monitor import start_monitor
 from .prune import prune  # noqa: F401  # pylint: disable=unused-import
 from .records import ACTIVE, CREATED, EXITED, RUNNING, Record
 from .resources import normalize_resources
-from .store import Paths, cgroup_parent, makedirs, state_lock
+from .store import cgroup_parent, makedirs, state_lock
 from .validate import (  # noqa: F401 (parse_volume, parse_restart: part of this API)
     check_auto_remove,
     check_needs_network,
@@ -35,70 +34,8 @@ from .validate import (  # noqa: F401 (parse_volume, parse_restart: part of this
     validate_name,
     validate_workdir,
 )
+from .view import _paths, exists, find, inspect, list_containers, parse_env, view  # noqa: F401 (the API)
 from .workspace import check_host_addresses, complete, find_again, make_files, start_lock
-
-_ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-
-
-# ---------------------------------------------------------------- parsing
-
-def parse_env(items: Any) -> dict[str, str]:
-    """['K=V', ...] or {K: V} -> ordered dict; a bare 'K' takes the caller's value and is left
-    out when the caller has none (as Docker)."""
-    env = {}
-    if isinstance(items, dict):
-        items = ["%s=%s" % (k, v) for k, v in items.items()]
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not _ENV_KEY_RE.match(key):
-            raise MyDockerError("invalid environment variable %r: expected KEY=VALUE" % item)
-        if not sep:
-            if key not in os.environ:
-                continue
-            value = os.environ[key]
-        env[key] = value
-    return env
-
-
-# ---------------------------------------------------------------- lookup
-
-def _paths(root):
-    return root if isinstance(root, Paths) else Paths(root)
-
-
-def find(root: Optional[str], ref: str) -> Record:
-    """The record of the container called ``ref`` (ID or name)."""
-    return records.find(_paths(root), ref)
-
-
-def exists(root: Optional[str], ref: str) -> bool:
-    try:
-        find(root, ref)
-        return True
-    except NotFound:
-        return False
-
-
-def view(rec: Record) -> dict[str, Any]:
-    """The record as a user sees it: status from the host, not from the file."""
-    out = dict(rec)
-    out["status"] = lifecycle.true_status(rec)
-    if out["status"] != RUNNING:
-        out["pid"] = ""
-    return out
-
-
-def list_containers(root: Optional[str], all: bool = False) -> list[dict[str, Any]]:
-    paths = _paths(root)
-    out = [view(r) for r in records.iter_records(paths)]
-    if not all:
-        out = [r for r in out if r["status"] in ACTIVE]
-    return out
-
-
-def inspect(root: Optional[str], ref: str) -> dict[str, Any]:
-    return view(find(root, ref))
-
 
 # ---------------------------------------------------------------- create
 

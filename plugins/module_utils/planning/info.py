@@ -15,15 +15,15 @@ Plain Python; knows nothing of Ansible."""
 
 import fnmatch
 
-from ..engine import containers as engine
-from ..engine.errors import MyDockerError
-from ..engine.net import networks as network
+from ..engine import view
+from ..engine.errors import MyDockerError, NotFound
 from ..engine.records import STATUSES
 from ..engine.store import Paths
-from . import container as container_plan
-from . import image as image_plan
-from . import network as network_plan
-from .plan import Option, build_argument_spec
+from ..engine.validate import validate_name
+from .plan import Option, build_argument_spec, wrap_option
+
+# Each of the three modules imports this file; the engine and planning files of the other two are
+# imported by the function that uses them (a module's files are compiled again on every task).
 
 CONTAINER_FILTERS = ("name", "status", "image", "network", "label")
 IMAGE_FILTERS = ("name",)
@@ -109,20 +109,30 @@ def container_fields(rec):
             "network": rec.get("networkName"), "label": rec.get("labels")}
 
 
+def container_record(root, name):
+    """The container record (true status) or None."""
+    wrap_option("name", validate_name, name, "container name")
+    try:
+        return view.inspect(root, name)
+    except NotFound:
+        return None
+
+
 def container_info(root, name=None, filters=None):
     """The result of one mydocker_container_info task (without ``changed``)."""
     flt = normalise_filters(filters, CONTAINER_FILTERS)
     if name is not None:
-        rec = container_plan.info(root, name)
+        rec = container_record(root, name)
         found = [rec] if rec is not None else []
         return {"exists": rec is not None, "container": rec or {},
                 "containers": [r for r in found if matches(container_fields(r), flt)]}
-    recs = [r for r in engine.list_containers(Paths(root), all=True) if matches(container_fields(r), flt)]
+    recs = [r for r in view.list_containers(Paths(root), all=True) if matches(container_fields(r), flt)]
     return {"exists": bool(recs), "container": {}, "containers": recs}
 
 
 def image_info(root, names=None, filters=None):
     """(images, exists) of one mydocker_image_info task; ``filters`` narrows the images."""
+    from . import image as image_plan
     flt = normalise_filters(filters, IMAGE_FILTERS)
     recs, exists = image_plan.info(root, names)
     recs = [r for r in recs if matches({"name": r.get("name")}, flt)]
@@ -138,6 +148,8 @@ def _network_fields(rec):
 def network_info(root, names=None, filters=None):
     """(networks, exists) of one mydocker_network_info task; ``filters`` narrows the networks
     (before their drift is looked for: the host is only asked about the networks returned)."""
+    from ..engine.net import networks as network
+    from . import network as network_plan
     flt = normalise_filters(filters, NETWORK_FILTERS)
     if names is None:
         names = [n["Name"] for n in network.list_networks(Paths(root).root) if matches(_network_fields(n), flt)]

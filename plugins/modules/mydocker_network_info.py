@@ -116,6 +116,10 @@ exists:
     appnet: true
 """
 
+from ansible_collections.mydocker.runtime.plugins.module_utils.bytecode import cache_bytecode
+
+cache_bytecode()  # before the imports below: they are compiled from the module's zip otherwise
+
 from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import new_module, run
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning.info import (
     network_argument_spec,

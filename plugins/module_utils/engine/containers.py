@@ -34,11 +34,19 @@ from .validate import (  # noqa: F401 (parse_volume, parse_restart: part of this
     validate_name,
     validate_workdir,
 )
-from .view import _paths, exists, find, inspect, list_containers, parse_env, view  # noqa: F401 (the API)
+from .view import (  # noqa: F401  # pylint: disable=unused-import (the API: the read side lives in view)
+    _paths,
+    exists,
+    find,
+    inspect,
+    list_containers,
+    parse_env,
+    view,
+)
 from .workspace import check_host_addresses, complete, find_again, make_files, start_lock
 
-# ---------------------------------------------------------------- create
 
+# ---------------------------------------------------------------- create
 def _new_id(paths):
     rnd = random.SystemRandom()
     while True:

@@ -77,7 +77,7 @@ def plan_pull(plan, rec, layer_ok, platform=None, force_source=False, registry_u
 
 def step_pull(plan, platform, ca_file, insecure):
     _pull().pull(plan.root, plan.name, platform=platform, insecure=insecure, ca_file=ca_file,
-              credentials=getattr(plan, "credentials", None))
+                 credentials=getattr(plan, "credentials", None))
 
 
 def check_push(name, state, output):

@@ -34,7 +34,7 @@ from .validate import (  # noqa: F401 (parse_volume, parse_restart: part of this
     validate_name,
     validate_workdir,
 )
-from .view import (  # noqa: F401  # pylint: disable=unused-import (the API: the read side lives in view)
+from .view import (  # noqa: F401  # the API, read side in view.py  # pylint: disable=unused-import
     _paths,
     exists,
     find,

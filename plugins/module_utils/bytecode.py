@@ -35,7 +35,9 @@ def cache_dir():
     if os.environ.get("MYDOCKER_BYTECODE_CACHE") == "0":
         return None
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "mydocker.runtime", "bytecode", sys.implementation.cache_tag or "none")
+    if not os.path.isabs(base) or not sys.implementation.cache_tag:
+        return None  # no home to keep it in (never a directory relative to where the task runs)
+    return os.path.join(base, "mydocker.runtime", "bytecode", sys.implementation.cache_tag)
 
 
 def _usable(path, create):

@@ -102,5 +102,24 @@ def test_no_bytecode_written_when_python_is_told_so(tmp_path):
     assert not _cached(tmp_path).exists()
 
 
+def test_no_cache_without_a_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative")
+    assert bytecode.cache_dir() is None
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert bytecode.cache_dir() == str(tmp_path / ".cache" / "mydocker.runtime" / "bytecode" /
+                                       sys.implementation.cache_tag)
+    z = tmp_path / "payload.zip"
+    _zip(z, "one")
+    e = dict(os.environ)
+    e.pop("XDG_CACHE_HOME", None)
+    e.pop("PYTHONDONTWRITEBYTECODE", None)
+    e["HOME"] = "nohome"
+    out = subprocess.run([sys.executable, "-c", RUNNER, str(z)], env=e, check=True, capture_output=True, text=True,
+                         cwd=str(tmp_path)).stdout
+    assert json.loads(out)["value"] == "one"
+    assert sorted(os.listdir(tmp_path)) == ["payload.zip"]
+
+
 def test_outside_a_zip_it_does_nothing():
     assert bytecode.cache_bytecode() is False

@@ -490,3 +490,10 @@ def current_view(root, plan):
         return view.inspect(root, plan.record["id"])
     except NotFound:
         return {}
+
+
+def info(root, name):
+    """The container record (true status) or None: ``planning.info.container_record``, which
+    mydocker_container_info calls without importing this file."""
+    from .info import container_record
+    return container_record(root, name)

@@ -34,9 +34,45 @@ def test_container_modules_import_no_act_side():
         assert [m for m in HEAVY if m in loaded] == [], mod
 
 
+def _shipped(module):
+    """The collection files Ansible puts in ``module``'s zip: every import its files name, also
+    inside functions (as AnsiballZ's ModuleDepFinder reads them), transitively."""
+    import ast
+    plugins = os.path.dirname(os.path.dirname(HERE)) + "/plugins/"
+
+    def path_of(name):
+        rel = plugins + name[len(P):].replace(".", "/")
+        return next((c for c in (rel + ".py", rel + "/__init__.py") if os.path.exists(c)), None)
+
+    seen, todo = set(), [P + "modules." + module]
+    while todo:
+        name = todo.pop()
+        path = path_of(name)
+        if name in seen or path is None:
+            continue
+        seen.add(name)
+        pkg = name.split(".") if path.endswith("__init__.py") else name.split(".")[:-1]
+        with open(path) as f:
+            tree = ast.parse(f.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                base = ".".join(pkg[:len(pkg) - node.level + 1] + [node.module or ""]).rstrip(".") if node.level \
+                    else node.module or ""
+                todo += [base] + [base + "." + a.name for a in node.names]
+    return set(n[len(P):] for n in seen if n.startswith(P + "module_utils."))
+
+
+def test_container_info_ships_no_other_planner():
+    shipped = _shipped("mydocker_container_info")
+    assert sorted(m for m in shipped if m.startswith("module_utils.planning.")) == \
+        ["module_utils.planning.info", "module_utils.planning.plan"]
+    assert [m for m in HEAVY if m in shipped] == []
+    assert "module_utils.engine.monitor" in _shipped("mydocker_container")  # the monitor's engine copy
+
+
 def test_container_info_imports_no_other_planner():
     loaded = _loaded("import %smodules.mydocker_container_info" % P)
-    assert [m for m in loaded if m.startswith("module_utils.planning.")] == \
+    assert sorted(m for m in loaded if m.startswith("module_utils.planning.")) == \
         ["module_utils.planning.info", "module_utils.planning.plan"]
 
 

@@ -1,6 +1,7 @@
 # Copyright (c) mydocker.runtime contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The three ``*_info`` modules: their option tables and the listing with ``filters``.
+"""The three ``*_info`` modules: their option tables and the listing with ``filters``
+(``mydocker_container_info`` here, the image and network listings in ``otherinfo.py``).
 
 Each is read only, so check mode and a real run are the same call. With names the modules
 return what they always returned (``exists`` and the records); ``filters`` narrows the list of
@@ -22,8 +23,9 @@ from ..engine.store import Paths
 from ..engine.validate import validate_name
 from .plan import Option, build_argument_spec, wrap_option
 
-# Each of the three modules imports this file; the engine and planning files of the other two are
-# imported by the function that uses them (a module's files are compiled again on every task).
+# mydocker_container_info's lookup is here; image_info and network_info are in otherinfo.py, so
+# that this module's zip holds neither the image nor the network planner (Ansible ships every
+# file an import names, also inside a function, and builds the zip again for each ad hoc run).
 
 CONTAINER_FILTERS = ("name", "status", "image", "network", "label")
 IMAGE_FILTERS = ("name",)
@@ -128,30 +130,3 @@ def container_info(root, name=None, filters=None):
                 "containers": [r for r in found if matches(container_fields(r), flt)]}
     recs = [r for r in view.list_containers(Paths(root), all=True) if matches(container_fields(r), flt)]
     return {"exists": bool(recs), "container": {}, "containers": recs}
-
-
-def image_info(root, names=None, filters=None):
-    """(images, exists) of one mydocker_image_info task; ``filters`` narrows the images."""
-    from . import image as image_plan
-    flt = normalise_filters(filters, IMAGE_FILTERS)
-    recs, exists = image_plan.info(root, names)
-    recs = [r for r in recs if matches({"name": r.get("name")}, flt)]
-    if names is None:
-        exists = dict((r["name"], True) for r in recs)
-    return recs, exists
-
-
-def _network_fields(rec):
-    return {"name": rec.get("Name"), "driver": rec.get("Driver") or "bridge"}
-
-
-def network_info(root, names=None, filters=None):
-    """(networks, exists) of one mydocker_network_info task; ``filters`` narrows the networks
-    (before their drift is looked for: the host is only asked about the networks returned)."""
-    from ..engine.net import networks as network
-    from . import network as network_plan
-    flt = normalise_filters(filters, NETWORK_FILTERS)
-    if names is None:
-        names = [n["Name"] for n in network.list_networks(Paths(root).root) if matches(_network_fields(n), flt)]
-    recs, exists = network_plan.info(root, names)
-    return [r for r in recs if matches(_network_fields(r), flt)], exists

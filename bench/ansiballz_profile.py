@@ -1,9 +1,10 @@
 # Copyright (c) mydocker.runtime contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Where the time of a no-change mydocker_container task goes on the target: the AnsiballZ
-payload kept with ANSIBLE_KEEP_REMOTE_FILES, run zipped (as a task runs it), exploded without
-and with a bytecode cache; the imports in groups (from the zip, CPU time); compile() of every
-shipped file. Run as root from the checkout (needs /opt/mydocker/bench-ansible-venv):
+payload kept with ANSIBLE_KEEP_REMOTE_FILES, run zipped (as a task runs it) without and with the
+modules' own bytecode cache (module_utils/bytecode.py; its directory here is in the temporary
+one), exploded without and with a bytecode cache; the imports in groups (from the zip, CPU
+time); compile() of every shipped file. Run as root from the checkout (needs /opt/mydocker/bench-ansible-venv):
 
     /opt/mydocker/venv/bin/python -m bench.ansiballz_profile [--runs 11]
 
@@ -27,16 +28,16 @@ from .cleanup import _rm_cgroup_tree
 from .common import CGROUP_ROOT, MYDOCKER, REPO, mountpoints_under, run_cmd
 
 M = "ansible_collections.mydocker.runtime.plugins.module_utils."
-# what a no-change run needs, and what only creating/starting/stopping needs (imported at the top
-# of engine.containers and planning.container all the same)
+# what a no-change run needs (the first three), and what only creating/starting/stopping needs
+# (planning imports engine.containers only for those steps)
 GROUPS = [
     ("ansible.module_utils.basic (ansible's, every Python module pays it)", ["ansible.module_utils.basic"]),
-    ("engine, read side: errors validate store records resources images",
-     [M + "engine." + m for m in ("errors", "validate", "store", "records", "resources", "images")]),
-    ("engine, act side: lifecycle (process seccomp seccomp_profile syscalls rootfs cgroups.*) monitor prune",
-     [M + "engine." + m for m in ("lifecycle", "monitor", "prune")]),
-    ("engine.containers, planning.*, ansible_glue",
-     [M + "engine.containers", M + "planning.container", M + "ansible_glue"]),
+    ("engine, read side: errors validate store records resources imagestore view",
+     [M + "engine." + m for m in ("errors", "validate", "store", "records", "resources", "imagestore", "view")]),
+    ("planning.container (options, comparisons, the planners of its options), ansible_glue",
+     [M + "planning.container", M + "ansible_glue"]),
+    ("not on a no-change path: engine.containers (monitor, workspace, prune, images...)",
+     [M + "engine.containers"]),
 ]
 
 IMPORTER = """
@@ -74,6 +75,7 @@ def main():
     md = [MD_PYTHON, MYDOCKER, "--root", root]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "PYTHONDONTWRITEBYTECODE"))}
     env.pop("MYDOCKER_ROOT", None)
+    env["XDG_CACHE_HOME"] = os.path.join(t, "cache")   # the modules' bytecode cache, removed with t
     try:
         coll = os.path.join(t, "coll", "ansible_collections", "mydocker")
         os.makedirs(coll)
@@ -107,9 +109,11 @@ def main():
         print("")
         print("| run | wall median | CPU median | CPU min |")
         print("|---|---:|---:|---:|")
+        nocache = dict(env, MYDOCKER_BYTECODE_CACHE="0")
         for label, argv, e, warm in (
                 ("`python -c pass`", [MD_PYTHON, "-c", "pass"], env, False),
-                ("zipped AnsiballZ (what a task runs)", [MD_PYTHON, az], env, False),
+                ("zipped AnsiballZ, no bytecode cache (`MYDOCKER_BYTECODE_CACHE=0`)", [MD_PYTHON, az], nocache, False),
+                ("zipped AnsiballZ, bytecode cache warm (what a task runs)", [MD_PYTHON, az], env, True),
                 ("exploded, no bytecode cache (compiles every file)", [MD_PYTHON, az, "execute"], nopyc, False),
                 ("exploded, with `__pycache__`", [MD_PYTHON, az, "execute"], env, True)):
             if warm:

@@ -169,6 +169,10 @@ actions:
     - "write /etc/httpd.conf: content changed"
 """
 
+from ansible_collections.mydocker.runtime.plugins.module_utils.bytecode import cache_bytecode
+
+cache_bytecode()  # before the imports below: they are compiled from the module's zip otherwise
+
 from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import DifferenceTracker, new_module, run
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning.copy import apply, argument_spec, plan_copy
 

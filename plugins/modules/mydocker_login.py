@@ -104,6 +104,10 @@ actions:
     - "login: registry.example:5000 as deploy (new login)"
 """
 
+from ansible_collections.mydocker.runtime.plugins.module_utils.bytecode import cache_bytecode
+
+cache_bytecode()  # before the imports below: they are compiled from the module's zip otherwise
+
 from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import DifferenceTracker, new_module, run
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning.login import (
     apply,

@@ -137,6 +137,10 @@ actions:
     - "repair: MASQUERADE rule missing: -t nat -A MYDOCKER-POST -s 10.199.0.0/24 ! -o appnet -j MASQUERADE"
 """
 
+from ansible_collections.mydocker.runtime.plugins.module_utils.bytecode import cache_bytecode
+
+cache_bytecode()  # before the imports below: they are compiled from the module's zip otherwise
+
 from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import DifferenceTracker, new_module, run
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning.network import (
     apply,

@@ -116,11 +116,13 @@ exists:
     appnet: true
 """
 
+from ansible_collections.mydocker.runtime.plugins.module_utils.bytecode import cache_bytecode
+
+cache_bytecode()  # before the imports below: they are compiled from the module's zip otherwise
+
 from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import new_module, run
-from ansible_collections.mydocker.runtime.plugins.module_utils.planning.info import (
-    network_argument_spec,
-    network_info,
-)
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning.info import network_argument_spec
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning.otherinfo import network_info
 
 
 def task(module):

@@ -171,6 +171,10 @@ actions:
     - remove image app-v1
 """
 
+from ansible_collections.mydocker.runtime.plugins.module_utils.bytecode import cache_bytecode
+
+cache_bytecode()  # before the imports below: they are compiled from the module's zip otherwise
+
 from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import DifferenceTracker, new_module, run
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning.prune import apply, argument_spec, plan_prune
 

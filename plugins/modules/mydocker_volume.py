@@ -115,6 +115,10 @@ actions:
     - create
 """
 
+from ansible_collections.mydocker.runtime.plugins.module_utils.bytecode import cache_bytecode
+
+cache_bytecode()  # before the imports below: they are compiled from the module's zip otherwise
+
 from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import DifferenceTracker, new_module, run
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning.volume import (
     apply,

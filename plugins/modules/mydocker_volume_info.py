@@ -68,6 +68,10 @@ volumes:
   elements: dict
 """
 
+from ansible_collections.mydocker.runtime.plugins.module_utils.bytecode import cache_bytecode
+
+cache_bytecode()  # before the imports below: they are compiled from the module's zip otherwise
+
 from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import new_module, run
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning.volume import info, info_argument_spec
 

@@ -5,6 +5,7 @@ through its table: the engine is faked and records the calls (no root, no contai
 
 import pytest
 
+from ansible_collections.mydocker.runtime.plugins.module_utils.engine import containers
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning import container as cp
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning.plan import Plan, Step, apply_steps
@@ -65,8 +66,11 @@ class FakeEngine:
 @pytest.fixture
 def fake(monkeypatch):
     eng = FakeEngine()
-    for fn in ("exists", "create", "remove", "stop", "start", "start_and_wait", "update", "inspect"):
-        monkeypatch.setattr(cp.engine, fn, getattr(eng, fn))
+    # the steps call engine.containers (imported when a step runs); the result is read through
+    # engine.view, which is all a no-change run imports
+    for fn in ("exists", "create", "remove", "stop", "start", "start_and_wait", "update"):
+        monkeypatch.setattr(containers, fn, getattr(eng, fn))
+    monkeypatch.setattr(cp.view, "inspect", eng.inspect)
     monkeypatch.setattr(cp.records, "update", lambda paths, cid, **kw: eng.calls.append(("rename", cid, kw)))
     return eng
 

@@ -4,7 +4,7 @@ import pytest
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.store import Paths, write_json
-from ansible_collections.mydocker.runtime.plugins.module_utils.planning import info
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning import info, otherinfo
 from ansible_collections.mydocker.runtime.plugins.modules import (
     mydocker_container_info,
     mydocker_image_info,
@@ -104,11 +104,11 @@ def test_container_info_by_name_keeps_its_keys(root):
 
 
 def test_image_info_filters(root):
-    recs, exists = info.image_info(root, filters={"name": "app-*"})
+    recs, exists = otherinfo.image_info(root, filters={"name": "app-*"})
     assert [r["name"] for r in recs] == ["app-one"] and exists == {"app-one": True}
-    recs, exists = info.image_info(root)
+    recs, exists = otherinfo.image_info(root)
     assert [r["name"] for r in recs] == ["alpine", "app-one", "busybox"]
-    recs, exists = info.image_info(root, ["busybox", "nope"], filters={"name": "a*"})
+    recs, exists = otherinfo.image_info(root, ["busybox", "nope"], filters={"name": "a*"})
     assert recs == [] and exists == {"busybox": True, "nope": False}
 
 
@@ -122,10 +122,10 @@ def test_network_info_filters_before_looking_at_the_host(root, monkeypatch):
         write_json(Paths(root).network_file(name), rec)
     asked = []
     monkeypatch.setattr(network, "drift", lambda root, name: asked.append(name) or [])
-    recs, exists = info.network_info(root, filters={"name": "app*", "driver": "bridge"})
+    recs, exists = otherinfo.network_info(root, filters={"name": "app*", "driver": "bridge"})
     assert [r["Name"] for r in recs] == ["appnet"] and exists == {"appnet": True}
     assert asked == ["appnet"]
-    recs, exists = info.network_info(root, filters={"driver": "macvlan"})
+    recs, exists = otherinfo.network_info(root, filters={"driver": "macvlan"})
     assert recs == [] and exists == {}
     recs, exists = network_plan.info(root)
     assert [r["Name"] for r in recs] == ["appnet", "backnet"]

@@ -18,12 +18,19 @@ from typing import Any, Optional
 from . import imageconfig, lifecycle, records
 from .errors import MyDockerError, NotFound
 from .records import ACTIVE, EXITED, RUNNING, Record
-from .store import Paths
-from .validate import (  # noqa: F401  # parse_env, parse_volume: this API too  # pylint: disable=unused-import
+from .validate import (  # noqa: F401  # parse_volume: this API too  # pylint: disable=unused-import
     check_auto_remove,
-    parse_env,
     parse_restart,
     parse_volume,
+)
+from .view import (  # noqa: F401  # the API, read side in view.py  # pylint: disable=unused-import
+    _paths,
+    exists,
+    find,
+    inspect,
+    list_containers,
+    parse_env,
+    view,
 )
 from .workspace import complete, find_again, start_lock
 
@@ -40,46 +47,6 @@ def __getattr__(name):
         from .prune import prune
         return prune
     raise AttributeError("module %r has no attribute %r" % (__name__, name))
-
-
-# ---------------------------------------------------------------- lookup
-
-def _paths(root):
-    return root if isinstance(root, Paths) else Paths(root)
-
-
-def find(root: Optional[str], ref: str) -> Record:
-    """The record of the container called ``ref`` (ID or name)."""
-    return records.find(_paths(root), ref)
-
-
-def exists(root: Optional[str], ref: str) -> bool:
-    try:
-        find(root, ref)
-        return True
-    except NotFound:
-        return False
-
-
-def view(rec: Record) -> dict[str, Any]:
-    """The record as a user sees it: status from the host, not from the file."""
-    out = dict(rec)
-    out["status"] = lifecycle.true_status(rec)
-    if out["status"] != RUNNING:
-        out["pid"] = ""
-    return out
-
-
-def list_containers(root: Optional[str], all: bool = False) -> list[dict[str, Any]]:
-    paths = _paths(root)
-    out = [view(r) for r in records.iter_records(paths)]
-    if not all:
-        out = [r for r in out if r["status"] in ACTIVE]
-    return out
-
-
-def inspect(root: Optional[str], ref: str) -> dict[str, Any]:
-    return view(find(root, ref))
 
 
 # ---------------------------------------------------------------- start / run

@@ -21,13 +21,13 @@ from .validate import (
     check_auto_remove,
     check_needs_network,
     check_unique_volumes,
-    parse_env,
     parse_restart,
     parse_volume,
     validate_hostname,
     validate_name,
     validate_workdir,
 )
+from .view import parse_env
 from .workspace import check_host_addresses, make_files
 
 

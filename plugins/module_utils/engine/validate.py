@@ -219,24 +219,3 @@ def validate_network_driver(driver):
     if driver not in NETWORK_DRIVERS:
         raise MyDockerError("unsupported network driver %r: only %s" % (driver, ", ".join(NETWORK_DRIVERS)))
     return driver
-
-
-_ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-
-
-def parse_env(items):
-    """['K=V', ...] or {K: V} -> ordered dict; a bare 'K' takes the caller's value and is left
-    out when the caller has none (as Docker)."""
-    env = {}
-    if isinstance(items, dict):
-        items = ["%s=%s" % (k, v) for k, v in items.items()]
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not _ENV_KEY_RE.match(key):
-            raise MyDockerError("invalid environment variable %r: expected KEY=VALUE" % item)
-        if not sep:
-            if key not in os.environ:
-                continue
-            value = os.environ[key]
-        env[key] = value
-    return env

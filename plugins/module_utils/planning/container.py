@@ -19,8 +19,7 @@ import ipaddress
 import os
 import random
 
-from ..engine import containers as engine
-from ..engine import lifecycle, records
+from ..engine import lifecycle, records, view
 from ..engine.errors import MyDockerError, NotFound
 from ..engine.resources import ALL_RESOURCE_KEYS as RESOURCE_KEYS  # with memory_swap, memory_reservation
 from ..engine.store import Paths
@@ -47,8 +46,15 @@ from .plan import Plan, apply_steps
 from .procopts import create_kwargs, predicted
 
 
+def _engine():
+    """engine.containers, for the steps that change something; a no-change run reads through
+    engine.view only (a module's files are compiled again on every task)."""
+    from ..engine import containers
+    return containers
+
+
 def image_env(img):
-    env = engine.parse_env((img.get("config") or {}).get("Env") or [])
+    env = view.parse_env((img.get("config") or {}).get("Env") or [])
     env.pop("PATH", None)
     return env
 
@@ -405,56 +411,56 @@ class _Run:
 
 
 def _remove(run, kill, timeout):
-    if engine.exists(run.root, run.cid):
+    if _engine().exists(run.root, run.cid):
         if not kill:
-            engine.stop(run.root, run.cid, timeout=timeout)
-        engine.remove(run.root, run.cid, force=True)
+            _engine().stop(run.root, run.cid, timeout=timeout)
+        _engine().remove(run.root, run.cid, force=True)
 
 
 def _create(run, image, command, options):
-    run.cid = engine.create(run.root, image, command, name=run.name, **options)["id"]
+    run.cid = _engine().create(run.root, image, command, name=run.name, **options)["id"]
     run.fresh = True
 
 
 def _recreate(run, image, command, options, timeout):
     # the new container first (under a temporary name): if that fails the old one stays
     temp = "%s.new-%06d" % (run.name[:100], random.SystemRandom().randint(0, 999999))
-    rec = engine.create(run.root, image, command, name=temp, **options)
+    rec = _engine().create(run.root, image, command, name=temp, **options)
     try:
-        if engine.exists(run.root, run.cid):
-            engine.stop(run.root, run.cid, timeout=timeout)
-            engine.remove(run.root, run.cid, force=True)
+        if _engine().exists(run.root, run.cid):
+            _engine().stop(run.root, run.cid, timeout=timeout)
+            _engine().remove(run.root, run.cid, force=True)
     except BaseException:
-        engine.remove(run.root, rec["id"], force=True)
+        _engine().remove(run.root, rec["id"], force=True)
         raise
     records.update(Paths(run.root), rec["id"], name=run.name)
     run.cid = rec["id"]
 
 
 def _update(run, resources, restart):
-    engine.update(run.root, run.cid, resources=resources, restart=restart)
+    _engine().update(run.root, run.cid, resources=resources, restart=restart)
 
 
 def _start(run, wait):
     try:
         if not wait:
-            engine.start(run.root, run.cid)
+            _engine().start(run.root, run.cid)
         else:
-            rc, out, err = engine.start_and_wait(run.root, run.cid)
+            rc, out, err = _engine().start_and_wait(run.root, run.cid)
             run.result.update(rc=rc, stdout=out.decode("utf-8", "replace"), stderr=err.decode("utf-8", "replace"))
     except MyDockerError:
         if run.fresh:  # a container this run created and could not start: leave nothing
-            engine.remove(run.root, run.cid, force=True)
+            _engine().remove(run.root, run.cid, force=True)
         raise
 
 
 def _stop(run, timeout):
-    engine.stop(run.root, run.cid, timeout=timeout)
+    _engine().stop(run.root, run.cid, timeout=timeout)
 
 
 def _restart(run, timeout):
-    engine.stop(run.root, run.cid, timeout=timeout)
-    engine.start(run.root, run.cid)
+    _engine().stop(run.root, run.cid, timeout=timeout)
+    _engine().start(run.root, run.cid)
 
 
 STEPS = {"remove": _remove, "create": _create, "recreate": _recreate, "update": _update, "start": _start,
@@ -470,7 +476,7 @@ def apply(root, plan):
     result = dict(run.result, container={})
     if run.cid is not None and plan.state != "absent":
         try:
-            result["container"] = engine.inspect(root, run.cid)
+            result["container"] = view.inspect(root, run.cid)
         except NotFound:
             pass
     return result
@@ -481,18 +487,13 @@ def current_view(root, plan):
     if plan.record is None:
         return {}
     try:
-        return engine.inspect(root, plan.record["id"])
+        return view.inspect(root, plan.record["id"])
     except NotFound:
         return {}
 
 
-# ---------------------------------------------------------------------------------------------
-# mydocker_container_info (mydocker_container_exec: containerexec.py)
-
 def info(root, name):
-    """The container record (true status) or None."""
-    wrap_option("name", validate_name, name, "container name")
-    try:
-        return engine.inspect(root, name)
-    except NotFound:
-        return None
+    """The container record (true status) or None: ``planning.info.container_record``, which
+    mydocker_container_info calls without importing this file."""
+    from .info import container_record
+    return container_record(root, name)

@@ -12,8 +12,7 @@ test and overrides the rest.
 
 import time
 
-from ..engine import containers as engine
-from ..engine import health
+from ..engine import health, view
 from ..engine.errors import MyDockerError
 from ..engine.logs import DRIVERS, parse_log_config, parse_size
 
@@ -149,7 +148,7 @@ def wait_healthy(root, ref, timeout, poll=0.2):
     probe's output when it stops running or ``timeout`` seconds pass. Returns its record."""
     deadline = time.time() + timeout
     while True:
-        rec = engine.inspect(root, ref)
+        rec = view.inspect(root, ref)
         if not rec.get("healthcheck"):
             raise MyDockerError("state=healthy: container %s has no healthcheck" % rec["name"])
         if rec["status"] not in ("running", "restarting"):

@@ -12,12 +12,21 @@ step then does what it says (a pull that finds the tag where the plan saw it cha
 The registry password is kept on the plan (``plan.credentials``), never in a step's arguments
 or the diff."""
 
-from ..engine import images, pull, reference
+from ..engine import imagestore as images  # the record store: a lookup needs no import machinery
+from ..engine import reference
 from ..engine.errors import MyDockerError
 
 OPTIONS = ("platform", "force_source", "registry_username", "registry_password", "ca_file", "insecure_registry")
 # the steps after which the image O(name) names may be another than the stored one
 CHANGING = ("import", "commit", "build", "load", "pull", "remove")
+
+
+def _pull():
+    """engine.pull, imported when a registry is asked: it brings http.client, ssl and the
+    registry client, which a task with an image already here never needs (a module's files are
+    compiled again on every task)."""
+    from ..engine import pull
+    return pull
 
 
 def credentials(username, password):
@@ -35,18 +44,18 @@ def plan_pull(plan, rec, layer_ok, platform=None, force_source=False, registry_u
     ref = reference.parse(name)
     plan.credentials = credentials(registry_username, registry_password)
     if platform:
-        pull.parse_platform(platform)
+        _pull().parse_platform(platform)
     if rec is not None and layer_ok and not force_source:
         return plan
     insecure = [ref.domain] if insecure_registry else []
-    reg = pull.registry_for(root, ref, insecure, ca_file, plan.credentials)
-    top, manifest, fmt = pull.resolve(reg, ref, platform)
+    reg = _pull().registry_for(root, ref, insecure, ca_file, plan.credentials)
+    top, manifest, fmt = _pull().resolve(reg, ref, platform)
     local = None
     for d in (rec or {}).get("repoDigests") or []:
         repo, _sep, digest = d.partition("@")
         if repo == ref.familiar_repository:
             local = digest
-    want_platform = platform and pull.parse_platform(platform)[:2]
+    want_platform = platform and _pull().parse_platform(platform)[:2]
     have_platform = tuple(((rec or {}).get("platform") or "").split("/")[:2])
     if rec is None:
         why = "new image"
@@ -67,8 +76,8 @@ def plan_pull(plan, rec, layer_ok, platform=None, force_source=False, registry_u
 
 
 def step_pull(plan, platform, ca_file, insecure):
-    pull.pull(plan.root, plan.name, platform=platform, insecure=insecure, ca_file=ca_file,
-              credentials=getattr(plan, "credentials", None))
+    _pull().pull(plan.root, plan.name, platform=platform, insecure=insecure, ca_file=ca_file,
+                 credentials=getattr(plan, "credentials", None))
 
 
 def check_push(name, state, output):
@@ -99,7 +108,7 @@ def plan_push(plan, registry_username=None, registry_password=None, ca_file=None
             repo, _sep, digest = d.partition("@")
             if repo == ref.familiar_repository:
                 local = digest
-        remote = pull.remote_digest(root, name, insecure, ca_file, plan.credentials, missing_ok=True)
+        remote = _pull().remote_digest(root, name, insecure, ca_file, plan.credentials, missing_ok=True)
         if remote is None:
             why = "not in the registry"
         elif remote != local:
@@ -126,7 +135,7 @@ def _remote_config(reg, ref, cdesc):
     """The image config blob (small: read into memory, checked against its digest)."""
     import hashlib
     import json
-    digest = pull.check_digest(cdesc.get("digest"), "config digest")
+    digest = _pull().check_digest(cdesc.get("digest"), "config digest")
     r = reg.request("GET", "/v2/%s/blobs/%s" % (ref.path, digest), reg.scope(ref.path))
     try:
         body = r.read(CONFIG_LIMIT + 1)
@@ -157,8 +166,8 @@ def container_image(root, image, policy):
     if policy == "missing" and local is not None:
         return None
     ref = reference.parse(image)
-    reg = pull.registry_for(root, ref)
-    top, manifest, _fmt = pull.resolve(reg, ref)
+    reg = _pull().registry_for(root, ref)
+    top, manifest, _fmt = _pull().resolve(reg, ref)
     old = None
     for d in (local or {}).get("repoDigests") or []:
         repo, _sep, digest = d.partition("@")
@@ -205,4 +214,4 @@ def add_container_pull(plan, facts):
 
 
 def step_container_pull(run, image):
-    pull.pull(run.root, image)
+    _pull().pull(run.root, image)

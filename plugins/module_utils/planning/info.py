@@ -1,6 +1,7 @@
 # Copyright (c) mydocker.runtime contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The three ``*_info`` modules: their option tables and the listing with ``filters``.
+"""The three ``*_info`` modules: their option tables and the listing with ``filters``
+(``mydocker_container_info`` here, the image and network listings in ``otherinfo.py``).
 
 Each is read only, so check mode and a real run are the same call. With names the modules
 return what they always returned (``exists`` and the records); ``filters`` narrows the list of
@@ -15,15 +16,16 @@ Plain Python; knows nothing of Ansible."""
 
 import fnmatch
 
-from ..engine import containers as engine
-from ..engine.errors import MyDockerError
-from ..engine.net import networks as network
+from ..engine import view
+from ..engine.errors import MyDockerError, NotFound
 from ..engine.records import STATUSES
 from ..engine.store import Paths
-from . import container as container_plan
-from . import image as image_plan
-from . import network as network_plan
-from .plan import Option, build_argument_spec
+from ..engine.validate import validate_name
+from .plan import Option, build_argument_spec, wrap_option
+
+# mydocker_container_info's lookup is here; image_info and network_info are in otherinfo.py, so
+# that this module's zip holds neither the image nor the network planner (Ansible ships every
+# file an import names, also inside a function, and builds the zip again for each ad hoc run).
 
 CONTAINER_FILTERS = ("name", "status", "image", "network", "label")
 IMAGE_FILTERS = ("name",)
@@ -109,37 +111,22 @@ def container_fields(rec):
             "network": rec.get("networkName"), "label": rec.get("labels")}
 
 
+def container_record(root, name):
+    """The container record (true status) or None."""
+    wrap_option("name", validate_name, name, "container name")
+    try:
+        return view.inspect(root, name)
+    except NotFound:
+        return None
+
+
 def container_info(root, name=None, filters=None):
     """The result of one mydocker_container_info task (without ``changed``)."""
     flt = normalise_filters(filters, CONTAINER_FILTERS)
     if name is not None:
-        rec = container_plan.info(root, name)
+        rec = container_record(root, name)
         found = [rec] if rec is not None else []
         return {"exists": rec is not None, "container": rec or {},
                 "containers": [r for r in found if matches(container_fields(r), flt)]}
-    recs = [r for r in engine.list_containers(Paths(root), all=True) if matches(container_fields(r), flt)]
+    recs = [r for r in view.list_containers(Paths(root), all=True) if matches(container_fields(r), flt)]
     return {"exists": bool(recs), "container": {}, "containers": recs}
-
-
-def image_info(root, names=None, filters=None):
-    """(images, exists) of one mydocker_image_info task; ``filters`` narrows the images."""
-    flt = normalise_filters(filters, IMAGE_FILTERS)
-    recs, exists = image_plan.info(root, names)
-    recs = [r for r in recs if matches({"name": r.get("name")}, flt)]
-    if names is None:
-        exists = dict((r["name"], True) for r in recs)
-    return recs, exists
-
-
-def _network_fields(rec):
-    return {"name": rec.get("Name"), "driver": rec.get("Driver") or "bridge"}
-
-
-def network_info(root, names=None, filters=None):
-    """(networks, exists) of one mydocker_network_info task; ``filters`` narrows the networks
-    (before their drift is looked for: the host is only asked about the networks returned)."""
-    flt = normalise_filters(filters, NETWORK_FILTERS)
-    if names is None:
-        names = [n["Name"] for n in network.list_networks(Paths(root).root) if matches(_network_fields(n), flt)]
-    recs, exists = network_plan.info(root, names)
-    return [r for r in recs if matches(_network_fields(r), flt)], exists

@@ -14,8 +14,7 @@ import ipaddress
 import os
 import shlex
 
-from ..engine import containers as engine
-from ..engine import reference, users
+from ..engine import reference, users, view
 from ..engine.errors import MyDockerError
 from ..engine.resources import (
     CPU_SHARES_DEFAULT,
@@ -25,7 +24,6 @@ from ..engine.resources import (
     parse_memory,
     parse_pids_limit,
 )
-from ..engine.seccomp import parse_security_opt
 from ..engine.validate import validate_hostname, validate_name, validate_workdir
 from . import mountopts, netopts, procopts
 from .healthopts import (
@@ -36,7 +34,7 @@ from .healthopts import (
     record_log_driver,
     record_log_options,
 )
-from .plan import Option, build_argument_spec
+from .plan import Option, build_argument_spec, fail_option, wrap_option
 
 STATES = ("present", "started", "stopped", "absent", "healthy")
 # option -> keyword argument of engine.create, for the options passed as they are
@@ -62,20 +60,6 @@ class _Missing:
 
 
 MISSING = _Missing()
-
-
-def fail_option(option, msg):
-    raise MyDockerError("%s: %s" % (option, msg))
-
-
-def wrap_option(option, fn, value, *args):
-    """Call an engine parser or validator; its error gets the option name in front (the
-    module's wording wraps the engine's, so check mode and a real run say the same)."""
-    try:
-        return fn(value, *args)
-    except MyDockerError as e:
-        text = str(e)
-        raise MyDockerError(text if text.startswith(option + ":") else "%s: %s" % (option, text))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,7 +166,7 @@ def norm_env(value, params=None):
         if not isinstance(val, (str, int, float)):
             fail_option("env", "the value of %s must be a string" % key)
         out[str(key)] = val if isinstance(val, str) else str(val)
-    return wrap_option("env", engine.parse_env, out)
+    return wrap_option("env", view.parse_env, out)
 
 
 # volumes (HOST:CTR and NAME:CTR), mounts, tmpfs, read_only, shm_size: planning/mountopts.py
@@ -324,6 +308,7 @@ def norm_security_opts(value, params=None):
         key, sep, path = v.partition("=")
         if key == "seccomp" and path and path != "unconfined" and not path.startswith("/"):
             fail_option("security_opts", "the seccomp profile must be an absolute path: %r" % v)
+    from ..engine.seccomp import parse_security_opt  # ctypes and the default profile: only when set
     wrap_option("security_opts", parse_security_opt, list(value))
     return security_text(value)
 

@@ -113,3 +113,17 @@ class Option:
 def build_argument_spec(options):
     """The Ansible argument spec of ``options`` (without the common ``root``)."""
     return dict((o.name, o.spec()) for o in options)
+
+
+def fail_option(option, msg):
+    raise MyDockerError("%s: %s" % (option, msg))
+
+
+def wrap_option(option, fn, value, *args):
+    """Call an engine parser or validator; its error gets the option name in front (the
+    module's wording wraps the engine's, so check mode and a real run say the same)."""
+    try:
+        return fn(value, *args)
+    except MyDockerError as e:
+        text = str(e)
+        raise MyDockerError(text if text.startswith(option + ":") else "%s: %s" % (option, text))

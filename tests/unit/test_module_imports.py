@@ -1,0 +1,94 @@
+"""What a module task imports (issue 13): a module runs from its zip and compiles every file it
+imports on each task, so a task that changes nothing must not import the create/start machinery
+(engine.containers, the monitor), the registry client (engine.pull: http.client, ssl) or the
+planners of other modules. Each case is a fresh interpreter."""
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+P = "ansible_collections.mydocker.runtime.plugins."
+HEAVY = ("module_utils.engine.containers", "module_utils.engine.monitor", "module_utils.engine.pull",
+         "module_utils.engine.registry", "module_utils.engine.workspace", "module_utils.engine.imageimport")
+RUNNER = r"""
+import json, sys
+sys.path[:0] = json.loads(sys.argv[1])
+exec(sys.argv[2])
+P = "ansible_collections.mydocker.runtime.plugins."
+print(json.dumps(sorted(m[len(P):] for m in sys.modules if m.startswith(P))))
+"""
+
+
+def _loaded(code):
+    paths = [p for p in sys.path if p]
+    out = subprocess.run([sys.executable, "-c", RUNNER, json.dumps(paths), code], check=True, capture_output=True,
+                         text=True, cwd=HERE).stdout
+    return set(json.loads(out))
+
+
+def test_container_modules_import_no_act_side():
+    for mod in ("mydocker_container", "mydocker_container_info"):
+        loaded = _loaded("import %smodules.%s" % (P, mod))
+        assert "module_utils.bytecode" in loaded
+        assert [m for m in HEAVY if m in loaded] == [], mod
+
+
+def _shipped(module):
+    """The collection files Ansible puts in ``module``'s zip: every import its files name, also
+    inside functions (as AnsiballZ's ModuleDepFinder reads them), transitively."""
+    import ast
+    plugins = os.path.dirname(os.path.dirname(HERE)) + "/plugins/"
+
+    def path_of(name):
+        rel = plugins + name[len(P):].replace(".", "/")
+        return next((c for c in (rel + ".py", rel + "/__init__.py") if os.path.exists(c)), None)
+
+    seen, todo = set(), [P + "modules." + module]
+    while todo:
+        name = todo.pop()
+        path = path_of(name)
+        if name in seen or path is None:
+            continue
+        seen.add(name)
+        pkg = name.split(".") if path.endswith("__init__.py") else name.split(".")[:-1]
+        with open(path) as f:
+            tree = ast.parse(f.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                base = ".".join(pkg[:len(pkg) - node.level + 1] + [node.module or ""]).rstrip(".") if node.level \
+                    else node.module or ""
+                todo += [base] + [base + "." + a.name for a in node.names]
+    return set(n[len(P):] for n in seen if n.startswith(P + "module_utils."))
+
+
+def test_container_info_ships_no_other_planner():
+    shipped = _shipped("mydocker_container_info")
+    assert sorted(m for m in shipped if m.startswith("module_utils.planning.")) == \
+        ["module_utils.planning.info", "module_utils.planning.plan"]
+    assert [m for m in HEAVY if m in shipped] == []
+    assert "module_utils.engine.monitor" in _shipped("mydocker_container")  # the monitor's engine copy
+
+
+def test_container_info_imports_no_other_planner():
+    loaded = _loaded("import %smodules.mydocker_container_info" % P)
+    assert sorted(m for m in loaded if m.startswith("module_utils.planning.")) == \
+        ["module_utils.planning.info", "module_utils.planning.plan"]
+
+
+def test_a_plan_that_changes_nothing_imports_no_act_side(tmp_path):
+    root = str(tmp_path / "root")
+    loaded = _loaded("from %smodule_utils.planning import container as cp\n"
+                     "plan = cp.compute_plan(%r, {'name': 'gone', 'state': 'absent'})\n"
+                     "assert not plan.changed and cp.apply(%r, plan) == {'container': {}}\n"
+                     "from %smodule_utils.planning import info\n"
+                     "assert info.container_info(%r, 'gone')['exists'] is False\n" % (P, root, root, P, root))
+    assert [m for m in HEAVY if m in loaded] == []
+
+
+def test_the_steps_still_reach_the_engine():
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine import containers
+    from ansible_collections.mydocker.runtime.plugins.module_utils.planning import container as cp
+    assert cp._engine() is containers
+    for name in ("find", "exists", "view", "inspect", "list_containers", "parse_env"):
+        assert callable(getattr(containers, name))

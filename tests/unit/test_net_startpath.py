@@ -172,3 +172,23 @@ def test_a_kernel_error_is_pyroute2s_netlink_error_with_the_errno():
     with pytest.raises(rtnl.netlink_error()) as e:
         ch.delete_link("veth1")
     assert e.value.code == 17
+
+
+# ------------------------------------------------------------------ iptables: reading rules fast
+
+def test_split_rule_is_shlex_split():
+    import random
+    import shlex
+    cases = ['-A X -m comment --comment "mydocker:ctr:1" -j Y', '-A X -m comment --comment "" -j Y',
+             '-A X --c a"b"c -j Y', "-A X --c 'q r' -j Y", '-A X --c "a\\"b" -j Y', '-A X "a""b"', '"x" y',
+             '-A X\t"t ab"\t-j Y', '-A X "unterminated']
+    rnd = random.Random(13)
+    cases += ["".join(rnd.choice('ab -"\t\'\\') for _i in range(rnd.randint(0, 14))) for _n in range(5000)]
+    for c in cases:
+        try:
+            want = shlex.split(c)
+        except ValueError:
+            with pytest.raises(ValueError):
+                ipt.split_rule(c)
+            continue
+        assert ipt.split_rule(c) == want, c

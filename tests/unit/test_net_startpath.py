@@ -159,8 +159,8 @@ def test_address_and_route_requests():
     a = ifaddrmsg(ch.sock.sent[0])
     a.decode()
     assert (a["family"], a["prefixlen"], a["index"]) == (socket.AF_INET, 24, 3)
-    assert [a.get_attr(k) for k in ("IFA_LOCAL", "IFA_ADDRESS", "IFA_BROADCAST")] == ["10.9.0.2", "10.9.0.2",
-                                                                                     "10.9.0.255"]
+    want = ["10.9.0.2", "10.9.0.2", "10.9.0.255"]
+    assert [a.get_attr(k) for k in ("IFA_LOCAL", "IFA_ADDRESS", "IFA_BROADCAST")] == want
     r = rtmsg(ch.sock.sent[1])
     r.decode()
     assert (r["dst_len"], r["table"], r["type"]) == (0, 254, 1)

@@ -437,6 +437,39 @@ def test_connect_errors_change_nothing(env):
     assert env.ipam_data()[subnet] == "1101"
 
 
+def test_connect_failures_inside_the_namespace_undo_everything(env):
+    """net/rtnl.py's path: eth0 taken is refused before anything is made; a request refused
+    inside the namespace after the pair exists deletes the pair and gives the address back."""
+    network = network_mod()
+    name, subnet = env.bridge_name(), env.subnet(24)
+    network.create_network(env.root, name, subnet)
+    before = env.ipam_data()
+    a = env.netns()
+    env.ns(a, "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p")
+    with pytest.raises(MyDockerError, match="already has an eth0"):
+        attach.connect(env.root, name, "3000000011", a)
+    assert netlink_mod().link_info("veth3000000011") is None
+    assert env.ipam_data() == before and ipam.load_owners(env.paths) == {}
+    b = env.netns()  # a default route already there: ours is refused (EEXIST) after the pair is made
+    env.ns(b, "ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1")
+    env.ns(b, "ip", "link", "set", "d1", "up")
+    env.ns(b, "ip", "link", "set", "d0", "up")
+    env.ns(b, "ip", "route", "add", "default", "dev", "d0")
+    with pytest.raises(MyDockerError, match="cannot connect the container to %s" % name):
+        attach.connect(env.root, name, "3000000012", b)
+    assert netlink_mod().link_info("veth3000000012") is None
+    assert "eth0" not in env.ns(b, "ip", "-o", "link").stdout
+    assert netlink_mod().links_on(name) == []
+    assert env.ipam_data() == before and ipam.load_owners(env.paths) == {}
+    # and a clean namespace is connected as before: eth0 with the MAC of its IP, lo up, the route
+    c = attach.connect(env.root, name, "3000000013", env.netns())
+    assert netlink_mod().link_info("veth3000000013")["master"] == netlink_mod().index_of_name(name)
+    assert c["veth"] == "veth3000000013"
+    attach.release_container(env.root, "3000000013")
+    assert netlink_mod().link_info("veth3000000013") is None
+    assert env.ipam_data() == before
+
+
 def test_concurrent_connects(env):
     network = network_mod()
     name, subnet = env.bridge_name(), env.subnet()

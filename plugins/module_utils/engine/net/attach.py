@@ -92,7 +92,7 @@ def release_container(root: Optional[str], cid: str) -> None:
         ipt.delete_rules(ipt.Chains(paths.root), "ctr", cid)
         nl = _netlink()
         nl.delete_link(veth_name(cid))
-        for name in nl.all_links():
+        for name in nl.link_names():  # sysfs: pyroute2 is loaded only when one is left
             if _is_ours(name, cid):
                 nl.delete_link(name)
         for cidr, ip in ipam.addresses_of(paths, cid):

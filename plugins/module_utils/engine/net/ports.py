@@ -211,8 +211,9 @@ def _same_host_port(a, b):
         not a["host_ip"] or not b["host_ip"] or a["host_ip"] == b["host_ip"])
 
 
-def _published_by_others(paths, chains, cid):
-    """[(owner, port dict)] published by other containers of this root: records + live rules."""
+def _published_by_others(paths, chains, cid, snap=None):
+    """[(owner, port dict)] published by other containers of this root: records + live rules
+    (``snap``: an ``iptables.snapshot()`` to read them from, default: ``iptables -t nat -S``)."""
     out = []
     for other, rec in _container_records(paths).items():
         if other == cid:
@@ -226,7 +227,9 @@ def _published_by_others(paths, chains, cid):
                 continue
             if not p.get("auto"):
                 out.append((rec.name, p))
-    for chain, spec in ipt.all_dnat_rules():  # every state root: a DNAT holds no socket
+    dnat = ipt.all_dnat_rules() if snap is None else [
+        (c, sp) for c, rules in sorted(snap.get(ipt.NAT, {}).items()) if c.startswith("MYDOCKER-DNAT") for sp in rules]
+    for chain, spec in dnat:  # every state root: a DNAT holds no socket
         comment = ipt.rule_comment(spec) or ""
         parts = comment.split(":", 2)
         if len(parts) != 3:
@@ -338,21 +341,28 @@ def publish(root: Optional[str], network: str, cid: str, ip: str,
         if not wanted:
             ipt.delete_rules(chains, "ctr", cid)
             return []
-        others = _published_by_others(paths, chains, cid)
+        snap = ipt.snapshot()  # one iptables-save for the checks, the chains and the jumps
+        others = _published_by_others(paths, chains, cid, snap)
         for p in wanted:
             for owner, q in others:
                 if not p.get("auto") and _same_host_port(p, q):
                     raise MyDockerError("host port %d/%s is already published by container %s"
                                         % (p["host_port"], p["proto"], owner))
-        own_before = ipt.find_rules(chains, "ctr", cid)
+        own_before = ipt.find_rules(chains, "ctr", cid, snap)
         for p in wanted:
             # a port this container already publishes is held by our DNAT, not by a process
             if not p.get("auto"):
                 _check_host_port_free(p)
         _choose_host_ports(wanted, others)
-        if own_before:
-            ipt.delete_rules(chains, "ctr", cid)
         rules = [rule for p in wanted for rule in ipt.port_rules(chains, net.bridge, addr, p)]
+        if snap is not None:
+            try:
+                ipt.restore(publish_ops(chains, snap, own_before, rules, "ctr", cid))
+                return wanted
+            except MyDockerError:
+                ipt.delete_rules(chains, "ctr", cid)  # what an earlier table's COMMIT let in; then as before
+        elif own_before:
+            ipt.delete_rules(chains, "ctr", cid)
         rs = ipt.RuleSet(chains)
         try:
             rs.add_many(rules, "ctr", cid)
@@ -360,6 +370,30 @@ def publish(root: Optional[str], network: str, cid: str, ip: str,
             rs.undo()
             raise
         return wanted
+
+
+def publish_ops(chains, snap, delete, rules, scope, ident):
+    """The ``iptables.restore`` ops that replace the rules ``delete`` [(table, chain, spec)] by
+    ``rules`` [(table, chain, spec)] with our comment, creating the chains and jumps ``snap``
+    (an ``iptables.snapshot()``) lacks: a start's whole publish in one ``iptables-restore``."""
+    ops = {}
+    for table, chain, spec in delete:
+        ops.setdefault(table, []).append(["-D", chain] + spec)
+    ready = set()
+    for table, chain, spec in rules:
+        cmds = ops.setdefault(table, [])
+        have = snap.get(table, {})
+        if (table, chain) not in ready:
+            ready.add((table, chain))
+            if chain not in have:
+                cmds.append(["-N", chain])
+            for jt, builtin, match, target in chains.jumps():
+                jump = ipt._jump_spec(chains, match, chain)
+                if jt == table and target == chain and jump not in have.get(builtin, []):
+                    cmds.append(["-I", builtin, "1"] + jump)
+        head, target = ipt._target_split(spec)
+        cmds.append(["-A", chain] + head + ["-m", "comment", "--comment", chains.comment(scope, ident)] + target)
+    return ops
 
 
 def unpublish(root: Optional[str], cid: str) -> list[str]:

@@ -69,6 +69,8 @@ def test_overlay_whiteouts_become_oci_whiteouts_and_import_turns_them_back(tmp_p
     os.makedirs(os.path.join(top, "etc", "opq"))
     os.mknod(os.path.join(top, "etc", "gone"), stat.S_IFCHR | 0o600, os.makedev(0, 0))
     os.setxattr(os.path.join(top, "etc", "opq"), layers.OPAQUE_XATTR, b"y")
+    for d in ("etc", "etc/opq"):  # long ago: the unpacked directories must keep it (not "now")
+        os.utime(os.path.join(top, d), (5, 5))
     ms = members(tar_bytes(top))
     names = [m[0] for m in ms]
     assert names == ["etc", "etc/.wh.gone", "etc/opq", "etc/opq/.wh..wh..opq"]

@@ -108,11 +108,16 @@ def check_members(layer_tar, dests, what):
 
 
 def convert_whiteouts(dest):
-    """Turn the OCI whiteout files of the unpacked layer ``dest`` into overlay whiteouts."""
+    """Turn the OCI whiteout files of the unpacked layer ``dest`` into overlay whiteouts. A
+    directory keeps the mtime the layer gave it (the conversion's unlink and mknod would set it
+    to now: an exported layer would then differ from the one imported)."""
     for dirpath, dirnames, filenames in os.walk(dest):
+        before = None
         for fn in list(filenames) + list(dirnames):
             if not fn.startswith(WHITEOUT_PREFIX):
                 continue
+            if before is None:
+                before = os.lstat(dirpath)
             wh = os.path.join(dirpath, fn)
             if os.path.isdir(wh) and not os.path.islink(wh):
                 shutil.rmtree(wh)
@@ -130,6 +135,8 @@ def convert_whiteouts(dest):
             elif os.path.lexists(target):
                 os.unlink(target)
             os.mknod(target, stat.S_IFCHR | 0o600, os.makedev(0, 0))
+        if before is not None:
+            os.utime(dirpath, ns=(before.st_atime_ns, before.st_mtime_ns), follow_symlinks=False)
 
 
 def is_whiteout(path):

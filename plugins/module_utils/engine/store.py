@@ -115,10 +115,12 @@ def _fsync_dir(path):
         os.close(fd)
 
 
-def write_atomic(path: str, data: Union[str, bytes], mode: int = 0o644, sync_dir: bool = True) -> None:
+def write_atomic(path: str, data: Union[str, bytes], mode: int = 0o644, sync_dir: bool = True,
+                 fsync: bool = True) -> None:
     """Write bytes or text to ``path`` atomically: temp file, fsync, rename, fsync dir (a caller
     writing several files in one directory passes ``sync_dir=False`` and calls :func:`sync_dir`
-    once after the last)."""
+    once after the last). ``fsync=False`` (and ``sync_dir=False``) for a file that is only a hint,
+    rebuilt when lost: still atomic, not durable."""
     if isinstance(data, str):
         data = data.encode("utf-8")
     d = os.path.dirname(path) or "."
@@ -127,8 +129,9 @@ def write_atomic(path: str, data: Union[str, bytes], mode: int = 0o644, sync_dir
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.rename(tmp, path)
     except BaseException:

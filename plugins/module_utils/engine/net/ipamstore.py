@@ -88,18 +88,7 @@ def write(paths, data):
 
 def _write_index(paths, idx):
     """Temp file and rename, no fsync: a lost or stale index only costs one slow call."""
-    path = index_file(paths)
-    tmp = "%s.%d.tmp" % (path, os.getpid())
-    try:
-        with open(tmp, "w") as f:
-            json.dump(idx, f, separators=(",", ":"))
-        os.rename(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(index_file(paths), json.dumps(idx, separators=(",", ":")), fsync=False, sync_dir=False)
 
 
 def _read_index(paths):

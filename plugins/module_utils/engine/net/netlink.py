@@ -63,18 +63,7 @@ def open_netns(pid):
 @contextmanager
 def in_netns(ns_fd):
     """An IPRoute whose socket lives in the namespace ``ns_fd``."""
-    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        SYS.setns(ns_fd, CLONE_NEWNET)
-        try:
-            ipr = _iproute()
-        finally:
-            try:
-                SYS.setns(own, CLONE_NEWNET)
-            except OSError as e:  # pragma: no cover - cannot happen with CAP_SYS_ADMIN
-                raise SystemExit("mydocker: cannot return to the host network namespace: %s" % e)
-    finally:
-        os.close(own)
+    ipr = _in_ns(ns_fd, _iproute)  # a socket stays in the namespace it was made in
     try:
         yield ipr
     finally:

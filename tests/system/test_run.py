@@ -182,3 +182,26 @@ def test_every_command_takes_name_or_id(md, ref):
     os.unlink(os.path.join(md.root, "x.tar"))
     md("rm", "-f", r)
     assert md.ids() == []
+
+
+def _wait(cond, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
+
+
+def test_a_stale_removal_mark_does_not_outlive_a_restart(md):
+    """rm -f marks the container before it kills (monitor.REMOVING); a mark left by an rm that
+    failed later is dropped by the next start, so that start's exit is recorded as usual."""
+    cid = md("run", "-d", "busybox", "sleep", "0.5").out.strip()
+    assert _wait(lambda: md.inspect(cid)["status"] == "exited")
+    with open(os.path.join(md.root, "containers", cid, "removing"), "w"):
+        pass
+    md("start", cid)
+    assert _wait(lambda: md.inspect(cid)["status"] == "exited" and md.inspect(cid)["monitorPid"] == "")
+    assert md.inspect(cid)["exitCode"] == 0
+    assert not os.path.exists(os.path.join(md.root, "containers", cid, "removing"))
+    md("rm", cid)

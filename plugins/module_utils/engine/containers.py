@@ -82,7 +82,11 @@ def start(root: Optional[str], ref: str, stdio: Optional[tuple[int, int, int]] =
                 and not rec.get("restartCount") and not rec.get("error")):  # run: our creator mark covers it
             records.update(paths, cid, stopRequested=False, restartCount=0, error="",
                            **lifecycle.own_mark("starter"))
-        from .monitor import start_monitor
+        from .monitor import REMOVING, start_monitor
+        try:  # an rm -f that stopped the container but failed later: its mark must not outlive it
+            os.unlink(os.path.join(paths.container_dir(cid), REMOVING))
+        except FileNotFoundError:
+            pass
         return start_monitor(paths, cid, stdio=stdio, console=console, attached=attached)
 
 

@@ -8,6 +8,7 @@ command's sub-parser. Listing the commands (``mydocker --help``, ``mydocker help
 word) needs no group at all: the names and one-line helps are the static ``COMMANDS`` table."""
 
 import argparse
+import os
 import sys
 
 from ..engine.errors import MyDockerError
@@ -49,7 +50,38 @@ NESTED = ("image", "network", "system", "volume")   # commands with subcommands 
 EPILOG = "'mydocker help COMMAND' or 'mydocker COMMAND --help' shows a command's options."
 
 
-class _ListingParser(argparse.ArgumentParser):
+def _columns():
+    """The terminal's width as shutil.get_terminal_size works it out ($COLUMNS, stdout's
+    terminal, else 80)."""
+    try:
+        cols = int(os.environ.get("COLUMNS", 0))
+    except ValueError:
+        cols = 0
+    if cols <= 0:
+        try:
+            cols = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            cols = 0
+    return cols or 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, told its width: left to itself it imports shutil (and so bz2 and lzma,
+    ~5 ms), and argparse makes one for every add_argument of every command line."""
+
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser with :class:`_Formatter`; its sub-parsers are of this class too."""
+
+    def __init__(self, *args, **kw):
+        kw.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kw)
+
+
+class _ListingParser(_Parser):
     """The top-level parser with every command as a stub; on an error it can show the full help
     (the command list) instead of the usage line (``mydocker`` alone)."""
 
@@ -62,11 +94,11 @@ class _ListingParser(argparse.ArgumentParser):
         self.exit(2, "%s: error: %s\n" % (self.prog, message))
 
 
-def _top(cls=argparse.ArgumentParser, **kw):
+def _top(cls=_Parser, **kw):
     p = cls(prog="mydocker", allow_abbrev=False, description="A small Docker-like container runtime.", **kw)
     p.add_argument("--root", default=None,
                    help="state root (default: $MYDOCKER_ROOT or /var/lib/mydocker)")
-    sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     return p, sub
 

@@ -10,10 +10,10 @@ the modules only starting a container needs (``monitor``, ``process``), so ``ps`
 and ``rm`` load a third of the engine.
 """
 
+from __future__ import annotations
+
 import os
-import tempfile
 import time
-from typing import Any, Optional
 
 from . import imageconfig, lifecycle, records
 from .errors import MyDockerError, NotFound
@@ -34,6 +34,10 @@ from .view import (  # noqa: F401  # the API, read side in view.py  # pylint: di
 )
 from .workspace import complete, find_again, start_lock
 
+TYPE_CHECKING = False  # typing is ~5 ms of every command's start: annotations only (postponed)
+if TYPE_CHECKING:
+    from typing import Any
+
 
 def __getattr__(name):
     """``create``, ``commit`` and ``prune`` (this API too) on first use: see the module doc."""
@@ -51,8 +55,8 @@ def __getattr__(name):
 
 # ---------------------------------------------------------------- start / run
 
-def start(root: Optional[str], ref: str, stdio: Optional[tuple[int, int, int]] = None,
-          console: Optional[int] = None, attached: bool = False) -> tuple[int, Any]:
+def start(root: str | None, ref: str, stdio: tuple[int, int, int] | None = None,
+          console: int | None = None, attached: bool = False) -> tuple[int, Any]:
     """Start a created or stopped container. Returns (pid, notify file or None).
 
     ``stdio``: three fds for the container (attached runs); default: log file.
@@ -90,8 +94,8 @@ def start(root: Optional[str], ref: str, stdio: Optional[tuple[int, int, int]] =
         return start_monitor(paths, cid, stdio=stdio, console=console, attached=attached)
 
 
-def run(root: Optional[str], image: str, command: Optional[list[str]] = None, detach: bool = True,
-        stdio: Optional[tuple[int, int, int]] = None, console: Optional[int] = None,
+def run(root: str | None, image: str, command: list[str] | None = None, detach: bool = True,
+        stdio: tuple[int, int, int] | None = None, console: int | None = None,
         **kwargs: Any) -> tuple[Record, int, Any]:
     """create + start; a failure at any step removes the container again."""
     from .create import create
@@ -123,6 +127,7 @@ def wait_exit(notify: Any) -> int:
 def _run_captured(start, wait):
     """``start(stdio)`` with stdin /dev/null and stdout/stderr into temporary files, then
     ``wait(what start returned)``. Returns (exit code, stdout bytes, stderr bytes)."""
+    import tempfile  # captured runs only (~4 ms of every other command's start)
     out = tempfile.TemporaryFile()
     err = tempfile.TemporaryFile()
     null = os.open(os.devnull, os.O_RDONLY)
@@ -141,14 +146,14 @@ def _run_captured(start, wait):
         err.close()
 
 
-def start_and_wait(root: Optional[str], ref: str) -> tuple[int, bytes, bytes]:
+def start_and_wait(root: str | None, ref: str) -> tuple[int, bytes, bytes]:
     """Start a created or stopped container attached and wait until it is done (restart policy
     included). Returns (exit code, stdout bytes, stderr bytes); stdin is /dev/null."""
     return _run_captured(lambda stdio: start(root, ref, stdio=stdio, attached=True)[1], wait_exit)
 
 
-def exec_and_wait(root: Optional[str], ref: str, argv: list[str], env: Any = None,
-                  workdir: Optional[str] = None, user: Optional[str] = None) -> tuple[int, bytes, bytes]:
+def exec_and_wait(root: str | None, ref: str, argv: list[str], env: Any = None,
+                  workdir: str | None = None, user: str | None = None) -> tuple[int, bytes, bytes]:
     """``exec_start`` then ``exec_wait``: (exit code, stdout bytes, stderr bytes)."""
     return _run_captured(lambda stdio: exec_start(root, ref, argv, stdio=stdio, env=env, workdir=workdir,
                                                   user=user), exec_wait)
@@ -156,7 +161,7 @@ def exec_and_wait(root: Optional[str], ref: str, argv: list[str], env: Any = Non
 
 # ---------------------------------------------------------------- update
 
-def update(root: Optional[str], ref: str, resources: Optional[dict[str, Any]] = None,
+def update(root: str | None, ref: str, resources: dict[str, Any] | None = None,
            restart: Any = None) -> Record:
     """Change a container in place: its limits (``resources``: the complete set, as for create;
     applied to the cgroup when it exists) and/or its restart policy (read by the monitor at the
@@ -196,7 +201,7 @@ def _wait_monitor(rec, timeout):
     return not lifecycle.monitor_alive(rec)
 
 
-def stop(root: Optional[str], ref: str, timeout: float = 10) -> bool:
+def stop(root: str | None, ref: str, timeout: float = 10) -> bool:
     """SIGTERM, SIGKILL after ``timeout`` s; returns once the process is confirmed gone.
 
     Returns True when something was stopped."""
@@ -230,7 +235,7 @@ def stop(root: Optional[str], ref: str, timeout: float = 10) -> bool:
     return True
 
 
-def restart(root: Optional[str], ref: str, timeout: float = 10) -> tuple[int, Any]:
+def restart(root: str | None, ref: str, timeout: float = 10) -> tuple[int, Any]:
     stop(root, ref, timeout)
     return start(root, ref)
 
@@ -252,7 +257,7 @@ def _stop_for_removal(paths, cid):
         raise
 
 
-def remove(root: Optional[str], ref: str, force: bool = False, volumes: bool = False) -> bool:
+def remove(root: str | None, ref: str, force: bool = False, volumes: bool = False) -> bool:
     """Remove a container; ``volumes`` (rm -v): its anonymous volumes too (named ones stay)."""
     paths = _paths(root)
     rec = find(paths, ref)
@@ -283,9 +288,9 @@ def remove(root: Optional[str], ref: str, force: bool = False, volumes: bool = F
 
 # ---------------------------------------------------------------- exec / logs
 
-def exec_start(root: Optional[str], ref: str, argv: list[str], stdio: tuple[int, int, int] = (0, 1, 2),
-               console: Optional[int] = None, env: Any = None, workdir: Optional[str] = None,
-               user: Optional[str] = None) -> int:
+def exec_start(root: str | None, ref: str, argv: list[str], stdio: tuple[int, int, int] = (0, 1, 2),
+               console: int | None = None, env: Any = None, workdir: str | None = None,
+               user: str | None = None) -> int:
     """Start ``argv`` inside a running container (as ``user``, default the container's). Returns
     the pid to wait for; raises if the command could not be started."""
     paths = _paths(root)
@@ -310,7 +315,7 @@ def exec_wait(pid: int) -> int:
     return process.wait(pid)
 
 
-def log_path(root: Optional[str], ref: str) -> tuple[str, Record]:
+def log_path(root: str | None, ref: str) -> tuple[str, Record]:
     paths = _paths(root)
     rec = find(paths, ref)
     return paths.container_log(rec.id), rec

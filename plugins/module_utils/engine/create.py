@@ -5,10 +5,9 @@ container API is ``containers``, which re-exports it). Apart from ``containers``
 commands that only read or remove containers (ps, inspect, stop, rm) do not import what creating
 one needs (image configs, users, seccomp, volumes, process options)."""
 
+from __future__ import annotations
+
 import os
-import random
-import socket
-from typing import Any, Optional
 
 from . import health, imageconfig, imagestore, lifecycle, procopts, records, seccomp, users
 from . import volumes as volumes_mod
@@ -30,29 +29,32 @@ from .validate import (
 from .view import parse_env
 from .workspace import check_host_addresses, make_files
 
+TYPE_CHECKING = False  # typing is ~5 ms of every command's start: annotations only (postponed)
+if TYPE_CHECKING:
+    from typing import Any
+
 
 def _new_id(paths):
-    rnd = random.SystemRandom()
-    while True:
-        cid = "".join(rnd.choice("0123456789") for _i in range(10))
+    while True:  # ten random digits (os.urandom: random's import is ~1 ms of every run)
+        cid = "%010d" % (int.from_bytes(os.urandom(8), "big") % 10 ** 10)
         if not os.path.exists(paths.container_dir(cid)):
             return cid
 
 
-def create(root: Optional[str], image: str, command: Optional[list[str]] = None, name: Optional[str] = None,
-           env: Any = None, volumes: Optional[list[str]] = None, workdir: Optional[str] = None,
-           hostname: Optional[str] = None, resources: Optional[dict[str, Any]] = None, restart: Any = None,
+def create(root: str | None, image: str, command: list[str] | None = None, name: str | None = None,
+           env: Any = None, volumes: list[str] | None = None, workdir: str | None = None,
+           hostname: str | None = None, resources: dict[str, Any] | None = None, restart: Any = None,
            auto_remove: bool = False, tty: bool = False, interactive: bool = False,
-           network: Optional[str] = None, ip: Optional[str] = None, ports: Optional[list[Any]] = None,
-           security_opt: Optional[list[str]] = None, entrypoint: Any = None, user: Optional[str] = None,
-           mounts: Optional[list[Any]] = None, tmpfs: Optional[list[Any]] = None, read_only: bool = False,
-           shm_size: Any = None, networks: Any = None, network_mode: Optional[str] = None, aliases: Any = None,
+           network: str | None = None, ip: str | None = None, ports: list[Any] | None = None,
+           security_opt: list[str] | None = None, entrypoint: Any = None, user: str | None = None,
+           mounts: list[Any] | None = None, tmpfs: list[Any] | None = None, read_only: bool = False,
+           shm_size: Any = None, networks: Any = None, network_mode: str | None = None, aliases: Any = None,
            dns: Any = None, dns_search: Any = None, add_hosts: Any = None,
            cap_add: Any = None, cap_drop: Any = None, privileged: bool = False, sysctls: Any = None,
            ulimits: Any = None, init: bool = False, stop_signal: Any = None, group_add: Any = None,
            oom_score_adj: Any = None, labels: Any = None, label_files: Any = None, devices: Any = None,
-           expose: Optional[list[Any]] = None, publish_all: bool = False,
-           healthcheck: Optional[dict] = None, log_driver: Optional[str] = None, log_options: Any = None,
+           expose: list[Any] | None = None, publish_all: bool = False,
+           healthcheck: dict | None = None, log_driver: str | None = None, log_options: Any = None,
            _until_running: bool = False) -> Record:
     """Create a container (not started). Returns its record.
 
@@ -95,7 +97,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
         validate_hostname(hostname)
     # networks, network_mode (none, host, container:NAME), dns, dns_search, add_hosts: net/netmode.py
     from .net import names, netmode
-    from .net.ports import container_ports  # plain Python: ranges, bare ports, --expose, -P (issue 11)
+    from .net.portspec import container_ports  # plain Python: ranges, bare ports, --expose, -P (issue 11)
     mode, atts, extra_hosts, dns, dns_search = netmode.parse_create(
         paths, network, ip, networks, aliases, network_mode, ports, add_hosts, dns, dns_search)
     network = atts[0]["name"] if atts else None
@@ -103,7 +105,7 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
     check_needs_network(network, net_ports, ip)
     ip = atts[0]["ip"] if atts else ""
     if mode == netmode.HOST and hostname is None:
-        hostname = socket.gethostname()
+        hostname = os.uname().nodename  # socket.gethostname(), without socket's import
     procs = procopts.normalize(cap_add, cap_drop, privileged, sysctls, ulimits, init, stop_signal, group_add,
                                oom_score_adj, labels, label_files, devices)  # issue 11: process, security
     extra = {"healthcheck": health.for_create(cfg, healthcheck), "logConfig": parse_log_config(log_driver, log_options)}
@@ -117,11 +119,12 @@ def create(root: Optional[str], image: str, command: Optional[list[str]] = None,
     with state_lock(paths):
         cid = _new_id(paths)
         name = name or cid
-        for other in records.iter_records(paths):
+        others = list(records.iter_records(paths))  # one pass over the records for both checks
+        for other in others:
             if other.get("name") == name:
                 raise MyDockerError("the container name %s is already in use by container %s"
                                     % (name, other.id))
-        names.check_names(paths, cid, name, atts)
+        names.check_names(paths, cid, name, atts, others)
         # volumes made on first use and the image's anonymous ones: under the lock that saves their user
         vols, new_volumes = volumes_mod.resolve(paths, vols, cfg.get("Volumes"),
                                                 [t["container"] for t in storage.get("tmpfs", [])])

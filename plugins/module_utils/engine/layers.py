@@ -15,9 +15,7 @@ one page, so a many-layer overlay is mounted with ``lowerdir=layers/<L>:...`` re
 ``<root>/image`` (as Docker's overlay2 driver does with its ``l/<short id>`` links).
 """
 
-import hashlib
 import os
-import shutil
 import stat
 
 from . import records
@@ -31,6 +29,7 @@ OPAQUE_XATTR = "trusted.overlay.opaque"
 
 
 def sha256_file(path):
+    import hashlib  # OpenSSL: fast on big layers; loaded when one is hashed (~6 ms of every start otherwise)
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -45,6 +44,7 @@ def diff_id(path):
     if not gz:
         return "sha256:" + sha256_file(path)
     import gzip  # here: run and ps never unpack (start-up cost)
+    import hashlib
     h = hashlib.sha256()
     try:
         with gzip.open(path, "rb") as f:
@@ -120,6 +120,7 @@ def convert_whiteouts(dest):
                 before = os.lstat(dirpath)
             wh = os.path.join(dirpath, fn)
             if os.path.isdir(wh) and not os.path.islink(wh):
+                import shutil  # removal only (shutil loads bz2 and lzma: ~3 ms of every start)
                 shutil.rmtree(wh)
                 dirnames.remove(fn)
             else:
@@ -129,6 +130,7 @@ def convert_whiteouts(dest):
                 continue
             target = os.path.join(dirpath, fn[len(WHITEOUT_PREFIX):])
             if os.path.isdir(target) and not os.path.islink(target):
+                import shutil  # removal only (shutil loads bz2 and lzma: ~3 ms of every start)
                 shutil.rmtree(target)
                 if os.path.basename(target) in dirnames:
                     dirnames.remove(os.path.basename(target))
@@ -179,6 +181,7 @@ def store(paths, layer_tar, what, lowers=()):
         os.chmod(tmp, 0o755)
         unpack(layer_tar, tmp, what, lowers)
     except BaseException:
+        import shutil  # removal only (shutil loads bz2 and lzma: ~3 ms of every start)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return name, did, tmp
@@ -189,6 +192,7 @@ def commit_new(paths, name, did, tmp, extra=None):
     appeared meanwhile wins and ``tmp`` is removed."""
     d = layer_dir(paths, name)
     if os.path.isdir(d):
+        import shutil  # removal only (shutil loads bz2 and lzma: ~3 ms of every start)
         shutil.rmtree(tmp, ignore_errors=True)
         return False
     os.rename(tmp, d)
@@ -218,6 +222,7 @@ def remove(paths, name):
         import tempfile
         trash = tempfile.mkdtemp(prefix=".rm-", dir=paths.layers)
         os.rename(d, os.path.join(trash, "l"))
+        import shutil  # removal only (shutil loads bz2 and lzma: ~3 ms of every start)
         shutil.rmtree(trash, ignore_errors=True)
     for extra in (".json", ".tar.gz", ".blob.json", ".src", ".src.json"):  # its record, export's cache
         if os.path.exists(d + extra):

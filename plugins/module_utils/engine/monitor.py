@@ -13,17 +13,15 @@ Protocol on the notify pipe back to whoever started it: ``started <pid>`` or ``e
 later ``exited <code>`` (read by attached runs).
 """
 
-import hashlib
 import os
 import shutil
 import signal
 import sys
-import tempfile
 import time
 
 from . import lifecycle, logs
 from .errors import MyDockerError
-from .store import makedirs, write_atomic
+from .store import fast_hash, makedirs, write_atomic
 from .syscalls import PR_SET_CHILD_SUBREAPER, SYS
 
 
@@ -229,7 +227,7 @@ def _import_closure(sources, start):
 
 def engine_digest(sources):
     """The name of the copy: a digest of the waiter, the resume script and ``sources``."""
-    h = hashlib.sha256(WAITER.encode() + RESUME.encode())
+    h = fast_hash("sha256", WAITER.encode() + RESUME.encode())
     for n in sorted(sources):
         h.update(n.encode() + b"\0" + sources[n] + b"\0")
     return h.hexdigest()[:16]
@@ -246,7 +244,7 @@ def source_key(here=None):
     the digest of the copy (:func:`current_digest`), so a start parses no source: reading and
     walking the syntax tree of ~40 files took ~150 ms of every ``run``."""
     here = here or os.path.dirname(os.path.abspath(__file__))
-    h = hashlib.sha256(WAITER.encode() + RESUME.encode())
+    h = fast_hash("sha256", WAITER.encode() + RESUME.encode())
     if os.path.isdir(here):
         for d, dirs, files in os.walk(here):
             dirs[:] = sorted(x for x in dirs if x != "__pycache__")
@@ -321,6 +319,7 @@ def engine_copy(paths):
 
 
 def _write_copy(base, dest, sources):
+    import tempfile  # a new copy only
     makedirs(base, 0o700)
     tmp = tempfile.mkdtemp(prefix=".tmp-", dir=base)
     try:

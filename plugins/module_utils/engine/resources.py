@@ -22,15 +22,20 @@ and, only when set (``MEMORY_KEYS``, engine/memswap.py)::
 ``None`` (and the empty string) always means "not set": unlimited / the default.
 """
 
+from __future__ import annotations
+
 import math
 import os
 import re
 from collections.abc import Iterable
-from typing import Any, Optional
 
 from . import memswap
 from .errors import MyDockerError
 from .validate import check_pids_limit
+
+TYPE_CHECKING = False  # typing is ~5 ms of every command's start: annotations only (postponed)
+if TYPE_CHECKING:
+    from typing import Any
 
 RESOURCE_KEYS = ("memory", "cpus", "cpu_shares", "cpuset_cpus", "pids_limit")
 # issue 11: in the canonical form only when set (a record or a caller comparing the five keys
@@ -68,7 +73,7 @@ def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def parse_memory(value: Any) -> Optional[int]:
+def parse_memory(value: Any) -> int | None:
     """Memory size to bytes: 1048576, "512k", "100m", "100M", "100mb", "1g", "1.5GiB".
 
     The result is rounded down to the page size (as the kernel does) and must be at least
@@ -101,7 +106,7 @@ def parse_memory(value: Any) -> Optional[int]:
     return nbytes
 
 
-def parse_cpus(value: Any, host_cpus: Optional[int] = None) -> Optional[float]:
+def parse_cpus(value: Any, host_cpus: int | None = None) -> float | None:
     """Number of CPUs as a float: "0.5", 1, "2". Must be in 0.01 .. the host's CPU count."""
     if host_cpus is None:
         host_cpus = os.cpu_count() or 1
@@ -137,7 +142,7 @@ def _parse_int(value, option):
     raise MyDockerError("invalid %s %r: must be an integer" % (option, value))
 
 
-def parse_cpu_shares(value: Any) -> Optional[int]:
+def parse_cpu_shares(value: Any) -> int | None:
     """Relative CPU weight (cgroup v1 cpu.shares): an integer in 2 .. 262144."""
     shares = _parse_int(value, "cpu_shares")
     if not CPU_SHARES_MIN <= shares <= CPU_SHARES_MAX:
@@ -184,7 +189,7 @@ def cpu_set_to_list(cpus: Iterable[int]) -> str:
     return ",".join(parts)
 
 
-def online_cpus(path: Optional[str] = None) -> set[int]:
+def online_cpus(path: str | None = None) -> set[int]:
     """The host's online CPUs as a set of ints (from /sys/devices/system/cpu/online)."""
     try:
         with open(path or CPUS_ONLINE_FILE) as f:
@@ -193,7 +198,7 @@ def online_cpus(path: Optional[str] = None) -> set[int]:
         return set(range(os.cpu_count() or 1))
 
 
-def parse_cpuset(value: Any, available: Optional[set[int]] = None) -> Optional[str]:
+def parse_cpuset(value: Any, available: set[int] | None = None) -> str | None:
     """Validate a cpuset ("0-1", "0,1", "1") and return its canonical kernel form ("0-1").
 
     ``available``: CPU list string or iterable of ints the cpuset must stay within
@@ -214,7 +219,7 @@ def parse_cpuset(value: Any, available: Optional[set[int]] = None) -> Optional[s
     return cpu_set_to_list(cpus)
 
 
-def parse_pids_limit(value: Any) -> Optional[int]:
+def parse_pids_limit(value: Any) -> int | None:
     """Maximum number of processes: a positive int; -1, 0 or "max" mean unlimited (None)."""
     if isinstance(value, str) and value.strip().lower() in ("max", "unlimited"):
         return None
@@ -226,8 +231,8 @@ def parse_pids_limit(value: Any) -> Optional[int]:
     return check_pids_limit(limit, value)
 
 
-def normalize_resources(resources: dict[str, Any], available_cpus: Optional[set[int]] = None,
-                        host_cpus: Optional[int] = None) -> dict[str, Any]:
+def normalize_resources(resources: dict[str, Any], available_cpus: set[int] | None = None,
+                        host_cpus: int | None = None) -> dict[str, Any]:
     """Validate a dict of limits and return the canonical form (all five keys, None = unset).
 
     Accepts user spellings ("100m", "0.5", "0,1") as well as an already canonical dict, so
@@ -266,7 +271,7 @@ def normalize_resources(resources: dict[str, Any], available_cpus: Optional[set[
     return out
 
 
-def format_bytes(n: Optional[int]) -> str:
+def format_bytes(n: int | None) -> str:
     """Human-readable size: 104857600 -> "100MiB", 1610612736 -> "1.5GiB", None -> "unlimited"."""
     if n is None:
         return "unlimited"

@@ -15,14 +15,18 @@ Pure parts (``attachments``, ``render_hosts``, ``render_resolv``, ``parse_add_ho
 records as dicts and are unit-tested without root.
 """
 
-import ipaddress
+from __future__ import annotations
+
 import os
-from typing import Any, Optional
 
 from .. import records
 from ..errors import MyDockerError
 from ..store import state_lock
 from ..validate import validate_hostname
+
+TYPE_CHECKING = False  # typing is ~5 ms of every command's start: annotations only (postponed)
+if TYPE_CHECKING:
+    from typing import Any
 
 BASE_HOSTS = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
 
@@ -64,6 +68,7 @@ def parse_add_host(item: Any) -> tuple[str, str]:
         validate_hostname(name)
     except MyDockerError:
         raise MyDockerError("invalid --add-host %r: %r is not a host name" % (item, name))
+    import ipaddress  # --add-host given (~2 ms of every other run)
     try:
         ip = str(ipaddress.ip_address(ip.strip("[]")))
     except ValueError:
@@ -74,6 +79,7 @@ def parse_add_host(item: Any) -> tuple[str, str]:
 def parse_dns(servers: Any) -> list[str]:
     out = []
     for s in servers or []:
+        import ipaddress  # --dns given (~2 ms of every other run)
         try:
             out.append(str(ipaddress.ip_address(str(s))))
         except ValueError:
@@ -118,7 +124,7 @@ def render_hosts(rec: dict, peers: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_resolv(host_text: str, dns: Optional[list] = None, search: Optional[list] = None) -> str:
+def render_resolv(host_text: str, dns: list | None = None, search: list | None = None) -> str:
     """The container's resolv.conf: the host's (``host_text``, loopback servers dropped, as
     Docker), with ``dns`` replacing its nameservers and ``search`` its search line."""
     lines = [ln for ln in host_text.splitlines()
@@ -130,7 +136,7 @@ def render_resolv(host_text: str, dns: Optional[list] = None, search: Optional[l
     return "\n".join(lines) + "\n"
 
 
-def clash(name: str, aliases: list, network: str, others: list[dict]) -> Optional[str]:
+def clash(name: str, aliases: list, network: str, others: list[dict]) -> str | None:
     """The one line refusing an alias on ``network`` that is the name of another member of it
     (None when there is none). Several containers may share an alias, as in Docker (each gets
     its line; a lookup takes the first): so a container recreated under a temporary name while
@@ -226,10 +232,13 @@ def refresh_for(paths, rec: dict) -> None:
     refresh(paths, nets, also=[rec.get("id")])
 
 
-def check_names(paths, cid: str, name: str, wanted: list[dict]) -> None:
+def check_names(paths, cid: str, name: str, wanted: list[dict], records_now: list | None = None) -> None:
     """Refuse (one line) a container ``name`` or alias that another member of one of the
-    ``wanted`` attachments already answers to."""
-    others = [r for r in records.iter_records(paths) if r.id != cid]
+    ``wanted`` attachments already answers to. ``records_now``: every record, when the caller
+    has read them already (under the same lock)."""
+    if not wanted:
+        return
+    others = [r for r in (records.iter_records(paths) if records_now is None else records_now) if r.id != cid]
     for a in wanted:
         msg = clash(name, a.get("aliases") or [], a["name"], others)
         if msg:

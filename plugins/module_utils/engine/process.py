@@ -14,6 +14,7 @@ import signal
 import socket
 import struct
 import termios
+import warnings  # noqa: F401  # os.execvpe imports it (os.get_exec_path), after pivot_root: the host's library is gone then
 
 from . import procopts, seccomp, users
 from .errors import MyDockerError
@@ -157,9 +158,11 @@ def _init(spec, stdio, console, gor, errw, filt=None, syscalls=SYS):
         _report_and_exit(errw, str(e))
     except OSError as e:
         _report_and_exit(errw, "container init failed: %s" % e)
-    except BaseException:
-        import traceback  # the failure path only (its import is ~4 ms of every start)
-        _report_and_exit(errw, "container init failed: %s" % traceback.format_exc().strip().splitlines()[-1])
+    except BaseException as e:  # the last line of its traceback, without traceback (no import after pivot_root)
+        kind = type(e)
+        name = kind.__qualname__ if kind.__module__ == "builtins" else "%s.%s" % (kind.__module__, kind.__qualname__)
+        _report_and_exit(errw, "container init failed: %s: %s" % (name, e) if str(e) else
+                         "container init failed: " + name)
 
 
 def _read_all(fd):

@@ -3,8 +3,9 @@
 """The steps of one container start and exit (used by the monitor), and what the host says
 about a container record (``true_status``). Records are read and written by ``records``.
 
-Each start: overlay mounted, cgroup present, init spawned and put in the cgroup, network
-attached, record updated, command exec'd; each step undone if a later one fails.
+Each start: overlay mounted, cgroup present, init spawned (it joins the cgroup and builds its root
+while the network is attached and the record updated), command exec'd; each step undone if a
+later one fails.
 """
 
 import errno
@@ -207,8 +208,8 @@ def launch(paths, cid, stdio, monitor_pid, console=None):
             from .volumes import copy_up
             copy_up(rec, os.path.join(paths.overlay_dir(cid), "merged"), secure_join)
         from . import process  # only a start needs it (ps, inspect and rm do not)
-        sp = process.spawn(_with_mode(paths, rec, spec_of(paths, cid, rec)), stdio, console)
-        cg.add(sp.pid)
+        # the init joins its cgroup and builds its root while we record it and add its network
+        sp = process.spawn(_with_mode(paths, rec, spec_of(paths, cid, rec)), stdio, console, cgroup=cg)
         # a run's container is complete once it runs; an adopted one is our child again
         changes = dict((k, None if k == "creatorStart" else "") for k in ("creatorPid", "creatorStart", "adoptedAt")
                        if rec.get(k))

@@ -3,9 +3,12 @@
 """Creating the container's PID 1 and entering a running container (exec).
 
 ``spawn`` forks a short-lived child that unshares the namespaces and forks the container's
-init; the init waits on a pipe until the caller has put it into its cgroup (and network),
-then builds its root filesystem and execs the user command. Errors before exec travel
-back on a close-on-exec pipe, so the caller knows whether the command really started.
+init. The init joins its cgroup itself (``cgroup``: the first write to a ``cgroup.procs`` waits
+for an RCU grace period, 5-30 ms) and builds its root filesystem while the caller records it
+and connects its network; then it waits on a pipe for the caller's "go" before it cuts its
+privileges and execs the user command. With sysctls it waits first (a net sysctl may name the
+interface the caller adds). Errors before exec travel back on a close-on-exec pipe, so the
+caller knows whether the command really started.
 """
 
 import fcntl
@@ -87,13 +90,20 @@ def recv_console(sock, timeout=10):
 
 
 def close_fds(keep):
-    """Close every fd from 3 up that is not in ``keep``."""
-    for fd in range(3, 1024):
-        if fd not in keep:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+    """Close every fd from 3 up that is not in ``keep`` (None entries are ignored): os.closerange
+    over the gaps (close_range(2), a few syscalls, not a close() per number), up to the fd
+    limit."""
+    try:
+        top = max(os.sysconf("SC_OPEN_MAX"), 1024)
+    except (OSError, ValueError):
+        top = 1024
+    lo = 3
+    for fd in sorted(k for k in keep if k is not None and k >= 3):
+        if fd > lo:
+            os.closerange(lo, fd)
+        lo = max(lo, fd + 1)
+    if lo < top:
+        os.closerange(lo, top)
 
 
 def _report_and_exit(errw, msg, code=127):
@@ -127,14 +137,22 @@ def _become_user(spec, user, syscalls):
     return who["uid"]
 
 
-def _init(spec, stdio, console, gor, errw, filt=None, syscalls=SYS):
+def _wait_for_go(gor):
+    if os.read(gor, 2) != b"go":
+        os._exit(1)  # the monitor gave up before starting us
+    os.close(gor)
+
+
+def _init(spec, stdio, console, gor, errw, filt=None, syscalls=SYS, cgroup=None):
     """Body of the container's PID 1 (runs in the new namespaces)."""
     try:
         for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE, signal.SIGCHLD):
             signal.signal(s, signal.SIG_DFL)
-        if os.read(gor, 2) != b"go":
-            os._exit(1)  # the monitor gave up before starting us
-        os.close(gor)
+        if cgroup is not None:
+            cgroup.add(0)  # 0: the writer itself (our PID here is 1, the caller's is another)
+        early = not spec.get("sysctls")  # set up while the caller records us and adds the network
+        if not early:
+            _wait_for_go(gor)
         procopts.before_rootfs(spec)  # sysctls, in the container's namespaces
         setup_rootfs(spec["rootfs"], spec.get("etcFiles", {}), spec.get("volumes", []), syscalls,
                      tmpfs=spec.get("tmpfs"), read_only=spec.get("readOnly", False), shm_size=spec.get("shmSize"),
@@ -151,6 +169,8 @@ def _init(spec, stdio, console, gor, errw, filt=None, syscalls=SYS):
             stdio = (slave, slave, slave)
         _stdio(stdio, tty)
         procopts.before_caps(spec)  # rlimits, oom_score_adj: while every capability is there
+        if early:
+            _wait_for_go(gor)
         syscalls.prctl(PR_SET_NO_NEW_PRIVS, 1)
         procopts.cut_capabilities(spec, syscalls, lambda: _become_user(spec, None, syscalls))
         _exec(spec["cmd"], container_env(spec, tty), errw, filt)
@@ -186,7 +206,10 @@ class Spawned:
 
     def go(self):
         """Let the init run; returns once the user command was exec'd, raises if it was not."""
-        os.write(self._gow, b"go")
+        try:
+            os.write(self._gow, b"go")
+        except BrokenPipeError:
+            pass  # the init failed while setting up: its error is on errr
         os.close(self._gow)
         self._gow = None
         errr, self._errr = self._errr, None
@@ -210,11 +233,12 @@ class Spawned:
             self._errr = None
 
 
-def spawn(spec, stdio, console=None, syscalls=SYS):
+def spawn(spec, stdio, console=None, syscalls=SYS, cgroup=None):
     """Create the container init in new UTS, PID, mount, network and IPC namespaces.
 
     The caller must be a child subreaper (the init is re-parented to it). ``stdio`` is a tuple
-    of three fds; ``console``: a unix socket fd to send a new pty's master on (``-t``).
+    of three fds; ``console``: a unix socket fd to send a new pty's master on (``-t``);
+    ``cgroup``: what the init joins first (``add(0)``; its failure comes back from ``go``).
     Returns a ``Spawned`` whose ``pid`` is the init's host PID. ``syscalls``: see syscalls.py.
     """
     filt = seccomp.prepare(spec.get("seccomp"))  # in the host's context: the rootfs has no libseccomp
@@ -240,7 +264,7 @@ def spawn(spec, stdio, console=None, syscalls=SYS):
             if init == 0:
                 os.close(pidw)
                 close_fds(set(stdio) | {gor, errw, console})
-                _init(spec, stdio, console, gor, errw, filt, syscalls)
+                _init(spec, stdio, console, gor, errw, filt, syscalls, cgroup)
                 os._exit(127)
             os.write(pidw, str(init).encode())
             os._exit(0)

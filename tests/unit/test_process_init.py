@@ -102,12 +102,12 @@ def _in_helper(tmp_path, body):
     return None
 
 
-def _spawn(tmp_path, recorder, spec, fake):
+def _spawn(tmp_path, recorder, spec, fake, cgroup=None):
     recorder.fake = fake
 
     def body():
         null = os.open(os.devnull, os.O_RDWR)
-        sp = P.spawn(spec, (null, null, null), syscalls=fake)
+        sp = P.spawn(spec, (null, null, null), syscalls=fake, cgroup=cgroup)
         sp.go()
         return P.wait(sp.pid)
 
@@ -190,6 +190,36 @@ class _Cgroup:
     def add(self, pid):
         with open(self.path, "a") as f:
             f.write("%d\n" % pid)
+
+
+class _MarkingCgroup(_Cgroup):
+    def __init__(self, path, fake):
+        super().__init__(path)
+        self.fake = fake
+
+    def add(self, pid):
+        self.fake.mark("cgroup_add")
+        super().add(pid)
+
+
+class _FullCgroup:
+    def add(self, pid):
+        raise MyDockerError("cgroup: cannot add process to /sys/fs/cgroup/x: No space left on device")
+
+
+def test_the_init_joins_its_cgroup_itself_before_it_builds_its_root(tmp_path, recorder, rootfs):
+    fake = RecordingSyscalls(last_cap=LAST_CAP)
+    procs = tmp_path / "cgroup.procs"
+    run = _spawn(tmp_path, recorder, _spec(rootfs), fake, cgroup=_MarkingCgroup(str(procs), fake))
+    assert isinstance(run, Run), run
+    assert procs.read_text() == "0\n"  # the writer itself: its PID is 1 in its namespace, another outside
+    assert run.index("cgroup_add") < run.index("pivot_root") < run.index("exec")
+
+
+def test_a_cgroup_the_init_cannot_join_is_one_clear_error_from_go(tmp_path, recorder, rootfs):
+    got = _spawn(tmp_path, recorder, _spec(rootfs), RecordingSyscalls(), cgroup=_FullCgroup())
+    assert got == ("cgroup: cannot add process to /sys/fs/cgroup/x: No space left on device", 127)
+    assert not os.path.exists(recorder.out)  # never got to exec
 
 
 def test_enter_joins_the_namespaces_in_order_and_cuts_privileges(tmp_path, recorder, monkeypatch):

@@ -147,6 +147,9 @@ def signal_container(rec, sig):
 
 # ------------------------------------------------------------------ one start
 
+SECCOMP_CACHE = ".seccomp"  # under the state root: seccomp programs by what they were generated from
+
+
 def spec_of(paths, cid, rec):
     rec = Record.of(rec)
     if not rec.cmd:
@@ -161,6 +164,7 @@ def spec_of(paths, cid, rec):
         "workdir": rec.workdir,
         "volumes": rec.volumes,
         "seccomp": rec.get("seccompProfile") or "default",
+        "seccompCache": os.path.join(paths.root, SECCOMP_CACHE),  # generated programs (seccomp.prepare)
         "etcFiles": {"/etc/hostname": os.path.join(cdir, "hostname"),
                      "/etc/hosts": os.path.join(cdir, "hosts"),
                      "/etc/resolv.conf": os.path.join(cdir, "resolv.conf")},

@@ -241,7 +241,8 @@ def spawn(spec, stdio, console=None, syscalls=SYS, cgroup=None):
     ``cgroup``: what the init joins first (``add(0)``; its failure comes back from ``go``).
     Returns a ``Spawned`` whose ``pid`` is the init's host PID. ``syscalls``: see syscalls.py.
     """
-    filt = seccomp.prepare(spec.get("seccomp"))  # in the host's context: the rootfs has no libseccomp
+    # in the host's context: the rootfs has no libseccomp
+    filt = seccomp.prepare(spec.get("seccomp"), cache=spec.get("seccompCache"))
     gor, gow = os.pipe()
     errr, errw = os.pipe2(os.O_CLOEXEC)
     pidr, pidw = os.pipe()
@@ -288,7 +289,7 @@ def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None, 
     exec'd, the host PID of an intermediate process whose exit status is the command's; raises
     when it could not be started.
     """
-    filt = seccomp.prepare(spec.get("seccomp"))
+    filt = seccomp.prepare(spec.get("seccomp"), cache=spec.get("seccompCache"))
     errr, errw = os.pipe2(os.O_CLOEXEC)
     child = os.fork()
     if child == 0:

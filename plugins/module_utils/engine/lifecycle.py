@@ -93,7 +93,8 @@ def register_monitor(paths, cid, pid):
     anything (under the state lock, so ``prune`` either sees it or has removed the record
     entirely: NotFound)."""
     with state_lock(paths):
-        return update(paths, cid, monitorPid=str(pid), monitorStart=proc_start_time(pid))
+        # not synced to the directory: after a power cut no monitor runs, whatever the record says
+        return update(paths, cid, _lasting=False, monitorPid=str(pid), monitorStart=proc_start_time(pid))
 
 
 def _exit_unseen(rec):
@@ -226,7 +227,8 @@ def launch(paths, cid, stdio, monitor_pid, console=None):
                 published = ports.publish(paths.root, rec.network, cid, net["ip"], rec.ports)
                 if published != rec.ports:  # host ports the engine chose (bare, range, -P)
                     changes["ports"] = published
-        now_rec = update(paths, cid, pid=str(sp.pid), pidStart=proc_start_time(sp.pid), status=RUNNING,
+        # "running" need not outlive a power cut (no process does): the directory is not synced
+        now_rec = update(paths, cid, _lasting=False, pid=str(sp.pid), pidStart=proc_start_time(sp.pid), status=RUNNING,
                          startedAt=now(), monitorPid=str(monitor_pid), monitorStart=proc_start_time(monitor_pid),
                          **changes)
         _refresh_names(paths, now_rec)

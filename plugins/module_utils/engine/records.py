@@ -312,24 +312,28 @@ def users(root: PathsLike, key: str, value: Any, records: Iterable[Record] | Non
 # ---------------------------------------------------------------------------------------------
 # the writer
 
-def save(root: PathsLike, rec: dict) -> Record:
-    """Write ``rec`` atomically under the state lock (Go keys derived); returns it as written."""
+def save(root: PathsLike, rec: dict, lasting: bool = True) -> Record:
+    """Write ``rec`` atomically under the state lock (Go keys derived); returns it as written.
+    ``lasting=False``: a change no reboot needs (the monitor's PID, "running"): the new file's
+    bytes are synced as ever, the directory is not, so a power cut may bring back the record as
+    it was before the change, never a broken one."""
     paths = _paths(root)
     rec = Record(Record.of(rec).on_disk())
     if not _valid_id(rec.get("id")):
         raise MyDockerError("invalid container id %r" % (rec.get("id"),))
     with state_lock(paths):
-        write_json(paths.container_config(rec.id), rec)
+        write_json(paths.container_config(rec.id), rec, sync_dir=lasting)
     return rec
 
 
-def update(root: PathsLike, cid: str, **changes: Any) -> Record:
-    """Read-modify-write of a record under the state lock; returns the new record (NotFound)."""
+def update(root: PathsLike, cid: str, _lasting: bool = True, **changes: Any) -> Record:
+    """Read-modify-write of a record under the state lock; returns the new record (NotFound).
+    ``_lasting``: :func:`save`'s ``lasting``."""
     paths = _paths(root)
     with state_lock(paths):
         rec = load(paths, cid)
         rec.update(changes)
-        return save(paths, rec)
+        return save(paths, rec, _lasting)
 
 
 def delete(root: PathsLike, cid: str) -> None:

@@ -183,8 +183,10 @@ def sync_dir(path: str) -> None:
     _fsync_dir(path)
 
 
-def write_json(path: str, obj: Any) -> None:
-    write_atomic(path, json.dumps(obj, indent=None, separators=(",", ":"), sort_keys=False) + "\n")
+def write_json(path: str, obj: Any, sync_dir: bool = True) -> None:
+    """``obj`` as compact JSON, atomically (:func:`write_atomic`; ``sync_dir``: the same)."""
+    write_atomic(path, json.dumps(obj, indent=None, separators=(",", ":"), sort_keys=False) + "\n",
+                 sync_dir=sync_dir)
 
 
 def read_json(path: str, default: Any = None) -> Any:

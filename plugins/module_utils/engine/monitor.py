@@ -14,7 +14,6 @@ later ``exited <code>`` (read by attached runs).
 """
 
 import os
-import shutil
 import signal
 import sys
 import time
@@ -340,6 +339,7 @@ def _write_copy(base, dest, sources):
                 raise
     finally:
         if os.path.isdir(tmp):
+            import shutil  # a failed copy only (shutil loads bz2 and lzma)
             shutil.rmtree(tmp, ignore_errors=True)
 
 

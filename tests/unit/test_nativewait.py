@@ -349,3 +349,11 @@ def test_native_waiter_off_or_failing_execs_the_python_one(tmp_path, monkeypatch
 
 def test_the_native_source_names_the_removal_mark():
     assert "@REMOVING@" not in M.NATIVE and '/%s"' % M.REMOVING in M.NATIVE
+
+
+def test_a_cache_in_a_directory_others_can_change_is_not_used(tmp_path, monkeypatch):
+    parent = tmp_path / "open"
+    parent.mkdir()
+    os.chmod(str(parent), 0o777)
+    monkeypatch.setattr(nativewait, "_compile", lambda *a: pytest.fail("built where others can swap the cache"))
+    assert nativewait.built(M.NATIVE, str(parent / "waiter")) is None

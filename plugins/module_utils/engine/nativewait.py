@@ -254,15 +254,17 @@ def cache_dir():
 
 
 def _usable(path):
-    """``path`` is (made) a directory of ours that nobody else can write to."""
+    """``path`` is (made) a directory of ours that nobody else can write to, in one that nobody
+    but us (or root) can change either."""
     import stat
     try:
         if not os.path.isdir(path):
             os.makedirs(path, 0o700)
-        st = os.lstat(path)
+        st, up = os.lstat(path), os.stat(os.path.dirname(path))
     except OSError:
         return False
-    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o022
+    return (stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o022
+            and up.st_uid in (0, os.geteuid()) and not up.st_mode & 0o022)
 
 
 def _compile(source, out):

@@ -16,7 +16,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 need=()
-for pkg in python3 python3-venv busybox-static iptables iproute2 libseccomp2 tar util-linux procps tini; do
+# gcc, libc6-dev: the monitor's native waiter (README); without them the Python waiter is used
+for pkg in python3 python3-venv busybox-static iptables iproute2 libseccomp2 tar util-linux procps tini gcc libc6-dev; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

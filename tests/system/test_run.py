@@ -109,7 +109,8 @@ def test_stdin_with_i(md):
 
 
 def test_monitor_survives_the_cli_and_is_parent_of_pid1(md):
-    cid = md("run", "-d", "busybox", "sleep", "30").out.strip()
+    # the Python waiter (the native one, when a compiler is there: test_native_waiter.py)
+    cid = md("run", "-d", "busybox", "sleep", "30", env=dict(md.env, MYDOCKER_NATIVE_WAITER="0")).out.strip()
     rec = md.inspect(cid)
     mon = int(rec["monitorPid"])
     pid = int(rec["pid"])

@@ -98,6 +98,9 @@ def test_engine_copy_layout_and_digest(tmp_path, fresh_copy):
     digest = M.engine_digest(M._engine_sources())
     assert dest == os.path.join(paths.root, ".engine", digest) and len(digest) == 16
     want = {"wait.py", "resume.py"} | {os.path.join(*PKG, n) for n in _copy_files()}
+    if shutil.which("cc") or shutil.which("gcc"):  # and the native waiter beside wait.py (nativewait)
+        want.add("wait")
+        assert os.access(os.path.join(dest, "wait"), os.X_OK)
     assert _tree(dest) == want
     # no temporary directory left; beside the copy, the name of these sources remembered
     assert sorted(os.listdir(os.path.join(paths.root, ".engine"))) == [M.KEYS, digest]

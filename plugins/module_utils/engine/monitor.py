@@ -3,8 +3,10 @@
 """The per-container monitor: the parent of the container's PID 1.
 
 It is forked from the caller, detaches into its own session and starts the container. While the
-container runs it is a lean interpreter (``python -S``, nothing imported: a few MiB) that only
-waits; when the container exits it re-executes itself with the engine to record the exit code
+container runs it is a small waiter: a C program (``nativewait``: ~0.1 MiB) where the host could
+build it, else a lean interpreter (``python -S``, nothing imported: ~3 MiB); with a healthcheck,
+the Python loop of ``logloop``. When the container exits it re-executes itself with the engine to
+record the exit code
 and time, apply the restart policy (start again, then wait lean again) and clean up. The engine
 it resumes with is a private copy under ``<root>/.engine/<digest>/``, so the monitor keeps
 working after an Ansible module's temporary files are gone.

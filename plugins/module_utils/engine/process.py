@@ -17,7 +17,7 @@ import signal
 import socket
 import struct
 import termios
-import warnings  # noqa: F401  # os.execvpe imports it (os.get_exec_path), after pivot_root: the host's library is gone then
+import warnings  # noqa: F401  # pylint: disable=unused-import  # os.execvpe imports it after pivot_root
 
 from . import procopts, seccomp, users
 from .errors import MyDockerError

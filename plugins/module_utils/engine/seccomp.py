@@ -277,7 +277,6 @@ class Filter:
         except Exception:
             pass
 
-
     def export(self):
         """The BPF program libseccomp generates for this filter (what ``load`` would load)."""
         import tempfile

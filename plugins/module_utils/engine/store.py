@@ -140,7 +140,7 @@ def _temp_file(d, prefix):
     """(fd, path) of a new file ``<d>/<prefix><random>.tmp``, mode 0600, as tempfile.mkstemp
     makes it (O_EXCL, no symlink followed), without importing tempfile (~4 ms of every start)."""
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    for _ in range(100):
+    for _attempt in range(100):
         tmp = os.path.join(d, "%s%s.tmp" % (prefix, os.urandom(6).hex()))
         try:
             return os.open(tmp, flags, 0o600), tmp

@@ -186,8 +186,8 @@ def where_is(pid):
     for child in subprocess.run(["ps", "-o", "pid=,stat=,wchan:20=,args=", "--ppid", str(pid)],
                                 capture_output=True, text=True, check=False).stdout.splitlines():
         out.append("child: " + child.strip())
-    pipes = [os.readlink("/proc/%s/fd/%s" % (pid, fd)) for fd in (os.listdir("/proc/%s/fd" % pid)
-                                                                   if os.path.isdir("/proc/%s/fd" % pid) else [])]
+    fd_dir = "/proc/%s/fd" % pid
+    pipes = [os.readlink(os.path.join(fd_dir, fd)) for fd in (os.listdir(fd_dir) if os.path.isdir(fd_dir) else [])]
     pipes = [p for p in pipes if p.startswith("pipe:")]
     for other in os.listdir("/proc"):  # who else holds the monitor's pipes (the end it waits on)
         if not other.isdigit() or other == str(pid):

@@ -521,7 +521,8 @@ def test_close_other_fds_keeps_only_what_is_asked(tmp_path):
     pid = os.fork()
     if pid == 0:
         try:
-            M._close_other_fds({w, fds[2]})
+            from ansible_collections.mydocker.runtime.plugins.module_utils.engine import process
+            process.close_fds({w, fds[2]})
             still = [fd for fd in fds + [high, r] if fd is not None and _is_open(fd)]
             os.write(w, repr(still).encode())
         finally:

@@ -46,24 +46,8 @@ def _daemonize(keep):
         if fd not in keep:
             os.dup2(devnull, fd)
     os.close(devnull)
-    _close_other_fds(keep)
-
-
-def _close_other_fds(keep):
-    """Close every fd from 3 up but ``keep``: os.closerange over the gaps (close_range(2): a few
-    syscalls, where process.close_fds tries every number below 1024 one by one), up to the
-    fd limit, so a descriptor above 1024 does not leak into the monitor either."""
-    try:
-        top = max(os.sysconf("SC_OPEN_MAX"), 1024)
-    except (OSError, ValueError):
-        top = 1024
-    lo = 3
-    for fd in sorted(k for k in keep if k >= 3):
-        if fd > lo:
-            os.closerange(lo, fd)
-        lo = max(lo, fd + 1)
-    if lo < top:
-        os.closerange(lo, top)
+    from .process import close_fds  # the start that follows loads process.py anyway
+    close_fds(keep)
 
 
 def start_monitor(paths, cid, stdio=None, console=None, attached=False):

@@ -92,7 +92,8 @@ def recv_console(sock, timeout=10):
 def close_fds(keep):
     """Close every fd from 3 up that is not in ``keep`` (None entries are ignored): os.closerange
     over the gaps (close_range(2), a few syscalls, not a close() per number), up to the fd
-    limit."""
+    limit, so a descriptor above 1024 does not leak either (the init, exec, the daemonized
+    monitor)."""
     try:
         top = max(os.sysconf("SC_OPEN_MAX"), 1024)
     except (OSError, ValueError):

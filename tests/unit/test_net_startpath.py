@@ -1,6 +1,7 @@
 """The networked start path without root: a publish is one iptables-save and one
 iptables-restore (chains, jumps, old rules and new rules together), and the rtnetlink messages
-of net/rtnl.py are what IPRoute would send (decoded back with pyroute2 here)."""
+of net/rtnl.py are what IPRoute would send: the same bytes as pyroute2's own encoding of each
+request, and decoded back with pyroute2 here."""
 import contextlib
 import ipaddress
 import socket
@@ -131,47 +132,109 @@ def _channel(code=0):
     return ch
 
 
-def test_veth_request_nests_the_peer_as_iproute_does():
-    ch = _channel()
-    ch.add_veth("veth1", [("IFLA_IFNAME", "eth0"), ("IFLA_ADDRESS", "02:42:0a:09:00:02"), ("IFLA_NET_NS_FD", 7)],
-                master=5, up=True)
-    ifinfmsg = rtnl.pyroute2_module("pyroute2.netlink.rtnl.ifinfmsg").ifinfmsg
-    m = ifinfmsg(ch.sock.sent[0])
+def _pyroute2(cls, kind, flags, seq, fields, attrs):
+    """The same request encoded by pyroute2's message class (the reference)."""
+    mod = {"ifinfmsg": "pyroute2.netlink.rtnl.ifinfmsg", "ifaddrmsg": "pyroute2.netlink.rtnl.ifaddrmsg",
+           "rtmsg": "pyroute2.netlink.rtnl.rtmsg"}[cls]
+    m = getattr(rtnl.pyroute2_module(mod), cls)()
+    for k, v in fields.items():
+        m[k] = v
+    m["attrs"] = attrs
+    m["header"]["type"] = kind
+    m["header"]["flags"] = rtnl.NLM_F_REQUEST | rtnl.NLM_F_ACK | flags
+    m["header"]["sequence_number"] = seq
+    m["header"]["pid"] = 0
+    m.encode()
+    return bytes(m.data)
+
+
+def _decoded(cls, data):
+    mod = {"ifinfmsg": "pyroute2.netlink.rtnl.ifinfmsg", "ifaddrmsg": "pyroute2.netlink.rtnl.ifaddrmsg",
+           "rtmsg": "pyroute2.netlink.rtnl.rtmsg"}[cls]
+    m = getattr(rtnl.pyroute2_module(mod), cls)(data)
     m.decode()
+    return m
+
+
+def test_veth_request_is_pyroute2s_encoding_of_the_nested_peer():
+    ch = _channel()
+    ch.add_veth("veth1", "eth0", "02:42:0a:09:00:02", 7, master=5, up=True)
+    info = {"attrs": [("IFLA_INFO_KIND", "veth"), ("IFLA_INFO_DATA", {"attrs": [("VETH_INFO_PEER", {"attrs": [
+        ("IFLA_IFNAME", "eth0"), ("IFLA_ADDRESS", "02:42:0a:09:00:02"), ("IFLA_NET_NS_FD", 7)]})]})]}
+    flags = rtnl.NLM_F_CREATE | rtnl.NLM_F_EXCL
+    assert ch.sock.sent[0] == _pyroute2("ifinfmsg", rtnl.RTM_NEWLINK, flags, 1,
+                                        {"family": 0, "index": 0, "flags": 1, "change": 1},
+                                        [("IFLA_IFNAME", "veth1"), ("IFLA_MASTER", 5), ("IFLA_LINKINFO", info)])
+    m = _decoded("ifinfmsg", ch.sock.sent[0])
     assert m["header"]["type"] == rtnl.RTM_NEWLINK
-    assert m["header"]["flags"] == rtnl.NLM_F_REQUEST | rtnl.NLM_F_ACK | rtnl.NLM_F_CREATE | rtnl.NLM_F_EXCL
+    assert m["header"]["flags"] == rtnl.NLM_F_REQUEST | rtnl.NLM_F_ACK | flags
     assert m["flags"] & rtnl.IFF_UP and m["change"] & rtnl.IFF_UP
     assert m.get_attr("IFLA_IFNAME") == "veth1" and m.get_attr("IFLA_MASTER") == 5
-    info = m.get_attr("IFLA_LINKINFO")
-    assert info.get_attr("IFLA_INFO_KIND") == "veth"
-    peer = info.get_attr("IFLA_INFO_DATA").get_attr("VETH_INFO_PEER")
+    li = m.get_attr("IFLA_LINKINFO")
+    assert li.get_attr("IFLA_INFO_KIND") == "veth"
+    peer = li.get_attr("IFLA_INFO_DATA").get_attr("VETH_INFO_PEER")
     assert peer.get_attr("IFLA_IFNAME") == "eth0"
     assert peer.get_attr("IFLA_ADDRESS") == "02:42:0a:09:00:02"
     assert peer.get_attr("IFLA_NET_NS_FD") == 7
+    # without a master and not up: neither the attribute nor the flag
+    ch.add_veth("veth123456789", "eth1", "02:42:0a:09:00:03", 9)
+    m = _decoded("ifinfmsg", ch.sock.sent[1])
+    assert m.get_attr("IFLA_MASTER") is None and (m["flags"], m["change"]) == (0, 0)
+    assert m.get_attr("IFLA_IFNAME") == "veth123456789"
+
+
+def test_link_requests_are_pyroute2s_encoding():
+    ch = _channel()
+    ch.set_up(4)
+    ch.delete_link("veth12345")
+    assert ch.sock.sent[0] == _pyroute2("ifinfmsg", rtnl.RTM_NEWLINK, 0, 1,
+                                        {"family": 0, "index": 4, "flags": 1, "change": 1}, [])
+    assert ch.sock.sent[1] == _pyroute2("ifinfmsg", rtnl.RTM_DELLINK, 0, 2,
+                                        {"family": 0, "index": 0, "flags": 0, "change": 0},
+                                        [("IFLA_IFNAME", "veth12345")])
 
 
 def test_address_and_route_requests():
     ch = _channel()
     ch.add_address(3, "10.9.0.2", 24, "10.9.0.255")
     ch.add_default_route("10.9.0.1")
-    ifaddrmsg = rtnl.pyroute2_module("pyroute2.netlink.rtnl.ifaddrmsg").ifaddrmsg
-    rtmsg = rtnl.pyroute2_module("pyroute2.netlink.rtnl.rtmsg").rtmsg
-    a = ifaddrmsg(ch.sock.sent[0])
-    a.decode()
+    flags = rtnl.NLM_F_CREATE | rtnl.NLM_F_EXCL
+    assert ch.sock.sent[0] == _pyroute2("ifaddrmsg", rtnl.RTM_NEWADDR, flags, 1,
+                                        {"family": socket.AF_INET, "prefixlen": 24, "index": 3},
+                                        [("IFA_LOCAL", "10.9.0.2"), ("IFA_ADDRESS", "10.9.0.2"),
+                                         ("IFA_BROADCAST", "10.9.0.255")])
+    assert ch.sock.sent[1] == _pyroute2("rtmsg", rtnl.RTM_NEWROUTE, flags, 2,
+                                        {"family": socket.AF_INET, "dst_len": 0, "table": 254, "proto": 3,
+                                         "scope": 0, "type": 1},
+                                        [("RTA_TABLE", 254), ("RTA_GATEWAY", "10.9.0.1")])
+    a = _decoded("ifaddrmsg", ch.sock.sent[0])
     assert (a["family"], a["prefixlen"], a["index"]) == (socket.AF_INET, 24, 3)
     want = ["10.9.0.2", "10.9.0.2", "10.9.0.255"]
     assert [a.get_attr(k) for k in ("IFA_LOCAL", "IFA_ADDRESS", "IFA_BROADCAST")] == want
-    r = rtmsg(ch.sock.sent[1])
-    r.decode()
+    r = _decoded("rtmsg", ch.sock.sent[1])
     assert (r["dst_len"], r["table"], r["type"]) == (0, 254, 1)
     assert r.get_attr("RTA_GATEWAY") == "10.9.0.1" and r["header"]["sequence_number"] == 2
 
 
-def test_a_kernel_error_is_pyroute2s_netlink_error_with_the_errno():
+def test_a_kernel_error_is_a_netlink_error_with_the_errno():
     ch = _channel(code=17)
-    with pytest.raises(rtnl.netlink_error()) as e:
+    with pytest.raises(rtnl.NetlinkError) as e:
         ch.delete_link("veth1")
-    assert e.value.code == 17
+    assert e.value.code == 17 and str(e.value) == "(17, 'File exists')"
+
+
+def test_the_start_path_loads_no_pyroute2():
+    """What a networked start and rm import: rtnl and netlink without any pyroute2 module."""
+    import subprocess
+    import sys
+    code = ("import sys\n"
+            "from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import netlink, rtnl, attach\n"
+            "ch = rtnl.Channel.__new__(rtnl.Channel)\n"
+            "rtnl.ifinfomsg(attrs=[rtnl.attr_str(rtnl.IFLA_IFNAME, 'x')])\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pyroute2'))\n")
+    out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, check=True,
+                         env=dict(__import__("os").environ, PYTHONPATH=":".join(sys.path))).stdout
+    assert out.decode().strip() == "[]"
 
 
 # ------------------------------------------------------------------ iptables: reading rules fast

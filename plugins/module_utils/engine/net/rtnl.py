@@ -1,14 +1,17 @@
 # Copyright (c) mydocker.runtime contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A lean rtnetlink channel for the start path: pyroute2's message classes (``ifinfmsg``,
-``ifaddrmsg``, ``rtmsg``: the encoding) sent over a plain netlink socket.
+"""A lean rtnetlink channel for the start path: the few requests a container's start sends,
+packed with ``struct`` and sent over a plain netlink socket.
 
-``IPRoute`` pulls in asyncio, ssl, concurrent.futures and some 100 modules (0.13-0.2 s here);
-the three message classes cost ~25 modules and ~25 ms. A container's start needs only
-requests that are answered by an ACK (create, set, add, delete), so the transport is one
-``send`` and a ``recv`` until the ACK of that sequence number; an error is pyroute2's
-``NetlinkError`` with the kernel's errno, as ``IPRoute`` raises it. Everything that reads the
-kernel's tables (dumps) stays with ``IPRoute`` in :mod:`netlink`.
+A start needs only requests the kernel answers with an ACK (create the veth pair, add the
+address, set links up, add the default route, delete a link), five fixed layouts of
+``nlmsghdr`` + ``ifinfomsg``/``ifaddrmsg``/``rtmsg`` + attributes. Building them with pyroute2's
+message classes cost its import (``pyroute2.common``, ``pyroute2.config``: logging,
+multiprocessing, pickle, platform, the ``ifinfmsg`` plugins: ~50 ms of every networked start and
+``rm``); the unit tests pack each request with pyroute2 as well and require the same bytes,
+and decode ours back with pyroute2. Everything that reads the kernel's tables (dumps), creates
+bridges or repairs them stays with pyroute2's ``IPRoute`` in :mod:`netlink`.
+An error is :class:`NetlinkError` with the kernel's errno (``code``), as pyroute2 raises it.
 """
 
 import os
@@ -29,6 +32,21 @@ IFF_UP = 0x1
 RT_TABLE_MAIN = 254
 RTPROT_BOOT = 3
 RTN_UNICAST = 1
+AF_UNSPEC = 0
+AF_INET = 2
+IFLA_ADDRESS = 1
+IFLA_IFNAME = 3
+IFLA_MASTER = 10
+IFLA_LINKINFO = 18
+IFLA_NET_NS_FD = 28
+IFLA_INFO_KIND = 1
+IFLA_INFO_DATA = 2
+VETH_INFO_PEER = 1
+IFA_ADDRESS = 1
+IFA_LOCAL = 2
+IFA_BROADCAST = 4
+RTA_GATEWAY = 5
+RTA_TABLE = 15
 
 
 def pyroute2_module(name):
@@ -76,8 +94,59 @@ def _lazy_pyroute2_package(sys):
     sys.modules["pyroute2"] = pkg
 
 
-def netlink_error():
-    return pyroute2_module("pyroute2.netlink.exceptions").NetlinkError
+class NetlinkError(Exception):
+    """A request the kernel refused: ``code`` is its errno (as pyroute2's ``NetlinkError``)."""
+
+    def __init__(self, code, msg=None):
+        super().__init__(code, msg or os.strerror(code))
+        self.code = code
+
+    def __str__(self):
+        return "(%d, %r)" % self.args
+
+
+# ---- packing (struct only): attributes are (type, payload bytes), padded to 4 bytes
+
+def attr(kind, payload):
+    return struct.pack("=HH", 4 + len(payload), kind) + payload + b"\0" * (-len(payload) % 4)
+
+
+def attr_str(kind, text):
+    return attr(kind, text.encode() + b"\0")
+
+
+def attr_u32(kind, value):
+    return attr(kind, struct.pack("=I", value))
+
+
+def attr_ipv4(kind, ip):
+    return attr(kind, socket.inet_aton(str(ip)))
+
+
+def attr_mac(kind, mac):
+    return attr(kind, bytes(int(b, 16) for b in mac.split(":")))
+
+
+def ifinfomsg(index=0, up=None, attrs=()):
+    """``struct ifinfomsg`` (family, type, index, flags, change) and its attributes;
+    ``up``: None leaves IFF_UP alone, True sets it."""
+    flag = IFF_UP if up else 0
+    change = IFF_UP if up is not None else 0
+    return struct.pack("=BxHiII", AF_UNSPEC, 0, index, flag, change) + b"".join(attrs)
+
+
+def ifaddrmsg(index, prefixlen, attrs=()):
+    return struct.pack("=BBBBI", AF_INET, int(prefixlen), 0, 0, index) + b"".join(attrs)
+
+
+def rtmsg(table, proto, scope, rtype, attrs=()):
+    """``struct rtmsg`` for an IPv4 route with no destination (dst_len 0): the default route."""
+    return struct.pack("=BBBBBBBBI", AF_INET, 0, 0, 0, table, proto, scope, rtype, 0) + b"".join(attrs)
+
+
+def message(body, mtype, flags, seq):
+    """``struct nlmsghdr`` + ``body``: a request that asks for an ACK."""
+    return struct.pack("=IHHII", 16 + len(body), mtype, NLM_F_REQUEST | NLM_F_ACK | flags, seq, 0) + body
 
 
 class Channel:
@@ -101,15 +170,11 @@ class Channel:
     def __exit__(self, *exc):
         self.close()
 
-    def request(self, msg, mtype, flags=0):
-        """Send ``msg`` (a pyroute2 message) as ``mtype``; returns once the kernel ACKs it."""
+    def request(self, body, mtype, flags=0):
+        """Send ``body`` (a packed ifinfomsg, ifaddrmsg or rtmsg) as ``mtype``; returns once the
+        kernel ACKs it (raises :class:`NetlinkError` when it refuses)."""
         self.seq += 1
-        msg["header"]["type"] = mtype
-        msg["header"]["flags"] = NLM_F_REQUEST | NLM_F_ACK | flags
-        msg["header"]["sequence_number"] = self.seq
-        msg["header"]["pid"] = 0
-        msg.encode()
-        self.sock.send(msg.data)
+        self.sock.send(message(body, mtype, flags, self.seq))
         while True:
             data = self.sock.recv(65536)
             off = 0
@@ -118,7 +183,7 @@ class Channel:
                 if typ == NLMSG_ERROR and seq == self.seq:
                     code = -struct.unpack_from("=i", data, off + 16)[0]
                     if code:
-                        raise netlink_error()(code, os.strerror(code))
+                        raise NetlinkError(code)
                     return
                 if length < 16:
                     break
@@ -126,44 +191,26 @@ class Channel:
 
     # ---- the requests of a start
 
-    def _link(self, index=0, up=None, attrs=()):
-        m = pyroute2_module("pyroute2.netlink.rtnl.ifinfmsg").ifinfmsg()
-        m["family"] = socket.AF_UNSPEC
-        m["index"] = index
-        m["flags"] = IFF_UP if up else 0
-        m["change"] = IFF_UP if up is not None else 0
-        m["attrs"] = list(attrs)
-        return m
-
-    def add_veth(self, name, peer_attrs, master=None, up=False):
-        """``name``<->peer (``peer_attrs``: IFLA_* pairs, e.g. its name, address, namespace fd);
-        ``name`` on ``master`` (an index) and up, in the same request."""
-        info = {"attrs": [("IFLA_INFO_KIND", "veth"),
-                          ("IFLA_INFO_DATA", {"attrs": [("VETH_INFO_PEER", {"attrs": list(peer_attrs)})]})]}
-        attrs = [("IFLA_IFNAME", name)] + ([("IFLA_MASTER", master)] if master else []) + [("IFLA_LINKINFO", info)]
-        self.request(self._link(up=up or None, attrs=attrs), RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL)
+    def add_veth(self, name, peer_name, peer_mac, peer_ns_fd, master=None, up=False):
+        """``name``<->``peer_name``: the peer created with ``peer_mac`` straight in the network
+        namespace ``peer_ns_fd``; ``name`` on ``master`` (an index) and up, in the same request."""
+        peer = ifinfomsg(attrs=[attr_str(IFLA_IFNAME, peer_name), attr_mac(IFLA_ADDRESS, peer_mac),
+                                attr_u32(IFLA_NET_NS_FD, peer_ns_fd)])
+        info = attr(IFLA_LINKINFO, attr_str(IFLA_INFO_KIND, "veth")
+                    + attr(IFLA_INFO_DATA, attr(VETH_INFO_PEER, peer)))
+        attrs = [attr_str(IFLA_IFNAME, name)] + ([attr_u32(IFLA_MASTER, master)] if master else []) + [info]
+        self.request(ifinfomsg(up=up or None, attrs=attrs), RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL)
 
     def delete_link(self, name):
-        self.request(self._link(attrs=[("IFLA_IFNAME", name)]), RTM_DELLINK)
+        self.request(ifinfomsg(attrs=[attr_str(IFLA_IFNAME, name)]), RTM_DELLINK)
 
     def set_up(self, index):
-        self.request(self._link(index=index, up=True), RTM_NEWLINK)
+        self.request(ifinfomsg(index=index, up=True), RTM_NEWLINK)
 
     def add_address(self, index, ip, prefixlen, broadcast):
-        m = pyroute2_module("pyroute2.netlink.rtnl.ifaddrmsg").ifaddrmsg()
-        m["family"] = socket.AF_INET
-        m["prefixlen"] = int(prefixlen)
-        m["index"] = index
-        m["attrs"] = [("IFA_LOCAL", str(ip)), ("IFA_ADDRESS", str(ip)), ("IFA_BROADCAST", str(broadcast))]
-        self.request(m, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL)
+        attrs = [attr_ipv4(IFA_LOCAL, ip), attr_ipv4(IFA_ADDRESS, ip), attr_ipv4(IFA_BROADCAST, broadcast)]
+        self.request(ifaddrmsg(index, prefixlen, attrs), RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL)
 
     def add_default_route(self, gateway):
-        m = pyroute2_module("pyroute2.netlink.rtnl.rtmsg").rtmsg()
-        m["family"] = socket.AF_INET
-        m["dst_len"] = 0
-        m["table"] = RT_TABLE_MAIN
-        m["proto"] = RTPROT_BOOT
-        m["scope"] = 0
-        m["type"] = RTN_UNICAST
-        m["attrs"] = [("RTA_TABLE", RT_TABLE_MAIN), ("RTA_GATEWAY", str(gateway))]
-        self.request(m, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL)
+        attrs = [attr_u32(RTA_TABLE, RT_TABLE_MAIN), attr_ipv4(RTA_GATEWAY, gateway)]
+        self.request(rtmsg(RT_TABLE_MAIN, RTPROT_BOOT, 0, RTN_UNICAST, attrs), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL)

@@ -46,12 +46,8 @@ per table, :func:`add_rules`), so deletion stays exact rule by rule; a host port
 chose (a bare ``9001``, ``-P``) is a rule like any other once chosen.
 """
 
-import hashlib
-import shlex
-import subprocess
-
 from ..errors import MyDockerError
-from ..store import DEFAULT_ROOT, resolve_root
+from ..store import DEFAULT_ROOT, fast_hash, resolve_root
 
 IPTABLES = "iptables"
 IPTABLES_SAVE = "iptables-save"
@@ -67,7 +63,7 @@ def root_tag(root):
     root = resolve_root(root)
     if root == DEFAULT_ROOT:
         return ""
-    return "-" + hashlib.sha1(root.encode("utf-8")).hexdigest()[:10]
+    return "-" + fast_hash("sha1", root.encode("utf-8")).hexdigest()[:10]
 
 
 class Chains:
@@ -101,6 +97,7 @@ class Chains:
 
 def _exec(cmd, data=None):
     """Run ``cmd`` (an argument list), ``data`` on its stdin; returns (rc, stdout, stderr)."""
+    import subprocess  # here, as shlex below: a create loads this module but runs no iptables
     try:
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL if data is None else subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True)
@@ -148,6 +145,7 @@ def split_rule(line):
     if "'" in line or "\\" in line or not n % 2 or any(  # a quoted part glued to anything: shlex
             not (parts[i - 1][-1:] in (" ", "\t") or i == 1 and not parts[0]) or
             not (parts[i + 1][:1] in (" ", "\t") or i == n - 2 and not parts[-1]) for i in range(1, n, 2)):
+        import shlex
         return shlex.split(line)
     return [t for i, seg in enumerate(parts) for t in ([seg] if i % 2 else seg.split())]
 
@@ -199,6 +197,7 @@ def chain_rules(table, chain):
     rc, out = run(["-t", table, "-S", chain], check=False)[:2]
     if rc != 0:
         return None
+    import shlex
     rules = []
     for line in out.splitlines():
         parts = shlex.split(line)
@@ -210,6 +209,7 @@ def chain_rules(table, chain):
 def all_dnat_rules():
     """[(chain, spec)] of the DNAT chains of every state root (MYDOCKER-DNAT*)."""
     rc, out = run(["-t", NAT, "-S"], check=False)[:2]
+    import shlex
     rules = []
     for line in out.splitlines() if rc == 0 else []:
         if not line.startswith("-A MYDOCKER-DNAT"):
@@ -413,6 +413,7 @@ def find_rules(chains, scope=None, ident=None, snap=None):
 
 
 def _printable(table, chain, spec):
+    import shlex
     return "-t %s -A %s %s" % (table, chain, " ".join(shlex.quote(s) for s in spec))
 
 

@@ -28,16 +28,14 @@ Container records are read through ``records`` (the Go tool's too).
 
 from __future__ import annotations
 
-import base64
 import errno
-import hashlib
 import ipaddress
 import os
 import time
 
 from .. import records
 from ..errors import MyDockerError
-from ..store import Paths, read_json, write_json
+from ..store import Paths, fast_hash, read_json, write_json
 from ..validate import NETWORK_DRIVERS, check_subnet_host_bits, validate_name, validate_network_driver
 from . import ipam
 from . import iptables as ipt
@@ -67,11 +65,13 @@ def validate_network_name(name: str) -> str:
 
 
 def mask_b64(prefixlen: int) -> str:
+    import base64
     mask = (0xFFFFFFFF << (32 - prefixlen)) & 0xFFFFFFFF
     return base64.b64encode(mask.to_bytes(4, "big")).decode("ascii")
 
 
 def prefix_from_b64(mask: str) -> int:
+    import base64
     try:
         raw = base64.b64decode(mask)
     except (TypeError, ValueError):
@@ -90,7 +90,7 @@ def veth_name(cid: str) -> str:
     """Host end of a container's veth: "veth" + the id (10 digits) or a hash of a longer id."""
     if len(cid) <= 10 and cid.isalnum():
         return "veth" + cid
-    return "veth" + hashlib.sha1(cid.encode("utf-8")).hexdigest()[:10]
+    return "veth" + fast_hash("sha1", cid.encode("utf-8")).hexdigest()[:10]
 
 
 def peer_name(cid: str) -> str:

@@ -1,7 +1,8 @@
 # Copyright (c) mydocker.runtime contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The steps of one container start and exit (used by the monitor), and what the host says
-about a container record (``true_status``). Records are read and written by ``records``.
+"""The steps of one container start and exit (used by the monitor); what the host says about a
+container record (``true_status``, ``pid_alive``...) is in ``status``, re-exported here. Records
+are read and written by ``records``.
 
 Each start: overlay mounted, cgroup present, init spawned (it joins the cgroup and builds its root
 while the network is attached and the record updated), command exec'd; each step undone if a
@@ -18,74 +19,21 @@ from .cgroups import Cgroup
 from .errors import MyDockerError, NotFound
 from .records import CREATED, EXITED, RESTARTING, RUNNING, Record, load, update  # noqa: F401 (re-exported)
 from .rootfs import mount_overlay, secure_join, unmount_all
+from .status import (  # noqa: F401 pylint: disable=unused-import (re-exported: what the host says of a record)
+    _exit_unseen,
+    busy,
+    half_made,
+    is_own_mark,
+    is_running,
+    mark_alive,
+    monitor_alive,
+    now,
+    own_mark,
+    pid_alive,
+    proc_start_time,
+    true_status,
+)
 from .store import cgroup_parent, state_lock
-
-
-def now():
-    return time.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def proc_start_time(pid):
-    """Start time (clock ticks since boot) of ``pid``, or None when it does not exist."""
-    try:
-        with open("/proc/%d/stat" % int(pid)) as f:
-            data = f.read()
-    except (OSError, ValueError):
-        return None
-    fields = data.rsplit(")", 1)[1].split()
-    if fields[0] == "Z":
-        return None  # a zombie is gone for our purposes
-    return fields[19]
-
-
-def pid_alive(pid, start):
-    if not pid:
-        return False
-    st = proc_start_time(pid)
-    return st is not None and (start is None or st == start)
-
-
-def is_running(rec):
-    rec = Record.of(rec)
-    return rec.status in records.ACTIVE and pid_alive(rec.pid, rec.pid_start)
-
-
-def monitor_alive(rec):
-    rec = Record.of(rec)
-    return pid_alive(rec.monitor_pid, rec.monitor_start)
-
-
-# Who is working on a container right now. ``create`` writes creatorPid/creatorStart into the
-# first record and clears them when the container is complete (``run``: when it runs), so a
-# record that still carries them after its creator died is half-made. ``start`` writes
-# starterPid/starterStart; the monitor registers itself (``register_monitor``) before it touches
-# anything. ``prune`` leaves alone what a live creator, starter or monitor is working on.
-
-def own_mark(what):
-    """{"<what>Pid", "<what>Start"} naming this process (what: "creator" or "starter")."""
-    pid = os.getpid()
-    return {what + "Pid": str(pid), what + "Start": proc_start_time(pid)}
-
-
-def mark_alive(rec, what):
-    """Whether the process named by the record's ``what`` mark is still the one that wrote it."""
-    rec = Record.of(rec)
-    return pid_alive(rec.get(what + "Pid"), rec.get(what + "Start"))
-
-
-def is_own_mark(rec, what):
-    rec = Record.of(rec)
-    return str(rec.get(what + "Pid") or "") == str(os.getpid()) and mark_alive(rec, what)
-
-
-def half_made(rec):
-    """A record whose creator has not finished it (it may still be at work: see ``busy``)."""
-    return Record.of(rec).status == CREATED and bool(Record.of(rec).get("creatorPid"))
-
-
-def busy(rec):
-    """Whether a live creator, starter or monitor is working on the container."""
-    return mark_alive(rec, "creator") or mark_alive(rec, "starter") or monitor_alive(rec)
 
 
 def register_monitor(paths, cid, pid):
@@ -95,30 +43,6 @@ def register_monitor(paths, cid, pid):
     with state_lock(paths):
         # not synced to the directory: after a power cut no monitor runs, whatever the record says
         return update(paths, cid, _lasting=False, monitorPid=str(pid), monitorStart=proc_start_time(pid))
-
-
-def _exit_unseen(rec):
-    """PID 1 is a zombie its live monitor has not reaped yet: the monitor copies the container's
-    last output to the log first (logs.SUPERVISOR), so until then it still counts as running."""
-    try:
-        with open("/proc/%d/stat" % int(rec.pid)) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except (OSError, ValueError, TypeError):
-        return False
-    return fields[0] == "Z" and fields[19] == rec.pid_start and monitor_alive(rec)
-
-
-def true_status(rec):
-    """'running', 'restarting', 'created' or 'exited': what the host really shows."""
-    rec = Record.of(rec)
-    st = rec.status
-    if st == RUNNING and (pid_alive(rec.pid, rec.pid_start) or _exit_unseen(rec)):
-        return RUNNING
-    if st == RESTARTING and monitor_alive(rec):
-        return RESTARTING
-    if st == CREATED:
-        return CREATED
-    return EXITED
 
 
 def cgroup_of(paths, rec):

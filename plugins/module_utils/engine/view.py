@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 
-from . import lifecycle, records
+from . import records, status
 from .errors import MyDockerError, NotFound
 from .records import ACTIVE, RUNNING, Record
 from .store import Paths
@@ -65,7 +65,7 @@ def exists(root: str | None, ref: str) -> bool:
 def view(rec: Record) -> dict[str, Any]:
     """The record as a user sees it: status from the host, not from the file."""
     out = dict(rec)
-    out["status"] = lifecycle.true_status(rec)
+    out["status"] = status.true_status(rec)
     if out["status"] != RUNNING:
         out["pid"] = ""
     return out

@@ -17,9 +17,9 @@ import time
 from . import records
 from .cgroups import Cgroup
 from .errors import MyDockerError, NotFound
-from .records import CREATED, EXITED, RESTARTING, RUNNING, Record, load, update  # noqa: F401 (re-exported)
+from .records import CREATED, EXITED, RESTARTING, RUNNING, Record, load, update  # noqa: F401 (re-exported) pylint: disable=unused-import
 from .rootfs import mount_overlay, secure_join, unmount_all
-from .status import (  # noqa: F401 pylint: disable=unused-import (re-exported: what the host says of a record)
+from .status import (  # noqa: F401 (re-exported: what the host says of a record) pylint: disable=unused-import
     _exit_unseen,
     busy,
     half_made,

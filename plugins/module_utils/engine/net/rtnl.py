@@ -7,8 +7,8 @@ A start needs only requests the kernel answers with an ACK (create the veth pair
 address, set links up, add the default route, delete a link), five fixed layouts of
 ``nlmsghdr`` + ``ifinfomsg``/``ifaddrmsg``/``rtmsg`` + attributes. Building them with pyroute2's
 message classes cost its import (``pyroute2.common``, ``pyroute2.config``: logging,
-multiprocessing, pickle, platform, the ``ifinfmsg`` plugins: ~50 ms of every networked start and
-``rm``); the unit tests pack each request with pyroute2 as well and require the same bytes,
+multiprocessing, pickle, platform, the ``ifinfmsg`` plugins: ~50 ms of every networked start);
+the unit tests pack each request with pyroute2 as well and require the same bytes,
 and decode ours back with pyroute2. Everything that reads the kernel's tables (dumps), creates
 bridges or repairs them stays with pyroute2's ``IPRoute`` in :mod:`netlink`.
 An error is :class:`NetlinkError` with the kernel's errno (``code``), as pyroute2 raises it.

@@ -53,9 +53,9 @@ MIN_PREFIX = 16     # largest subnet: a /16 (65536 characters in subnet.json)
 MAX_PREFIX = 30     # smallest subnet: a /30 (two usable addresses: gateway + one container)
 
 
-def _rmtree(path, ignore_errors=True):
+def _rmtree(path):
     import shutil  # removal only: shutil loads bz2 and lzma (~3 ms of every networked create)
-    shutil.rmtree(path, ignore_errors=ignore_errors)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def lock(paths):
@@ -337,7 +337,7 @@ def save_owners(paths, owners):
     """Replace every owner (owners.json and the owner files) by ``owners`` {subnet: {ip: owner}}:
     the owner links hold them afterwards, owners.json is left empty."""
     with lock(paths):
-        _rmtree(owners_dir(paths), ignore_errors=True)
+        _rmtree(owners_dir(paths))
         for cidr, sub in owners.items():
             sub = sub if isinstance(sub, dict) else {}
             for ip, owner in sub.items():
@@ -384,7 +384,7 @@ def reserve_subnet(paths, net, gateway):
         reserve_subnet_in(data, net, gateway)
         save(paths, data)
         _forget_legacy(paths, net)
-        _rmtree(owners_dir(paths, net), ignore_errors=True)
+        _rmtree(owners_dir(paths, net))
 
 
 def drop_subnet(paths, net):
@@ -394,7 +394,7 @@ def drop_subnet(paths, net):
             drop_subnet_in(data, net)
             save(paths, data)
         _forget_legacy(paths, net)
-        _rmtree(owners_dir(paths, net), ignore_errors=True)
+        _rmtree(owners_dir(paths, net))
 
 
 def allocate(paths, net, ip=None, owner=None, reserved=()):

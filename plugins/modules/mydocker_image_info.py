@@ -94,8 +94,8 @@ from ansible_collections.mydocker.runtime.plugins.module_utils.bytecode import c
 cache_bytecode()  # before the imports below: they are compiled from the module's zip otherwise
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import new_module, run
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning.imageview import image_info
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning.info import image_argument_spec
-from ansible_collections.mydocker.runtime.plugins.module_utils.planning.otherinfo import image_info
 
 
 def task(module):

@@ -212,8 +212,8 @@ def test_commit_only_when_missing_or_forced(root, tar1, monkeypatch):
         if image:
             return images.import_image(r, tar1, image)[0]
         return {"output": output}
-    from ansible_collections.mydocker.runtime.plugins.module_utils.engine import containers as container
-    monkeypatch.setattr(container, "commit", fake_commit)
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine import commit
+    monkeypatch.setattr(commit, "commit", fake_commit)
     plan, rec = run(root, "snap", container="c1")
     assert plan.actions == ["commit: container c1 (new image)"]
     assert plan.after == {"name": "snap", "format": "rootfs", "source": "commit", "layerPresent": True}
@@ -230,8 +230,8 @@ def test_commit_to_output(root, tar1, tmp_path, monkeypatch):
     def fake_commit(r, ref, image=None, output=None):
         open(output, "w").close()
         return {"output": output}
-    from ansible_collections.mydocker.runtime.plugins.module_utils.engine import containers as container
-    monkeypatch.setattr(container, "commit", fake_commit)
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine import commit
+    monkeypatch.setattr(commit, "commit", fake_commit)
     plan, rec = run(root, "x", container="c1", output=out)
     assert plan.diff_name == "output" and plan.output == out and rec == {}
     assert plan.before == {"path": out, "exists": False} and plan.after == {"path": out, "exists": True}

@@ -4,7 +4,7 @@ import pytest
 
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
 from ansible_collections.mydocker.runtime.plugins.module_utils.engine.store import Paths, write_json
-from ansible_collections.mydocker.runtime.plugins.module_utils.planning import info, otherinfo
+from ansible_collections.mydocker.runtime.plugins.module_utils.planning import imageview, info, otherinfo
 from ansible_collections.mydocker.runtime.plugins.modules import (
     mydocker_container_info,
     mydocker_image_info,
@@ -104,11 +104,11 @@ def test_container_info_by_name_keeps_its_keys(root):
 
 
 def test_image_info_filters(root):
-    recs, exists = otherinfo.image_info(root, filters={"name": "app-*"})
+    recs, exists = imageview.image_info(root, filters={"name": "app-*"})
     assert [r["name"] for r in recs] == ["app-one"] and exists == {"app-one": True}
-    recs, exists = otherinfo.image_info(root)
+    recs, exists = imageview.image_info(root)
     assert [r["name"] for r in recs] == ["alpine", "app-one", "busybox"]
-    recs, exists = otherinfo.image_info(root, ["busybox", "nope"], filters={"name": "a*"})
+    recs, exists = imageview.image_info(root, ["busybox", "nope"], filters={"name": "a*"})
     assert recs == [] and exists == {"busybox": True, "nope": False}
 
 

@@ -260,7 +260,8 @@ def cmd_rm(a):
 def cmd_commit(a):
     if not a.image and not a.output:
         raise MyDockerError("commit needs an IMAGE name or --output PATH.tar")
-    res = C.commit(a.root, a.container, image=a.image, output=a.output)
+    from ..engine.commit import commit
+    res = commit(a.root, a.container, image=a.image, output=a.output)
     out(res.get("output") or res["name"])
     return 0
 

@@ -2,12 +2,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """``mydocker prune``: the commands about the whole state root rather than one object."""
 
-from ..engine import containers as C
 from .output import out, table
 
 
 def cmd_prune(a):
-    removed = C.prune(a.root)
+    from ..engine.prune import prune
+    removed = prune(a.root)
     for r in removed:
         # prune also adopts running containers and records exits; those lines say so themselves
         out(r if r.startswith(("adopted ", "recorded ")) else "removed %s" % r)

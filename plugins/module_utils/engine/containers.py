@@ -2,12 +2,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Containers: the one API the CLI and the Ansible modules call.
 
-create / start / run / stop / restart / remove / list / inspect / exec / logs / commit / prune.
-Every operation takes a name or an ID. Every failure undoes what the steps before it did.
-Records are read and written through ``records``; ``create`` lives in ``create``, ``prune`` in
-``prune``, ``commit`` in ``commit``: each is imported when first used (``__getattr__``), as are
-the modules only starting a container needs (``monitor``, ``process``), so ``ps``, ``inspect``
-and ``rm`` load a third of the engine.
+create / start / run / stop / restart / remove / list / inspect / exec / logs. Every operation
+takes a name or an ID. Every failure undoes what the steps before it did. Records are read and
+written through ``records``; ``create`` lives in ``create`` and is imported when first used
+(``__getattr__``), as are the modules only starting a container needs (``monitor``, ``process``),
+so ``ps``, ``inspect`` and ``rm`` load a third of the engine. ``commit`` (``commit.py``) and
+``prune`` (``prune.py``) are their own modules, imported by their callers: an Ansible module's zip
+holds every file the syntax tree of what it imports names, and ``mydocker_container`` needs
+neither (with them it shipped seven more files, 41 kB of source, on every task).
 """
 
 from __future__ import annotations
@@ -40,16 +42,10 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name):
-    """``create``, ``commit`` and ``prune`` (this API too) on first use: see the module doc."""
+    """``create`` (this API too) on first use: see the module doc."""
     if name == "create":  # spelled out: AnsiballZ packs what the syntax tree imports
         from .create import create
         return create
-    if name == "commit":
-        from .commit import commit
-        return commit
-    if name == "prune":
-        from .prune import prune
-        return prune
     raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 

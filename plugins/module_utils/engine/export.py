@@ -18,7 +18,7 @@ The compressed blob is cached beside the layer, by the layer's diff id:
 so a second export (a ``save``, a ``push``) reuses it.
 
 A layer that came from a docker or OCI archive keeps its diff id: the import keeps the
-archive's own layer tar beside the layer (``<L>.src``, see ``seed``), and the first export makes
+archive's own layer tar beside the layer (``<L>.src``, see ``layers.seed``), and the first export makes
 the blob of those bytes (a gzip layer is used as it is, so its digest is the archive's too).
 A tar written afresh from the directory could not have that diff id: the archive's header
 format, order and padding are not recorded when a layer is unpacked.  A rootfs tarball import
@@ -145,16 +145,6 @@ def write_layer_tar(src_dir, fileobj):
 def _blob_paths(paths, name):
     base = layers.layer_dir(paths, name)
     return base + ".tar.gz", base + ".blob.json"
-
-
-def seed(paths, name, diff_id, src):
-    """Keep ``src``, the layer tar (gzip or plain) an archive import unpacked as layer ``name``,
-    so that an export writes the archive's own bytes (its diff id, and for a gzip layer its
-    digest, stay the same). Renamed into place: the caller holds the lock; ``src`` is in the
-    layer store's file system."""
-    base = layers.layer_dir(paths, name)
-    os.rename(src, base + ".src")
-    write_json(base + ".src.json", {"diffId": diff_id})
 
 
 def _from_seed(paths, name, tmp_raw, candidates=(), stored_diff_id=None):

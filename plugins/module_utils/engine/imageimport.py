@@ -20,7 +20,7 @@ import tarfile
 import tempfile
 import time
 
-from . import export, imageconfig, layers
+from . import imageconfig, layers
 from . import imagestore as images  # the record store
 from . import reference as refs
 from .errors import MyDockerError
@@ -183,7 +183,7 @@ def _unpack_layers(paths, src, kind, name, force, tmps, entry=0):
                     tmps.append([lname, did, tmp])
                     os.chmod(tmp, 0o755)
                     layers.unpack(tar, tmp, what, lowers)
-                    os.link(tar, tmp + ".src")  # the archive's own bytes, for export (export.seed)
+                    os.link(tar, tmp + ".src")  # the archive's own bytes, for export (layers.seed)
                     lowers.append(tmp)
                 names.append(lname)
                 dids.append(did)
@@ -246,7 +246,7 @@ def import_image(root, src, name, force=False, source=None, entry=0):
                     _refuse_used(paths, name, lname)
                     layers.remove(paths, lname)
                 if layers.commit_new(paths, lname, did, tmp) and os.path.exists(tmp + ".src"):
-                    export.seed(paths, lname, did, tmp + ".src")
+                    layers.seed(paths, lname, did, tmp + ".src")
                 elif os.path.exists(tmp + ".src"):
                     os.unlink(tmp + ".src")
                 t[2] = None

@@ -247,3 +247,15 @@ def disk_usage(paths):
             m = meta(paths, n)
             out[n] = m["size"] if isinstance(m.get("size"), int) else du(d)
     return out
+
+
+def seed(paths, name, diff_id, src):
+    """Keep ``src``, the layer tar (gzip or plain) an archive import unpacked as layer ``name``,
+    so that an export writes the archive's own bytes (its diff id, and for a gzip layer its
+    digest, stay the same). Renamed into place: the caller holds the lock; ``src`` is in the
+    layer store's file system. ``export`` writes the kept tar again (``export._from_seed``);
+    this lives here so that a pull, which keeps every blob it unpacks, needs no export code (a
+    module's zip holds every file its imports name)."""
+    base = layer_dir(paths, name)
+    os.rename(src, base + ".src")
+    write_json(base + ".src.json", {"diffId": diff_id})

@@ -4,7 +4,7 @@
 staging directory, a container's upper directory with its overlay whiteouts) stored as a layer,
 and an image record of layers + config written with its references.
 
-A layer is written as ``export`` writes it and kept as that very tar (``export.seed``), so the
+A layer is written as ``export`` writes it and kept as that very tar (``layers.seed``), so the
 image exports with the diff ids it is stored with.  The image's key (its ID) is the digest of its
 layers and config: the same layers and config give the same image.
 """
@@ -35,7 +35,7 @@ def store_dir(paths, src_dir, lowers, what="layer"):
         with state_lock(paths):
             if tmp is not None:
                 if layers.commit_new(paths, name, did, tmp):
-                    export.seed(paths, name, did, tar)
+                    layers.seed(paths, name, did, tar)
                     tar = None
                     made = True
                 tmp = None

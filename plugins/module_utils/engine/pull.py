@@ -28,7 +28,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import auth, export, imageconfig, layers
+from . import auth, imageconfig, layers
 from . import imagestore as images
 from . import reference as refs
 from .errors import MyDockerError
@@ -242,7 +242,7 @@ def pull(root, name, platform=None, insecure=(), ca_file=None, progress=None, cr
         with state_lock(paths):
             for lname, did, dest, blob in tmps:
                 if layers.commit_new(paths, lname, did, dest, extra={"blobDigest": _blob_of(descs, dids, did)}):
-                    export.seed(paths, lname, did, blob)  # a push writes the registry's very blob
+                    layers.seed(paths, lname, did, blob)  # a push writes the registry's very blob
             prior = images._stored(paths, key)
             rec = {"name": images.display_name(ref), "id": key[:12], "digest": "sha256:" + key,
                    "layer": names[-1], "layers": names, "diffIds": dids,

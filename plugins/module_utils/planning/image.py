@@ -21,7 +21,12 @@ import tempfile
 from ..engine import images, reference
 from ..engine.errors import MyDockerError, NotFound
 from ..engine.store import Paths
-from . import imagebuild, imagepull
+from . import imagebuild, imagepull, imagepush
+from .imageview import (  # noqa: F401 (get, info: this planner's API too) pylint: disable=unused-import
+    get,
+    info,
+    public,
+)
 from .plan import Option, Plan, apply_steps, build_argument_spec
 
 VIEW_KEYS = ("name", "id", "digest", "layer", "format", "source")
@@ -98,10 +103,6 @@ def _find_container(root, ref):
         raise MyDockerError("container %s (option container) does not exist" % ref)
 
 
-def _layer_path(root, rec):
-    return os.path.join(Paths(root).layers, rec["layer"]) if rec and rec.get("layer") else None
-
-
 def _refuse_force_on_used_layer(root, name, digest, layer=None):
     layer = layer or images.digest_ids(digest)[1]
     if os.path.isdir(os.path.join(Paths(root).layers, layer)):
@@ -136,7 +137,7 @@ def plan_image(root, name, state="present", source=None, force=False, container=
     plan = ImagePlan(Paths(root).root, name)
     plan.pull_opts = dict((k, v) for k, v in pull_opts.items() if k in imagepull.OPTIONS)
     if push:
-        imagepull.check_push(name, state, output)
+        imagepush.check_push(name, state, output)
     label = None
     try:
         if busybox:
@@ -157,7 +158,7 @@ def plan_image(root, name, state="present", source=None, force=False, container=
             plan = _plan(plan, state, source, force, container, output, label)
         _plan_tags(plan, tags)
         if push:
-            imagepull.plan_push(plan, **plan.pull_opts)
+            imagepush.plan_push(plan, **plan.pull_opts)
         return plan
     except BaseException:
         cleanup(plan)
@@ -198,7 +199,7 @@ def _plan_from(plan, source, build, load_path, force, tags):
     rec = images.read_image(plan.root, plan.name)
     plan.before = view(rec, images.layer_present(plan.root, rec))
     plan.after = dict(plan.before)
-    plan.image = _public(plan.root, rec) if rec else {}
+    plan.image = public(plan.root, rec) if rec else {}
     return imagebuild.plan_source(plan, source, build, load_path, force, tags)
 
 
@@ -208,7 +209,7 @@ def _plan(plan, state, source, force, container, output, label):
     layer_ok = images.layer_present(root, rec)
     plan.before = view(rec, layer_ok)
     plan.after = dict(plan.before)
-    plan.image = _public(root, rec) if rec else {}
+    plan.image = public(root, rec) if rec else {}
 
     if state == "absent":
         for opt, val in (("source", source), ("container", container), ("output", output)):
@@ -320,19 +321,6 @@ def cleanup(plan):
     plan.scratch = []
 
 
-def _public(root, rec):
-    out = dict(rec)
-    out["layerPath"] = _layer_path(root, rec)
-    out["layerPresent"] = images.layer_present(root, rec)
-    return out
-
-
-def get(root, name):
-    """The record of image ``name`` as the modules return it ({} when it does not exist)."""
-    rec = images.read_image(root, name)
-    return _public(Paths(root).root, rec) if rec else {}
-
-
 def _remove(plan, force):
     images.remove_image(plan.root, plan.name, force=force)
 
@@ -344,13 +332,13 @@ def _import(plan, source, force, keep_source):
 
 
 def _commit(plan, container):
-    from ..engine import containers as engine  # see _find_container
-    engine.commit(plan.root, container, image=plan.name)
+    from ..engine.commit import commit  # see _find_container
+    commit(plan.root, container, image=plan.name)
 
 
 def _output(plan, container, output):
-    from ..engine import containers as engine  # see _find_container
-    engine.commit(plan.root, container, output=output)
+    from ..engine.commit import commit  # see _find_container
+    commit(plan.root, container, output=output)
 
 
 def _tag(plan, tag):
@@ -360,7 +348,7 @@ def _tag(plan, tag):
 STEPS = {"remove": _remove, "import": _import, "commit": _commit, "output": _output, "tag": _tag}
 STEPS.update(imagebuild.STEPS)  # build, load
 STEPS["pull"] = imagepull.step_pull
-STEPS["push"] = imagepull.step_push
+STEPS["push"] = imagepush.step_push
 
 
 def apply(plan):
@@ -369,18 +357,3 @@ def apply(plan):
     if plan.output:
         return {}
     return get(plan.root, plan.name)
-
-
-def info(root, names=None):
-    """([record], {name: exists}) of the images ``names`` (all when None) that exist."""
-    root = Paths(root).root
-    if names is None:
-        names = [r["name"] for r in images.list_images(root) if r.get("name")]
-    out = []
-    exists = {}
-    for name in names:
-        rec = get(root, name)
-        exists[name] = bool(rec)
-        if rec:
-            out.append(rec)
-    return out, exists

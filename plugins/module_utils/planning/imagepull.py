@@ -1,6 +1,7 @@
 # Copyright (c) mydocker.runtime contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The ``source: pull`` part of the ``mydocker_image`` planner (``image.py`` calls it).
+"""The ``source: pull`` part of the ``mydocker_image`` planner (``image.py`` calls it), and the
+``pull`` option of ``mydocker_container`` (at the end). Its ``push`` option is in ``imagepush.py``.
 
 As community.docker's docker_image: an image that is present (its layers on disk) is not pulled
 again unless ``force_source``; then, and for an image that is not there, the registry is asked
@@ -21,7 +22,7 @@ OPTIONS = ("platform", "force_source", "registry_username", "registry_password",
 CHANGING = ("import", "commit", "build", "load", "pull", "remove")
 
 
-def _pull():
+def engine_pull():
     """engine.pull, imported when a registry is asked: it brings http.client, ssl and the
     registry client, which a task with an image already here never needs (a module's files are
     compiled again on every task)."""
@@ -44,18 +45,18 @@ def plan_pull(plan, rec, layer_ok, platform=None, force_source=False, registry_u
     ref = reference.parse(name)
     plan.credentials = credentials(registry_username, registry_password)
     if platform:
-        _pull().parse_platform(platform)
+        engine_pull().parse_platform(platform)
     if rec is not None and layer_ok and not force_source:
         return plan
     insecure = [ref.domain] if insecure_registry else []
-    reg = _pull().registry_for(root, ref, insecure, ca_file, plan.credentials)
-    top, manifest, fmt = _pull().resolve(reg, ref, platform)
+    reg = engine_pull().registry_for(root, ref, insecure, ca_file, plan.credentials)
+    top, manifest, fmt = engine_pull().resolve(reg, ref, platform)
     local = None
     for d in (rec or {}).get("repoDigests") or []:
         repo, _sep, digest = d.partition("@")
         if repo == ref.familiar_repository:
             local = digest
-    want_platform = platform and _pull().parse_platform(platform)[:2]
+    want_platform = platform and engine_pull().parse_platform(platform)[:2]
     have_platform = tuple(((rec or {}).get("platform") or "").split("/")[:2])
     if rec is None:
         why = "new image"
@@ -76,51 +77,8 @@ def plan_pull(plan, rec, layer_ok, platform=None, force_source=False, registry_u
 
 
 def step_pull(plan, platform, ca_file, insecure):
-    _pull().pull(plan.root, plan.name, platform=platform, insecure=insecure, ca_file=ca_file,
-                 credentials=getattr(plan, "credentials", None))
-
-
-def check_push(name, state, output):
-    """Refuse option push where it cannot apply (before anything is asked or built)."""
-    if state != "present" or output:
-        raise MyDockerError("option push only applies to state=present without output")
-    if reference.parse(name).digest:
-        raise MyDockerError("option push needs a tag, not a digest: %s" % name)
-
-
-def plan_push(plan, registry_username=None, registry_password=None, ca_file=None, insecure_registry=False,
-              **_other):
-    """Add the ``push`` step when the registry's tag is not the manifest this image was pushed
-    (or pulled) as: asked with a HEAD of the manifest (no blob), also in check mode."""
-    root, name = plan.root, plan.name
-    ref = reference.parse(name)
-    plan.credentials = credentials(registry_username, registry_password)
-    insecure = [ref.domain] if insecure_registry else []
-    why = None
-    if any(s.op in CHANGING for s in plan.steps):
-        why = "image changed"
-    else:
-        rec = images.read_image(root, name)
-        if rec is None:
-            raise MyDockerError("image %s does not exist: nothing to push" % name)
-        local = None
-        for d in rec.get("repoDigests") or []:
-            repo, _sep, digest = d.partition("@")
-            if repo == ref.familiar_repository:
-                local = digest
-        remote = _pull().remote_digest(root, name, insecure, ca_file, plan.credentials, missing_ok=True)
-        if remote is None:
-            why = "not in the registry"
-        elif remote != local:
-            why = "the registry's tag is %s" % remote
-    if why:
-        plan.add("push", "push: %s (%s)" % (ref, why), ca_file=ca_file, insecure=insecure)
-    return plan
-
-
-def step_push(plan, ca_file, insecure):
-    from ..engine import push
-    push.push(plan.root, plan.name, insecure=insecure, ca_file=ca_file, credentials=getattr(plan, "credentials", None))
+    engine_pull().pull(plan.root, plan.name, platform=platform, insecure=insecure, ca_file=ca_file,
+                       credentials=getattr(plan, "credentials", None))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,7 +93,7 @@ def _remote_config(reg, ref, cdesc):
     """The image config blob (small: read into memory, checked against its digest)."""
     import hashlib
     import json
-    digest = _pull().check_digest(cdesc.get("digest"), "config digest")
+    digest = engine_pull().check_digest(cdesc.get("digest"), "config digest")
     r = reg.request("GET", "/v2/%s/blobs/%s" % (ref.path, digest), reg.scope(ref.path))
     try:
         body = r.read(CONFIG_LIMIT + 1)
@@ -166,8 +124,8 @@ def container_image(root, image, policy):
     if policy == "missing" and local is not None:
         return None
     ref = reference.parse(image)
-    reg = _pull().registry_for(root, ref)
-    top, manifest, _fmt = _pull().resolve(reg, ref)
+    reg = engine_pull().registry_for(root, ref)
+    top, manifest, _fmt = engine_pull().resolve(reg, ref)
     old = None
     for d in (local or {}).get("repoDigests") or []:
         repo, _sep, digest = d.partition("@")
@@ -214,4 +172,4 @@ def add_container_pull(plan, facts):
 
 
 def step_container_pull(run, image):
-    _pull().pull(run.root, image)
+    engine_pull().pull(run.root, image)

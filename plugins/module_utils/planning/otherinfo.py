@@ -1,26 +1,16 @@
 # Copyright (c) mydocker.runtime contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""``mydocker_image_info`` and ``mydocker_network_info``: their listings with ``filters`` (the
-option tables and the filters are in ``info.py``, which ``mydocker_container_info`` imports
-without these planners).
+"""``mydocker_network_info``: its listing with ``filters`` (the option tables and the filters are
+in ``info.py``, which ``mydocker_container_info`` imports without this planner;
+``mydocker_image_info``'s listing is in ``imageview.py``, so that neither info module ships the
+other's planner).
 
 Plain Python; knows nothing of Ansible."""
 
 from ..engine.net import networks as network
 from ..engine.store import Paths
-from . import image as image_plan
 from . import network as network_plan
-from .info import IMAGE_FILTERS, NETWORK_FILTERS, matches, normalise_filters
-
-
-def image_info(root, names=None, filters=None):
-    """(images, exists) of one mydocker_image_info task; ``filters`` narrows the images."""
-    flt = normalise_filters(filters, IMAGE_FILTERS)
-    recs, exists = image_plan.info(root, names)
-    recs = [r for r in recs if matches({"name": r.get("name")}, flt)]
-    if names is None:
-        exists = dict((r["name"], True) for r in recs)
-    return recs, exists
+from .info import NETWORK_FILTERS, matches, normalise_filters
 
 
 def _network_fields(rec):

@@ -168,6 +168,22 @@ PLAYBOOK_MD = """\
         label: "{{ item.name }}"
 """
 
+# row 1's floor: the same shape (one task, then one loop item per container) with Ansible's ping,
+# the least a Python module task costs here; neither runtime's playbook can be faster than this
+PLAYBOOK_FLOOR = """\
+- name: The shape of row 1 with ansible.builtin.ping
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: In place of the network
+      ansible.builtin.ping:
+    - name: In place of the containers
+      ansible.builtin.ping:
+      loop: "{{ containers }}"
+      loop_control:
+        label: "{{ item.name }}"
+"""
+
 PLAYBOOK_PD = """\
 - name: A network and its containers (containers.podman)
   hosts: localhost
@@ -364,7 +380,12 @@ def row_playbook(ans, md, pd, base, rng, runs, count, ulimits):
     samples = {s[0]: {"mydocker": [], "podman": []} for s in steps}
     counts = {s[0]: {"mydocker": [], "podman": []} for s in steps}
     verify = {}
+    floor_book = ans.file("row1-floor.yml", PLAYBOOK_FLOOR)
+    samples["floor"] = {"local": []}
     for r in range(runs):
+        dt = ans.playbook(floor_book, "-e", "@" + setup["mydocker"]["vars"])[0]
+        samples["floor"]["local"].append(dt)
+        log("row 1, round %d/%d, floor (ping): %.1f s" % (r + 1, runs, dt))
         order = (md, pd) if r % 2 == 0 else (pd, md)
         for rt in order:
             s = setup[rt.name]
@@ -526,6 +547,11 @@ def report(res):
             L.append("| (1) %d containers: %s, %d runs | %s | %s | %s | %s | %.2f | %s / %s |" % (
                 r1["containers"], label, m["n"], _s(m["median"]), _s(m["p90"]), _s(p["median"]), _s(p["p90"]),
                 m["median"] / p["median"], _set(r1["changed"][key]["mydocker"]), _set(r1["changed"][key]["podman"])))
+        if r1["samples"].get("floor"):
+            f = stats(r1["samples"]["floor"]["local"])
+            cells = (r1["containers"], f["n"], _s(f["median"]), _s(f["p90"]), _s(f["median"]), _s(f["p90"]))
+            L.append("| (1) floor: the same play with `ansible.builtin.ping` (a task, then a loop of %d items), "
+                     "%d runs | %s | %s | %s | %s | - | - |" % cells)
     r2 = res["rows"].get("adhoc")
     if r2:
         m = stats(r2["samples"]["info"]["mydocker"])

@@ -36,7 +36,7 @@ GROUPS = [
      [M + "engine." + m for m in ("errors", "validate", "store", "records", "resources", "imagestore", "view")]),
     ("planning.container (options, comparisons, the planners of its options), ansible_glue",
      [M + "planning.container", M + "ansible_glue"]),
-    ("not on a no-change path: engine.containers (monitor, workspace, prune, images...)",
+    ("not on a no-change path: engine.containers (monitor, workspace, create...)",
      [M + "engine.containers"]),
 ]
 

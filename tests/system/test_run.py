@@ -101,6 +101,52 @@ def test_rm_flag_removes_the_container_after_exit(md):
     assert cid not in md.ids()
 
 
+def _cli(md, *args):
+    import subprocess
+    import sys
+
+    from conftest import CLI
+    return subprocess.Popen([sys.executable, CLI] + list(args), env=md.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+
+
+def _until(cond, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline and not cond():
+        time.sleep(0.05)
+    return cond()
+
+
+def test_attached_rm_run_removes_the_container_itself(md):
+    """The waiter hands an attached run --rm the exit (engine/monitor.py, ATTACHED): while that CLI
+    is stopped, the exited container stays; once it goes on, it removes it and exits with the code."""
+    import signal
+    p = _cli(md, "run", "--rm", "--name", "handed", "busybox", "sh", "-c", "sleep 1; exit 5")
+    try:
+        assert _until(lambda: "handed" in md("ps").out)
+        p.send_signal(signal.SIGSTOP)
+        assert _until(lambda: "exited" in md("ps", "-a").out)  # PID 1 gone, its record kept for the CLI
+        time.sleep(0.5)
+        assert len(md.ids()) == 1
+    finally:
+        p.send_signal(signal.SIGCONT)
+    assert p.wait(20) == 5
+    assert md.ids() == []
+
+
+def test_attached_rm_run_killed_leaves_the_removal_to_the_monitor(md):
+    import signal
+    for stop_first in (False, True):  # killed while the container runs; or after the hand-over line
+        p = _cli(md, "run", "--rm", "--name", "orphan", "busybox", "sh", "-c", "sleep 1; exit 5")
+        assert _until(lambda: "orphan" in md("ps").out)
+        if stop_first:
+            p.send_signal(signal.SIGSTOP)
+            assert _until(lambda: "exited" in md("ps", "-a").out)
+        p.kill()
+        p.wait(10)
+        assert _until(lambda: md.ids() == [], 15), md("ps", "-a").out
+
+
 def test_stdin_with_i(md):
     p = md("run", "-i", "busybox", "tr", "a-z", "A-Z", input=b"shout\n")
     assert p.out == "SHOUT\n"

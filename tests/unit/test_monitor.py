@@ -235,14 +235,17 @@ def test_the_copy_imports_on_its_own(tmp_path, fresh_copy):
 # ----------------------------------------------------------------- waiter and resume
 
 def test_waiter_imports_nothing_but_os_and_sys():
+    """While it waits: fcntl only once PID 1 is gone (the handover to an attached run --rm)."""
     tree = ast.parse(M.WAITER)
-    imported = set()
+    imported = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            imported |= {a.name for a in node.names}
+            imported.update((a.name, node.lineno) for a in node.names)
         elif isinstance(node, ast.ImportFrom):
-            imported.add(node.module)
-    assert imported == {"os", "sys"}
+            imported[node.module] = node.lineno
+    assert set(imported) == {"os", "sys", "fcntl"}
+    reaped = next(n.lineno for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "waitpid")
+    assert imported["fcntl"] > reaped
 
 
 FAKE_RESUME = """import json, os, sys

@@ -54,7 +54,8 @@ with open(os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])), "resumed.j
 """
 
 
-def _run(tmp_path, exe, body, root="/state/root", not_a_child=False, orphan=False, notify="9", rest=None):
+def _run(tmp_path, exe, body, root="/state/root", not_a_child=False, orphan=False, notify="9", rest=None,
+         prefix=None):
     """A helper forks the 'container' (``body``) and execs the native waiter on it, as the monitor
     does. Returns (what the stand-in resume got or None, the helper's pid, its exit code)."""
     (tmp_path / "resume.py").write_text(FAKE_RESUME)
@@ -83,7 +84,8 @@ def _run(tmp_path, exe, body, root="/state/root", not_a_child=False, orphan=Fals
                 os.waitpid(pid, 0)
             fds = ["0", "1", "1"] if rest is None else rest
             args = [root, "cid123", str(pid), notify, "1700000000.5", "0.4"] + fds
-            os.execv(exe, [exe, sys.executable, str(tmp_path / "resume.py")] + args)
+            argv = (prefix or [exe, sys.executable, str(tmp_path / "resume.py")]) + args
+            os.execv(argv[0], argv)
         finally:
             os._exit(99)
     status = os.waitpid(helper, 0)[1]
@@ -357,3 +359,78 @@ def test_a_cache_in_a_directory_others_can_change_is_not_used(tmp_path, monkeypa
     os.chmod(str(parent), 0o777)
     monkeypatch.setattr(nativewait, "_compile", lambda *a: pytest.fail("built where others can swap the cache"))
     assert nativewait.built(M.NATIVE, str(parent / "waiter")) is None
+
+
+def _handover(tmp_path, native, kind, finish):
+    """An attached run --rm holds monitor.ATTACHED: the waiter (``kind``: the C one or wait.py)
+    writes ``handover <code>`` and waits for the lock. The stand-in caller (a thread) reads it,
+    then ``finish``es (removes the record) or not, and lets the lock go. Returns (what resume got
+    or None, the waiter's exit code, what the caller read)."""
+    import fcntl
+    import threading
+    root = tmp_path / "root"
+    cdir = root / "containers" / "cid123"
+    cdir.mkdir(parents=True, exist_ok=True)
+    (cdir / "config.json").write_text("{}")
+    lock = os.open(str(cdir / M.ATTACHED), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    r, w = os.pipe()
+    os.set_inheritable(w, True)
+    read = []
+
+    def caller():
+        with os.fdopen(r, "rb") as f:
+            read.append(f.readline())
+            if finish:
+                (cdir / "config.json").unlink()
+            os.close(lock)
+            read.append(f.read())  # nothing more: EOF once the waiter is gone
+    t = threading.Thread(target=caller)
+    t.start()
+    prefix = None
+    if kind == "python":
+        (tmp_path / "wait.py").write_text(M.WAITER)
+        prefix = [sys.executable, "-S", "-E", "-s", str(tmp_path / "wait.py")]
+    try:
+        got, _h, rc = _run(tmp_path, native, lambda: os._exit(5), root=str(root), notify=str(w), prefix=prefix)
+    finally:
+        os.close(w)
+        t.join(10)
+    return got, rc, read
+
+
+@pytest.mark.parametrize("kind", ["native", "python"])
+def test_an_attached_run_that_finishes_the_container_takes_it_over(tmp_path, native, kind):
+    got, rc, read = _handover(tmp_path, native, kind, finish=True)
+    assert read == [b"handover 5\n", b""]
+    assert got is None and rc == 0  # the record is gone: nothing to resume
+
+
+@pytest.mark.parametrize("kind", ["native", "python"])
+def test_a_caller_that_lets_go_without_finishing_leaves_it_to_the_monitor(tmp_path, native, kind):
+    """The caller died, or failed, before the record was gone: the waiter resumes the engine."""
+    got, rc, read = _handover(tmp_path, native, kind, finish=False)
+    assert read[0] == b"handover 5\n"
+    assert got["argv"][:3] == [str(tmp_path / "root"), "cid123", "5"] and rc == 0
+
+
+@pytest.mark.parametrize("kind", ["native", "python"])
+def test_no_one_holding_the_lock_means_the_monitor_finishes(tmp_path, native, kind):
+    root = tmp_path / "root"
+    cdir = root / "containers" / "cid123"
+    cdir.mkdir(parents=True)
+    (cdir / "config.json").write_text("{}")
+    (cdir / M.ATTACHED).write_text("")  # the caller's file, its lock gone with it
+    r, w = os.pipe()
+    os.set_inheritable(w, True)
+    prefix = None
+    if kind == "python":
+        (tmp_path / "wait.py").write_text(M.WAITER)
+        prefix = [sys.executable, "-S", "-E", "-s", str(tmp_path / "wait.py")]
+    try:
+        got, _h, rc = _run(tmp_path, native, lambda: os._exit(6), root=str(root), notify=str(w), prefix=prefix)
+    finally:
+        os.close(w)
+    with os.fdopen(r, "rb") as f:
+        assert f.read() == b""  # no hand-over line: the resumed monitor writes "exited"
+    assert got["argv"][2] == "6" and rc == 0

@@ -87,7 +87,76 @@ def start(root: str | None, ref: str, stdio: tuple[int, int, int] | None = None,
             os.unlink(os.path.join(paths.container_dir(cid), REMOVING))
         except FileNotFoundError:
             pass
-        return start_monitor(paths, cid, stdio=stdio, console=console, attached=attached)
+        lock = _attach_lock(paths, rec) if attached else None
+        try:
+            pid, notify = start_monitor(paths, cid, stdio=stdio, console=console, attached=attached)
+        except BaseException:
+            if lock is not None:
+                os.close(lock)
+            raise
+        return pid, (notify if lock is None else _Attached(notify, paths, cid, lock))
+
+
+def _attach_lock(paths, rec):
+    """For an attached ``--rm`` run without a restart policy: the flock of ``monitor.ATTACHED``
+    (an fd; None when it cannot be had), held until the caller has finished the container
+    (``_Attached.finish``). Close-on-exec; the monitor closes its copy as it detaches."""
+    if not rec.auto_remove or rec.restart_policy.get("name", "no") != "no":
+        return None
+    import fcntl
+
+    from .monitor import ATTACHED
+    try:
+        fd = os.open(os.path.join(paths.container_dir(rec.id), ATTACHED), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+class _Attached:
+    """The notify file of an attached ``--rm`` run that holds ``monitor.ATTACHED``: on the
+    waiter's ``handover <code>`` the caller records the exit and removes the container itself,
+    as the resumed monitor would (``Monitor.after``), then lets the lock go (``close``)."""
+
+    def __init__(self, notify, paths, cid, lock):
+        self.notify, self.paths, self.cid, self.lock = notify, paths, cid, lock
+
+    def readline(self):
+        return self.notify.readline()
+
+    def fileno(self):  # a terminal's proxy waits on it too (cli/console.py)
+        return self.notify.fileno()
+
+    def finish(self, code):
+        """The exit code, or None when the restart policy (changed since?) says to start again:
+        that is the monitor's work, which the waiter resumes once the lock is let go."""
+        try:
+            rec = records.read(self.paths, self.cid)
+            if rec is None:  # removed meanwhile (rm -f)
+                return code
+            if rec.restart_policy.get("name", "no") != "no":
+                return None
+            lifecycle.after_exit(self.paths, self.cid, code)
+            rec = lifecycle.final(self.paths, self.cid)
+        finally:
+            self.release()
+        return rec.get("exitCode", code) if rec else code
+
+    def release(self):
+        if self.lock is not None:
+            os.close(self.lock)
+            self.lock = None
+
+    def close(self):
+        try:
+            self.notify.close()
+        finally:
+            self.release()
 
 
 def run(root: str | None, image: str, command: list[str] | None = None, detach: bool = True,
@@ -116,6 +185,10 @@ def wait_exit(notify: Any) -> int:
                 return 255
             if line.startswith("exited "):
                 return int(line.split()[1])
+            if line.startswith("handover ") and isinstance(notify, _Attached):
+                code = notify.finish(int(line.split()[1]))
+                if code is not None:
+                    return code
     finally:
         notify.close()
 

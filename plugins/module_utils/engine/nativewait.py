@@ -22,7 +22,7 @@ import os
 NAME = "wait"  # the binary's name in an engine copy
 ENV = "MYDOCKER_NATIVE_WAITER"
 
-# @REMOVING@: monitor.REMOVING, put in by the monitor (this file imports nothing of the engine)
+# @REMOVING@, @ATTACHED@: monitor.REMOVING and ATTACHED, put in by the monitor (this file imports nothing of the engine)
 SOURCE = r"""/* mydocker monitor, native (monitor.WAITER and logs.RELAY in C; plain C, libc only).
    argv: PYTHON RESUME ROOT CID PID NOTIFY BEGAN DELAY [--log FIFO LOG MAXSIZE MAXFILE] [FD...] */
 #define _GNU_SOURCE
@@ -31,6 +31,7 @@ SOURCE = r"""/* mydocker monitor, native (monitor.WAITER and logs.RELAY in C; pl
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -214,6 +215,27 @@ int main(int argc, char **argv)
                 write_all(atoi(a[4]), line, (size_t)len);
             }
             _exit(0);
+        }
+        if (strcmp(a[4], "-") != 0) { /* an attached run --rm that still waits may finish it (ATTACHED) */
+            int lk;
+            sprintf(mark, "%s/containers/%s/@ATTACHED@", a[1], a[2]);
+            lk = open_retry(mark, O_RDONLY | O_CLOEXEC, 0);
+            if (lk >= 0) {
+                if (flock(lk, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+                    char line[32];
+                    int len = snprintf(line, sizeof line, "handover %d\n", code);
+                    if (write_all(atoi(a[4]), line, (size_t)len) == 0) {
+                        int r;
+                        do /* until the caller is done, or gone */
+                            r = flock(lk, LOCK_EX);
+                        while (r != 0 && errno == EINTR);
+                        sprintf(mark, "%s/containers/%s/config.json", a[1], a[2]);
+                        if (r == 0 && stat(mark, &st) != 0 && errno == ENOENT)
+                            _exit(0);
+                    }
+                }
+                close(lk);
+            }
         }
         free(mark);
     }

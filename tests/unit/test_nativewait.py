@@ -361,6 +361,14 @@ def test_a_cache_in_a_directory_others_can_change_is_not_used(tmp_path, monkeypa
     assert nativewait.built(M.NATIVE, str(parent / "waiter")) is None
 
 
+def _waiter(tmp_path, kind):
+    """_run's argv prefix for the Python waiter (None: the C one)."""
+    if kind != "python":
+        return None
+    (tmp_path / "wait.py").write_text(M.WAITER)
+    return [sys.executable, "-S", "-E", "-s", str(tmp_path / "wait.py")]
+
+
 def _handover(tmp_path, native, kind, finish):
     """An attached run --rm holds monitor.ATTACHED: the waiter (``kind``: the C one or wait.py)
     writes ``handover <code>`` and waits for the lock. The stand-in caller (a thread) reads it,
@@ -387,10 +395,7 @@ def _handover(tmp_path, native, kind, finish):
             read.append(f.read())  # nothing more: EOF once the waiter is gone
     t = threading.Thread(target=caller)
     t.start()
-    prefix = None
-    if kind == "python":
-        (tmp_path / "wait.py").write_text(M.WAITER)
-        prefix = [sys.executable, "-S", "-E", "-s", str(tmp_path / "wait.py")]
+    prefix = _waiter(tmp_path, kind)
     try:
         got, _h, rc = _run(tmp_path, native, lambda: os._exit(5), root=str(root), notify=str(w), prefix=prefix)
     finally:
@@ -423,10 +428,7 @@ def test_no_one_holding_the_lock_means_the_monitor_finishes(tmp_path, native, ki
     (cdir / M.ATTACHED).write_text("")  # the caller's file, its lock gone with it
     r, w = os.pipe()
     os.set_inheritable(w, True)
-    prefix = None
-    if kind == "python":
-        (tmp_path / "wait.py").write_text(M.WAITER)
-        prefix = [sys.executable, "-S", "-E", "-s", str(tmp_path / "wait.py")]
+    prefix = _waiter(tmp_path, kind)
     try:
         got, _h, rc = _run(tmp_path, native, lambda: os._exit(6), root=str(root), notify=str(w), prefix=prefix)
     finally:

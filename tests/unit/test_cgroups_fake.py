@@ -510,6 +510,28 @@ def test_v1_add_to_missing_cgroup(v1):
         C.Cgroup("p", "c1", root=v1.root).add(12)
 
 
+def test_v1_open_procs_writes_where_the_files_were_when_opened(v1):
+    """process.spawn opens them before the init's pivot_root changes the writer's root too."""
+    cg = C.Cgroup("p", "c1", root=v1.root)
+    cg.create()
+    procs = cg.open_procs()
+    os.rename(v1.root, v1.root + ".moved")  # the paths no longer lead there
+    try:
+        procs.add(4242)
+        procs.close()
+    finally:
+        os.rename(v1.root + ".moved", v1.root)
+    for d in cg.leaf_dirs():
+        assert _get(os.path.join(d, "cgroup.procs")) == "4242"
+    cg.destroy()
+    assert v1.leftovers("p") == []
+
+
+def test_v1_open_procs_of_a_missing_cgroup_is_one_clear_error(v1):
+    with pytest.raises(MyDockerError, match=r"^cgroup: cannot open .*/c1/cgroup.procs: No such file"):
+        C.Cgroup("p", "c1", root=v1.root).open_procs()
+
+
 def test_v1_destroy_keeps_parent_with_other_containers(v1):
     a = C.Cgroup("p", "a", root=v1.root)
     b = C.Cgroup("p", "b", root=v1.root)
@@ -706,3 +728,25 @@ def test_v2_device_filter_failure_rolls_back(v2, monkeypatch):
     with pytest.raises(MyDockerError, match="eBPF program: Operation not permitted"):
         C.Cgroup("p", "c1", root=v2.root).create()
     assert not os.path.exists(v2.p("p"))
+
+
+def test_start_grace_period_writes_our_pid_into_our_own_cgroup(tmp_path):
+    """A move to where we already are (monitor._daemonize): into the first hierarchy of
+    /proc/self/cgroup that exists under ``root``, nowhere else."""
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine.cgroups.base import start_grace_period
+    with open("/proc/self/cgroup") as f:
+        lines = [ln.split(":", 2) for ln in f.read().splitlines()]
+    hid, controllers, path = lines[-1]
+    where = tmp_path if hid == "0" and not controllers else tmp_path / controllers.split(",")[0].replace("name=", "")
+    procs = where / path.lstrip("/") / "cgroup.procs"
+    procs.parent.mkdir(parents=True, exist_ok=True)
+    procs.write_text("")
+    start_grace_period(root=str(tmp_path))
+    assert procs.read_text() == str(os.getpid())
+    assert [p for p in tmp_path.rglob("cgroup.procs") if p.read_text()] == [procs]
+
+
+def test_start_grace_period_without_a_hierarchy_does_nothing(tmp_path):
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine.cgroups.base import start_grace_period
+    start_grace_period(root=str(tmp_path / "none"))
+    assert not (tmp_path / "none").exists()

@@ -9,6 +9,7 @@ a child subreaper, so the init is reaped there and nothing is left behind.
 import errno
 import json
 import os
+import time
 
 import pytest
 
@@ -187,39 +188,94 @@ class _Cgroup:
     def __init__(self, path):
         self.path = path
 
+    def open_procs(self):
+        return self
+
     def add(self, pid):
         with open(self.path, "a") as f:
             f.write("%d\n" % pid)
 
 
-class _MarkingCgroup(_Cgroup):
-    def __init__(self, path, fake):
-        super().__init__(path)
-        self.fake = fake
-
-    def add(self, pid):
-        self.fake.mark("cgroup_add")
-        super().add(pid)
-
-
 class _FullCgroup:
+    def open_procs(self):
+        return self
+
     def add(self, pid):
         raise MyDockerError("cgroup: cannot add process to /sys/fs/cgroup/x: No space left on device")
 
 
-def test_the_init_joins_its_cgroup_itself_before_it_builds_its_root(tmp_path, recorder, rootfs):
+def test_the_init_is_moved_into_its_cgroup_by_its_host_pid_before_it_execs(tmp_path, recorder, rootfs):
     fake = RecordingSyscalls(last_cap=LAST_CAP)
     procs = tmp_path / "cgroup.procs"
-    run = _spawn(tmp_path, recorder, _spec(rootfs), fake, cgroup=_MarkingCgroup(str(procs), fake))
-    assert isinstance(run, Run), run
-    assert procs.read_text() == "0\n"  # the writer itself: its PID is 1 in its namespace, another outside
-    assert run.index("cgroup_add") < run.index("pivot_root") < run.index("exec")
+    seen = tmp_path / "pid"
+
+    def body():
+        null = os.open(os.devnull, os.O_RDWR)
+        sp = P.spawn(_spec(rootfs), (null, null, null), syscalls=fake, cgroup=_Cgroup(str(procs)))
+        seen.write_text(str(sp.pid))
+        sp.go()
+        return P.wait(sp.pid)
+
+    recorder.fake = fake
+    assert _in_helper(tmp_path, body) is None
+    # the host PID (the init's own is 1 in its namespace), written once, before "go" let it exec
+    assert procs.read_text() == seen.read_text() + "\n"
+    with open(recorder.out) as f:
+        assert Run(json.load(f)).argv == ["/bin/echo", "a b", "c"]
+
+
+class _SlowCgroup(_Cgroup):
+    """Joins after a pause: the init must wait for it, however long it takes."""
+
+    def add(self, pid):
+        time.sleep(0.3)
+        super().add(pid)
+
+
+def test_go_waits_for_the_cgroup_join_however_late_it_comes(tmp_path, recorder, rootfs):
+    procs = tmp_path / "cgroup.procs"
+    marks = tmp_path / "marks"
+
+    def body():
+        null = os.open(os.devnull, os.O_RDWR)
+        sp = P.spawn(_spec(rootfs), (null, null, null), syscalls=RecordingSyscalls(), cgroup=_SlowCgroup(str(procs)))
+        sp.go()
+        marks.write_text(procs.read_text())  # joined by the time go returned
+        return P.wait(sp.pid)
+
+    recorder.fake = RecordingSyscalls()
+    assert _in_helper(tmp_path, body) is None
+    assert marks.read_text().strip().isdigit()
 
 
 def test_a_cgroup_the_init_cannot_join_is_one_clear_error_from_go(tmp_path, recorder, rootfs):
     got = _spawn(tmp_path, recorder, _spec(rootfs), RecordingSyscalls(), cgroup=_FullCgroup())
-    assert got == ("cgroup: cannot add process to /sys/fs/cgroup/x: No space left on device", 127)
+    assert got == ("cgroup: cannot add process to /sys/fs/cgroup/x: No space left on device", 1)
     assert not os.path.exists(recorder.out)  # never got to exec
+
+
+def test_a_failed_join_leaves_no_child_behind(tmp_path, recorder, rootfs):
+    """The init is killed and reaped, and so is the child that forked it: nothing is left to the
+    subreaper."""
+    left = tmp_path / "left"
+
+    def body():
+        null = os.open(os.devnull, os.O_RDWR)
+        sp = P.spawn(_spec(rootfs), (null, null, null), syscalls=RecordingSyscalls(), cgroup=_FullCgroup())
+        try:
+            sp.go()
+        except MyDockerError:
+            pass
+        try:
+            os.waitpid(-1, os.WNOHANG)
+            left.write_text("a child")
+        except ChildProcessError:
+            left.write_text("none")
+        return 0
+
+    recorder.fake = RecordingSyscalls()
+    assert _in_helper(tmp_path, body) is None
+    assert left.read_text() == "none"
 
 
 def test_enter_joins_the_namespaces_in_order_and_cuts_privileges(tmp_path, recorder, monkeypatch):

@@ -137,7 +137,7 @@ def launch(paths, cid, stdio, monitor_pid, console=None):
             from .volumes import copy_up
             copy_up(rec, os.path.join(paths.overlay_dir(cid), "merged"), secure_join)
         from . import process  # only a start needs it (ps, inspect and rm do not)
-        # the init joins its cgroup and builds its root while we record it and add its network
+        # the init builds its root and is moved into its cgroup while we record it and add its network
         sp = process.spawn(_with_mode(paths, rec, spec_of(paths, cid, rec)), stdio, console, cgroup=cg)
         # a run's container is complete once it runs; an adopted one is our child again
         changes = dict((k, None if k == "creatorStart" else "") for k in ("creatorPid", "creatorStart", "adoptedAt")

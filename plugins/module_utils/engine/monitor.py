@@ -39,6 +39,8 @@ def _write(fd, line):
 def _daemonize(keep):
     os.setsid()
     if os.fork() != 0:
+        from .cgroups.base import start_grace_period
+        start_grace_period()  # for the init's move into its cgroup, ~10 ms from now
         os._exit(0)
     os.chdir("/")
     os.umask(0o022)

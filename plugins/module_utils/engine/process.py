@@ -3,12 +3,14 @@
 """Creating the container's PID 1 and entering a running container (exec).
 
 ``spawn`` forks a short-lived child that unshares the namespaces and forks the container's
-init. The init joins its cgroup itself (``cgroup``: the first write to a ``cgroup.procs`` waits
-for an RCU grace period, 5-30 ms) and builds its root filesystem while the caller records it
-and connects its network; then it waits on a pipe for the caller's "go" before it cuts its
-privileges and execs the user command. With sysctls it waits first (a net sysctl may name the
-interface the caller adds). Errors before exec travel back on a close-on-exec pipe, so the
-caller knows whether the command really started.
+init. That child reports the init's PID, then moves it into its cgroup (``cgroup``: the first
+write to a ``cgroup.procs`` waits for an RCU grace period, 5-30 ms) while the init builds its
+root filesystem and the caller records it and connects its network: three waits that overlap.
+The init cuts its privileges and then waits on a pipe for the caller's "go", which comes only
+once the child is done (``Spawned.go``), before it execs the user command: no user code runs
+outside the cgroup. With sysctls the init waits first (a net sysctl may name the interface the
+caller adds). Errors before exec travel back on a close-on-exec pipe, so the caller knows
+whether the command really started.
 """
 
 import fcntl
@@ -144,13 +146,11 @@ def _wait_for_go(gor):
     os.close(gor)
 
 
-def _init(spec, stdio, console, gor, errw, filt=None, syscalls=SYS, cgroup=None):
+def _init(spec, stdio, console, gor, errw, filt=None, syscalls=SYS):
     """Body of the container's PID 1 (runs in the new namespaces)."""
     try:
         for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE, signal.SIGCHLD):
             signal.signal(s, signal.SIG_DFL)
-        if cgroup is not None:
-            cgroup.add(0)  # 0: the writer itself (our PID here is 1, the caller's is another)
         early = not spec.get("sysctls")  # set up while the caller records us and adds the network
         if not early:
             _wait_for_go(gor)
@@ -170,10 +170,10 @@ def _init(spec, stdio, console, gor, errw, filt=None, syscalls=SYS, cgroup=None)
             stdio = (slave, slave, slave)
         _stdio(stdio, tty)
         procopts.before_caps(spec)  # rlimits, oom_score_adj: while every capability is there
-        if early:
-            _wait_for_go(gor)
         syscalls.prctl(PR_SET_NO_NEW_PRIVS, 1)
         procopts.cut_capabilities(spec, syscalls, lambda: _become_user(spec, None, syscalls))
+        if early:  # all but the exec done while the caller still works (the cgroup join, the network)
+            _wait_for_go(gor)
         _exec(spec["cmd"], container_env(spec, tty), errw, filt)
     except MyDockerError as e:
         _report_and_exit(errw, str(e))
@@ -198,15 +198,43 @@ def _read_all(fd):
 
 
 class Spawned:
-    """A container init created by ``spawn``, paused until ``go()``."""
+    """A container init created by ``spawn``, paused until ``go()``; ``joiner``: (the PID of the
+    child that forked it and moves it into its cgroup, the read end of that child's report pipe,
+    what was read of the report after the init's PID)."""
 
-    def __init__(self, pid, gow, errr):
+    def __init__(self, pid, gow, errr, joiner=None):
         self.pid = pid
         self._gow = gow
         self._errr = errr
+        self._joiner = joiner
+
+    def _joined(self):
+        """Wait for the child that moves the init into its cgroup; the error it reported, or "".
+        The child has exited when this returns."""
+        if self._joiner is None:
+            return ""
+        child, pidr, got = self._joiner
+        self._joiner = None
+        try:
+            got += _read_all(pidr).encode()
+        finally:
+            while True:
+                try:
+                    os.waitpid(child, 0)
+                    break
+                except InterruptedError:
+                    continue
+                except ChildProcessError:
+                    break
+        return got.decode("utf-8", "replace")
 
     def go(self):
-        """Let the init run; returns once the user command was exec'd, raises if it was not."""
+        """Let the init run once it is in its cgroup; returns once the user command was exec'd,
+        raises if it was not (the init is killed when the cgroup could not be joined)."""
+        failed = self._joined()
+        if failed:
+            self.abort()
+            raise report_error(failed)
         try:
             os.write(self._gow, b"go")
         except BrokenPipeError:
@@ -225,6 +253,7 @@ class Spawned:
             os.kill(self.pid, signal.SIGKILL)
         except OSError:
             pass
+        self._joined()  # the init is our child once the one that forked it is gone
         try:
             os.waitpid(self.pid, 0)
         except OSError:
@@ -239,7 +268,8 @@ def spawn(spec, stdio, console=None, syscalls=SYS, cgroup=None):
 
     The caller must be a child subreaper (the init is re-parented to it). ``stdio`` is a tuple
     of three fds; ``console``: a unix socket fd to send a new pty's master on (``-t``);
-    ``cgroup``: what the init joins first (``add(0)``; its failure comes back from ``go``).
+    ``cgroup``: what the init is moved into (``add(pid)``) while it builds its root; ``go`` waits for
+    that and raises its failure.
     Returns a ``Spawned`` whose ``pid`` is the init's host PID. ``syscalls``: see syscalls.py.
     """
     # in the host's context: the rootfs has no libseccomp
@@ -249,6 +279,11 @@ def spawn(spec, stdio, console=None, syscalls=SYS, cgroup=None):
     pidr, pidw = os.pipe()
     child = os.fork()
     if child == 0:
+        procs = None
+        try:  # opened here: the init's pivot_root will change our root too (one mount namespace)
+            procs = cgroup.open_procs() if cgroup is not None else None
+        except BaseException as e:
+            _report_and_exit(errw, str(e) if isinstance(e, MyDockerError) else "cgroup: %s" % e, 1)
         try:
             os.close(gow)
             os.close(errr)
@@ -266,21 +301,33 @@ def spawn(spec, stdio, console=None, syscalls=SYS, cgroup=None):
             if init == 0:
                 os.close(pidw)
                 close_fds(set(stdio) | {gor, errw, console})
-                _init(spec, stdio, console, gor, errw, filt, syscalls, cgroup)
+                _init(spec, stdio, console, gor, errw, filt, syscalls)
                 os._exit(127)
-            os.write(pidw, str(init).encode())
-            os._exit(0)
+            os.write(pidw, b"%d\n" % init)
         except BaseException as e:
             _report_and_exit(errw, "cannot create the container's namespaces: %s" % e, 1)
+        try:  # while the init builds its root: the caller's go waits for our exit
+            if procs is not None:
+                procs.add(init)
+        except BaseException as e:
+            _report_and_exit(pidw, str(e) if isinstance(e, MyDockerError) else "cgroup: %s" % e, 1)
+        os._exit(0)
     os.close(gor)
     os.close(errw)
     os.close(pidw)
-    os.waitpid(child, 0)
-    raw = _read_all(pidr)
-    if not raw:
+    raw = b""
+    while b"\n" not in raw:  # the init's PID; the child goes on to join the cgroup
+        chunk = os.read(pidr, 4096)
+        if not chunk:
+            break
+        raw += chunk
+    line, nl, rest = raw.partition(b"\n")
+    if not nl:
+        os.waitpid(child, 0)
+        os.close(pidr)
         os.close(gow)
         raise report_error(_read_all(errr) or "1 cannot create the container process")
-    return Spawned(int(raw), gow, errr)
+    return Spawned(int(line), gow, errr, joiner=(child, pidr, rest))
 
 
 def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None, syscalls=SYS, user=None):

@@ -46,6 +46,69 @@ LIMIT_CONTROLLER = {"memory": "memory", "cpus": "cpu", "cpu_shares": "cpu",
                     "memory_swap": "memory", "memory_reservation": "memory"}
 
 
+def start_grace_period(root: str = DEFAULT_ROOT) -> None:
+    """Write this process's PID into the ``cgroup.procs`` of the cgroup it is in (a move to where
+    it already is). The kernel takes its lock for cgroup moves (``cgroup_threadgroup_rwsem``) and
+    its first writer in a while waits for an RCU grace period (5-30 ms here); a writer that comes
+    during that wait, or within about one grace period after it, waits only for what is left of
+    it. So a process that does this just before it exits starts that wait early for the
+    container's own move that follows (``monitor._daemonize``). It moves nothing; any failure is
+    ignored (the move that follows then waits as it would have)."""
+    try:
+        with open("/proc/self/cgroup") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return
+    for line in lines:
+        hid, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if hid == "0" and not controllers:
+            base = root  # v2 (or the unified hierarchy of a hybrid host)
+        else:
+            names = [c[len("name="):] if c.startswith("name=") else c for c in controllers.split(",") if c]
+            if not names:
+                continue
+            base = os.path.join(root, names[0])
+        procs = os.path.join(base, path.lstrip("/"), "cgroup.procs")
+        try:
+            fd = os.open(procs, os.O_WRONLY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            os.write(fd, str(os.getpid()).encode("ascii"))
+            return
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+
+
+class ProcsWriter:
+    """Open ``cgroup.procs`` files (``CgroupManager.open_procs``); closed with the process or
+    ``close()``."""
+
+    def __init__(self, paths):
+        self.fds = []
+        for path in paths:
+            try:
+                self.fds.append((os.open(path, os.O_WRONLY | os.O_CLOEXEC), os.path.dirname(path)))
+            except OSError as e:
+                self.close()
+                raise MyDockerError("cgroup: cannot open %s: %s" % (path, e.strerror or e))
+
+    def add(self, pid: int) -> None:
+        for fd, leaf in self.fds:
+            try:
+                os.write(fd, str(int(pid)).encode("ascii"))
+            except OSError as e:
+                raise MyDockerError("cgroup: cannot add process %s to %s: %s" % (pid, leaf, e.strerror or e))
+
+    def close(self) -> None:
+        for fd, dummy in self.fds:
+            os.close(fd)
+        self.fds = []
+
+
+# ---------------------------------------------------------------------------------------------
 # ---------------------------------------------------------------------------------------------
 # The only functions that touch the file system or send signals (tests replace some of them).
 
@@ -354,6 +417,12 @@ class CgroupManager:
             except OSError as e:
                 raise MyDockerError("cgroup: cannot add process %s to %s: %s"
                                     % (pid, leaf, e.strerror or e))
+
+    def open_procs(self) -> ProcsWriter:
+        """The ``cgroup.procs`` of every hierarchy, opened now; ``add(pid)`` writes into them later,
+        whatever the writer's root is by then (``process.spawn``: the init's ``pivot_root`` moves the
+        root of the mount namespace it shares with the writer)."""
+        return ProcsWriter([os.path.join(leaf, "cgroup.procs") for leaf in self.leaf_dirs()])
 
     def procs(self) -> list[int]:
         """Sorted PIDs in the cgroup (union over the hierarchies)."""

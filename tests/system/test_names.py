@@ -44,6 +44,25 @@ def test_a_container_started_later_appears_and_a_removed_one_goes(md, nets):
     assert "later" not in hosts(md, "first")  # (no lookup of it: that would ask the host's resolvers)
 
 
+def test_an_attached_run_rm_leaves_its_network_as_it_found_it(md, nets):
+    """The attached CLI removes the container itself (containers._Attached): its veth, DNAT rule,
+    name and IP go with it, as when its monitor removes it."""
+    import subprocess
+    n = nets.new()
+    md("run", "-d", "--name", "first", "--network", n, "busybox", "sleep", "300")
+    links = set(os.listdir("/sys/class/net"))
+    out = md("run", "--rm", "--name", "brief", "--network", n, "-p", "127.0.0.1::8000", "busybox", "sh", "-c",
+             "ip -4 -o addr show eth0").out.split()
+    ip = out[out.index("inet") + 1].split("/")[0]
+    assert md.ids() == [md.inspect("first")["id"]]
+    assert set(os.listdir("/sys/class/net")) == links
+    rules = subprocess.run(["iptables-save"], stdout=subprocess.PIPE, check=True).stdout.decode()
+    assert [ln for ln in rules.splitlines() if ip + ":" in ln or ip + "/" in ln] == []
+    assert "brief" not in hosts(md, "first")
+    md("run", "-d", "--name", "next", "--network", n, "busybox", "sleep", "300")
+    assert md.inspect("next")["ip"] == ip  # released: the lowest free address again
+
+
 def test_names_stay_on_their_network(md, nets):
     n1, n2 = nets.new(), nets.new()
     md("run", "-d", "--name", "one", "--network", n1, "busybox", "sleep", "300")

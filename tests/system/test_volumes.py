@@ -130,6 +130,17 @@ def test_anonymous_volumes_of_the_image(vmd, volimg):
     assert md("volume", "ls", "-q").out == "own\n"
 
 
+def test_an_attached_run_rm_removes_its_anonymous_volumes(vmd):
+    md = vmd
+    before = _anonymous(md)
+    out = md("run", "--rm", "-v", "/scratch", "busybox", "sh", "-c", "echo x > /scratch/f; cat /scratch/f").out
+    assert out == "x\n"
+    assert _anonymous(md) == before and md.ids() == []
+    md("run", "--rm", "-v", "kept:/d", "busybox", "true")  # a named one stays
+    assert "kept" in md("volume", "ls", "-q").out.split()
+    md("volume", "rm", "kept")
+
+
 def test_read_only_root_tmpfs_and_shm(vmd):
     md = vmd
     p = md("run", "--rm", "--read-only", "busybox", "sh", "-c",

@@ -120,8 +120,8 @@ def _attach_lock(paths, rec):
 
 class _Attached:
     """The notify file of an attached ``--rm`` run that holds ``monitor.ATTACHED``: on the
-    waiter's ``handover <code>`` the caller records the exit and removes the container itself,
-    as the resumed monitor would (``Monitor.after``), then lets the lock go (``close``)."""
+    waiter's ``handover <code>`` the caller removes the container itself, as the resumed monitor
+    would (``Monitor.after``; ``lifecycle.remove_exited``), then lets the lock go (``close``)."""
 
     def __init__(self, notify, paths, cid, lock):
         self.notify, self.paths, self.cid, self.lock = notify, paths, cid, lock
@@ -141,8 +141,7 @@ class _Attached:
                 return code
             if rec.restart_policy.get("name", "no") != "no":
                 return None
-            lifecycle.after_exit(self.paths, self.cid, code)
-            rec = lifecycle.final(self.paths, self.cid)
+            rec = lifecycle.remove_exited(self.paths, self.cid, code)
         finally:
             self.release()
         return rec.get("exitCode", code) if rec else code

@@ -33,7 +33,7 @@ from .status import (  # noqa: F401 (re-exported: what the host says of a record
     proc_start_time,
     true_status,
 )
-from .store import cgroup_parent, state_lock
+from .store import cgroup_parent, remove_tree, state_lock
 
 
 def register_monitor(paths, cid, pid):
@@ -266,9 +266,38 @@ def final(paths, cid):
     rec = update(paths, cid, status=EXITED, monitorPid="", monitorStart=None)
     _refresh_names(paths, rec)
     if rec.auto_remove:
-        remove_files(paths, rec)
-        from .volumes import remove_anonymous
-        remove_anonymous(paths, rec)  # run --rm: its anonymous volumes go with it, as Docker
+        _remove_with_volumes(paths, rec)
+    return rec
+
+
+def _remove_with_volumes(paths, rec):
+    remove_files(paths, rec)
+    from .volumes import remove_anonymous
+    remove_anonymous(paths, rec)  # run --rm: its anonymous volumes go with it, as Docker
+
+
+def remove_exited(paths, cid, code):
+    """``after_exit`` then ``final`` for a ``--rm`` container without a restart policy whose
+    process exited with ``code`` (an attached run's hand-over: containers._Attached), without
+    the two record writes that its removal deletes a moment later, and without ``after_exit``'s
+    release of the network, which ``remove_files`` does (``attach.release_container``: the
+    rules, the veths, every address): the root unmounted, the files and anonymous volumes
+    removed. Anything else (the root will not unmount, the record changed meanwhile) goes the
+    way of every exit. Returns the last record, with the exit in it; None when it was gone."""
+    rec = records.read(paths, cid)
+    if rec is None:
+        return None
+    if not rec.auto_remove or rec.restart_policy.get("name", "no") != "no" or rec.stop_requested:
+        after_exit(paths, cid, code)
+        return final(paths, cid)
+    try:
+        unmount_all(os.path.join(paths.overlay_dir(cid), "merged"))
+    except MyDockerError:
+        after_exit(paths, cid, code)  # the exit and the error recorded, as ever
+        return final(paths, cid)
+    rec.update(exitCode=code, finishedAt=now(), pid="", pidStart=None, status=EXITED, monitorPid="",
+               monitorStart=None)
+    _remove_with_volumes(paths, rec)
     return rec
 
 
@@ -282,8 +311,7 @@ def remove_files(paths, rec):
     cgroup_of(paths, rec).destroy()
     if rec.network:
         _network()[0].release_container(paths.root, cid)
-    import shutil  # removal only (shutil loads bz2 and lzma: ~3 ms of every start)
-    shutil.rmtree(ov, ignore_errors=True)
+    remove_tree(ov)
     records.delete(paths, cid)
     _refresh_names(paths, rec)
     return True

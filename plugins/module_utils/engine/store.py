@@ -282,6 +282,55 @@ def state_lock(paths: Paths) -> AbstractContextManager[None]:
     return file_lock(paths.lock_file)
 
 
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def remove_tree(path: str) -> None:
+    """Delete ``path`` and everything below it as ``shutil.rmtree(path, ignore_errors=True)``
+    does on Linux: through directory fds, never following a symlink (one swapped in meanwhile
+    included); what cannot be deleted is left. Written out for ``rm`` and ``run --rm``, which
+    need nothing else of shutil: importing it (bz2, lzma, fnmatch) is ~5 ms of each."""
+    try:
+        fd = os.open(path, _DIR_FLAGS)
+    except OSError:
+        try:
+            os.unlink(path)  # a file or a symlink: itself, not what it points to
+        except OSError:
+            pass
+        return
+    try:
+        _remove_below(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
+def _remove_below(dfd):
+    with os.scandir(dfd) as entries:
+        names = [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
+    for name, is_dir in names:
+        if is_dir:
+            try:
+                sub = os.open(name, _DIR_FLAGS, dir_fd=dfd)
+            except OSError:  # replaced by a symlink or a file meanwhile: not followed
+                is_dir = False
+            else:
+                try:
+                    _remove_below(sub)
+                finally:
+                    os.close(sub)
+        try:
+            if is_dir:
+                os.rmdir(name, dir_fd=dfd)
+            else:
+                os.unlink(name, dir_fd=dfd)
+        except OSError:
+            pass
+
+
 def apparent_size(path):
     """Apparent bytes of the files under ``path`` (lstat sizes, links not followed; 0 when absent):
     what a layer or a volume holds. ``system.du`` is the variant that counts each inode once and

@@ -409,3 +409,20 @@ def test_init_switches_to_the_user_after_the_capabilities_and_before_exec(tmp_pa
 def test_init_without_a_recorded_user_switches_nothing(tmp_path, recorder, rootfs):
     run = _spawn(tmp_path, recorder, _spec(rootfs), RecordingSyscalls())
     assert not run.named("setresuid") and not run.named("setgroups")
+
+
+def test_a_start_without_a_terminal_loads_no_socket_module():
+    """socket (with selectors: ~3 ms) was loaded by every monitor for the init's link_up of lo
+    and the terminal's fd passing; lo comes up on libc's socket(2) now, the module only with -t."""
+    import subprocess
+    import sys
+    mu = "ansible_collections.mydocker.runtime.plugins.module_utils"
+    code = ("import sys\n"
+            "from %s.engine import process, monitor, lifecycle, create, containers\n"
+            "from %s.cli import containers as cli\n"
+            "before = 'socket' in sys.modules\n"
+            "process._load_console()\n"
+            "print(before, 'socket' in sys.modules)\n" % (mu, mu))
+    out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, check=True,
+                         env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert out.stdout.split() == [b"False", b"True"]

@@ -16,7 +16,6 @@ whether the command really started.
 import fcntl
 import os
 import signal
-import socket
 import struct
 import termios
 import warnings  # noqa: F401  # pylint: disable=unused-import  # os.execvpe imports it after pivot_root
@@ -69,6 +68,7 @@ def new_console(console_fd):
     fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
     n = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, struct.pack("I", 0)))[0]
     slave = os.open("/dev/pts/%d" % n, os.O_RDWR | os.O_NOCTTY)
+    import socket  # loaded before pivot_root (_load_console): here it only comes from sys.modules
     sock = socket.socket(fileno=os.dup(console_fd))
     try:
         socket.send_fds(sock, [b"pty"], [master])
@@ -79,8 +79,15 @@ def new_console(console_fd):
     return slave
 
 
+def _load_console():
+    """What ``new_console`` imports, loaded in the host's context (after pivot_root there is no
+    module to import): the socket module, only for a container with a terminal."""
+    import socket  # noqa: F401 (see above) pylint: disable=unused-import
+
+
 def recv_console(sock, timeout=10):
     """The pty master sent by ``new_console`` (CLI side)."""
+    import socket
     sock.settimeout(timeout)
     try:
         fds = socket.recv_fds(sock, 16, 1)[1]
@@ -274,6 +281,8 @@ def spawn(spec, stdio, console=None, syscalls=SYS, cgroup=None):
     """
     # in the host's context: the rootfs has no libseccomp
     filt = seccomp.prepare(spec.get("seccomp"), cache=spec.get("seccompCache"))
+    if console is not None:
+        _load_console()
     gor, gow = os.pipe()
     errr, errw = os.pipe2(os.O_CLOEXEC)
     pidr, pidw = os.pipe()
@@ -338,6 +347,8 @@ def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None, 
     when it could not be started.
     """
     filt = seccomp.prepare(spec.get("seccomp"), cache=spec.get("seccompCache"))
+    if console is not None:
+        _load_console()
     errr, errw = os.pipe2(os.O_CLOEXEC)
     child = os.fork()
     if child == 0:

@@ -23,7 +23,7 @@ import shlex
 from collections.abc import Iterable, Iterator
 
 from .errors import MyDockerError, NotFound
-from .store import Paths, read_json, state_lock, write_json
+from .store import Paths, read_json, remove_tree, state_lock, write_json
 
 TYPE_CHECKING = False  # typing is ~5 ms of every command's start: annotations only (postponed)
 if TYPE_CHECKING:
@@ -342,5 +342,4 @@ def delete(root: PathsLike, cid: str) -> None:
     if not _valid_id(cid):
         raise MyDockerError("invalid container id %r" % (cid,))
     with state_lock(paths):
-        import shutil  # removal only (shutil loads bz2 and lzma: ~3 ms of every start)
-        shutil.rmtree(paths.container_dir(cid), ignore_errors=True)
+        remove_tree(paths.container_dir(cid))

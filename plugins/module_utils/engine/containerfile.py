@@ -12,6 +12,7 @@ import re
 import shlex
 
 from .errors import MyDockerError
+from .lazyre import lazy_re
 
 INSTRUCTIONS = ("FROM", "RUN", "COPY", "ADD", "ENV", "ARG", "WORKDIR", "USER", "LABEL", "EXPOSE",
                 "ENTRYPOINT", "CMD", "VOLUME", "STOPSIGNAL")
@@ -19,9 +20,9 @@ INSTRUCTIONS = ("FROM", "RUN", "COPY", "ADD", "ENV", "ARG", "WORKDIR", "USER", "
 UNSUPPORTED = ("ONBUILD", "HEALTHCHECK", "SHELL", "MAINTAINER")
 JSON_FORMS = ("RUN", "ENTRYPOINT", "CMD", "COPY", "ADD", "VOLUME")
 FLAGS = {"COPY": ("chown", "chmod"), "ADD": ("chown", "chmod"), "FROM": (), "RUN": ()}
-_VAR_RE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:[-+])?(?P<word>[^}]*)?\}"
+_VAR_RE = lazy_re(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:[-+])?(?P<word>[^}]*)?\}"
                      r"|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NAME_RE = lazy_re(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class Instruction:

@@ -10,12 +10,12 @@ The record keeps each device as {"host", "container", "permissions", "type", "ma
 """
 
 import os
-import re
 import stat
 
 from .errors import MyDockerError
+from .lazyre import lazy_re
 
-_PERMS_RE = re.compile(r"^(?!.*(.).*\1)[rwm]{1,3}$")
+_PERMS_RE = lazy_re(r"^(?!.*(.).*\1)[rwm]{1,3}$")
 ALL_DEVICES_RULE = ("a", None, None, "rwm")
 
 

@@ -14,11 +14,11 @@ imported by the monitor while it waits.
 """
 
 import os
-import re
 import time
 
 from . import records
 from .errors import MyDockerError
+from .lazyre import lazy_re
 from .store import state_lock
 
 SECOND = 1000000000
@@ -28,7 +28,7 @@ MAX_OUTPUT = 4096
 STARTING, HEALTHY, UNHEALTHY = "starting", "healthy", "unhealthy"
 
 _UNITS = {"ns": 1, "us": 1000, "µs": 1000, "ms": 1000000, "s": SECOND, "m": 60 * SECOND, "h": 3600 * SECOND}
-_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_PART = lazy_re(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 
 
 def parse_duration(value, what="duration"):

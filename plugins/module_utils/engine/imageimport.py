@@ -13,7 +13,6 @@ import gzip
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import tarfile
@@ -24,10 +23,11 @@ from . import imageconfig, layers
 from . import imagestore as images  # the record store
 from . import reference as refs
 from .errors import MyDockerError
+from .lazyre import lazy_re
 from .store import Paths, makedirs, state_lock, write_json
 
 _run = layers.run
-_DIGEST_RE = re.compile(r"^(sha256|sha384|sha512):([a-f0-9]{32,128})$")
+_DIGEST_RE = lazy_re(r"^(sha256|sha384|sha512):([a-f0-9]{32,128})$")
 _ARCHIVE_ERRORS = (OSError, KeyError, IndexError, ValueError, TypeError, AttributeError)
 
 

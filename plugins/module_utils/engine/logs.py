@@ -21,9 +21,10 @@ import time
 
 from . import health, logloop, records  # at the top: a monitor runs on after a module's zip is gone
 from .errors import MyDockerError
+from .lazyre import lazy_re
 
 DRIVERS = ("json-file",)  # the engine's one driver, under Docker's name for it
-_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$", re.I)
+_SIZE = lazy_re(r"^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$", re.I)
 _MULT = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}
 
 

@@ -16,6 +16,7 @@ functions, so check mode and a real run refuse the same input with the same word
 import re
 
 from .errors import MyDockerError
+from .lazyre import lazy_re
 from .validate import _normpath, check_volume_destination, validate_volume_name
 
 MOUNT_TYPES = ("bind", "volume", "tmpfs")
@@ -23,7 +24,7 @@ MOUNT_TYPES = ("bind", "volume", "tmpfs")
 TMPFS_FLAGS = ("ro", "rw", "exec", "noexec", "suid", "nosuid", "dev", "nodev")
 TMPFS_DEFAULT_FLAGS = ("noexec", "nosuid", "nodev")
 
-_SIZE_RE = re.compile(r"^(\d+)\s*([kmgt]?)i?b?$")
+_SIZE_RE = lazy_re(r"^(\d+)\s*([kmgt]?)i?b?$")
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 _TRUE = ("", "1", "true", "yes")
 _FALSE = ("0", "false", "no")

@@ -12,14 +12,14 @@
   the init still has every capability, the capability sets last before the user switch and exec.
 """
 
-import re
 import signal
 
 from . import caps, devices, filters, imageconfig, init, sysctl, ulimits
 from .errors import MyDockerError
+from .lazyre import lazy_re
 from .syscalls import PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAPBSET_DROP
 
-_GROUP_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_GROUP_RE = lazy_re(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 OOM_MIN, OOM_MAX = -1000, 1000
 
 

@@ -10,9 +10,9 @@ Hub path is under ``library/``, and a reference without tag or digest is ``:late
 ``familiar`` gives the short form Docker prints (``busybox:latest``, ``me/app:v1``).
 """
 
-import re
 
 from .errors import MyDockerError
+from .lazyre import lazy_re
 
 DEFAULT_DOMAIN = "docker.io"
 LEGACY_DOMAIN = "index.docker.io"
@@ -21,11 +21,11 @@ DEFAULT_TAG = "latest"
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN_LABEL = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN_RE = re.compile(r"^%s(?:\.%s)*(?::[0-9]+)?$" % (_DOMAIN_LABEL, _DOMAIN_LABEL))
-_PATH_RE = re.compile(r"^%s(?:/%s)*$" % (_COMPONENT, _COMPONENT))
-_TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
-_DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
-_ID_RE = re.compile(r"^(?:sha256:)?[0-9a-f]{12,64}$")
+_DOMAIN_RE = lazy_re(r"^%s(?:\.%s)*(?::[0-9]+)?$" % (_DOMAIN_LABEL, _DOMAIN_LABEL))
+_PATH_RE = lazy_re(r"^%s(?:/%s)*$" % (_COMPONENT, _COMPONENT))
+_TAG_RE = lazy_re(r"^[\w][\w.-]{0,127}$")
+_DIGEST_RE = lazy_re(r"^sha256:[0-9a-f]{64}$")
+_ID_RE = lazy_re(r"^(?:sha256:)?[0-9a-f]{12,64}$")
 NAME_TOTAL_MAX = 255
 
 

@@ -19,7 +19,6 @@ import http.client
 import ipaddress
 import json
 import os
-import re
 import socket
 import ssl
 import tempfile
@@ -27,6 +26,7 @@ import threading
 import urllib.parse
 
 from .errors import MyDockerError
+from .lazyre import lazy_re
 
 HUB_HOST = "registry-1.docker.io"
 TIMEOUT = 60
@@ -37,8 +37,8 @@ MANIFEST_TYPES = (
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 )
-_CHALLENGE_RE = re.compile(r'(\w+)\s*=\s*"([^"]*)"')
-_DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+_CHALLENGE_RE = lazy_re(r'(\w+)\s*=\s*"([^"]*)"')
+_DIGEST_RE = lazy_re(r"^sha256:[0-9a-f]{64}$")
 
 
 def is_loopback(domain):

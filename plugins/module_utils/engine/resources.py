@@ -31,6 +31,7 @@ from collections.abc import Iterable
 
 from . import memswap
 from .errors import MyDockerError
+from .lazyre import lazy_re
 from .validate import check_pids_limit
 
 TYPE_CHECKING = False  # typing is ~5 ms of every command's start: annotations only (postponed)
@@ -54,8 +55,8 @@ MAX_CPU_INDEX = 8191
 
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 # "100", "100b", "100m", "100mb", "100MiB", "1.5g", "512 k"
-_MEMORY_RE = re.compile(r"^(\d+(?:\.\d+)?|\.\d+)\s*(?:([kmgt])(?:i?b)?|(b))?$")
-_CPU_RANGE_RE = re.compile(r"^(\d+)(?:-(\d+))?$")
+_MEMORY_RE = lazy_re(r"^(\d+(?:\.\d+)?|\.\d+)\s*(?:([kmgt])(?:i?b)?|(b))?$")
+_CPU_RANGE_RE = lazy_re(r"^(\d+)(?:-(\d+))?$")
 
 
 def _page_size():

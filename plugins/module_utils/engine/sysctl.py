@@ -11,15 +11,15 @@ parameters are those of the writing process's namespaces.
 """
 
 import os
-import re
 
 from .errors import MyDockerError
+from .lazyre import lazy_re
 
 IPC_KEYS = ("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
             "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced")
 IPC_PREFIXES = ("fs.mqueue.",)
 NET_PREFIX = "net."
-_KEY_RE = re.compile(r"^[a-z0-9_]+(?:\.[A-Za-z0-9_@:+-]+)+$")
+_KEY_RE = lazy_re(r"^[a-z0-9_]+(?:\.[A-Za-z0-9_@:+-]+)+$")
 
 
 def check_key(key, option="--sysctl"):

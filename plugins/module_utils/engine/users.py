@@ -12,11 +12,11 @@ read inside the container's root when it starts.
 Pure: standard library only; ``switch`` makes the three calls through the syscall seam.
 """
 
-import re
 
 from .errors import MyDockerError
+from .lazyre import lazy_re
 
-_SPEC_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?$")
+_SPEC_RE = lazy_re(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?$")
 MAX_ID = 2 ** 31 - 1
 
 

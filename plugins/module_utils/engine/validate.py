@@ -4,12 +4,12 @@
 bad input with the same words. Standard library only; nothing here touches the host."""
 
 import os
-import re
 
 from .errors import MyDockerError
+from .lazyre import lazy_re
 
 # Names that can never escape the state root: no '/', no '..', no leading dot or dash.
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_NAME_RE = lazy_re(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
 def validate_name(name, what="name"):
@@ -26,7 +26,7 @@ def validate_name(name, what="name"):
 # and a real run refuse the same input with the same words
 
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_HOSTNAME_RE = re.compile(r"^%s(\.%s)*$" % (_LABEL, _LABEL))
+_HOSTNAME_RE = lazy_re(r"^%s(\.%s)*$" % (_LABEL, _LABEL))
 
 
 def validate_hostname(hostname):
@@ -46,7 +46,7 @@ def validate_workdir(path):
 
 # Docker's rule for volume names; it keeps '/', '..' and NUL out, so a name is one directory
 # under <state root>/volumes
-_VOLUME_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+_VOLUME_NAME_RE = lazy_re(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
 
 def validate_volume_name(name):

@@ -9,10 +9,10 @@ and monitor machinery: a module's files are compiled again on every task."""
 from __future__ import annotations
 
 import os
-import re
 
 from . import records, status
 from .errors import MyDockerError, NotFound
+from .lazyre import lazy_re
 from .records import ACTIVE, RUNNING, Record
 from .store import Paths
 
@@ -20,7 +20,7 @@ TYPE_CHECKING = False  # typing is ~5 ms of every command's start: annotations o
 if TYPE_CHECKING:
     from typing import Any
 
-_ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_ENV_KEY_RE = lazy_re(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
 # ---------------------------------------------------------------- parsing

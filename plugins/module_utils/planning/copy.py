@@ -14,11 +14,11 @@ import base64
 import binascii
 import hashlib
 import os
-import re
 import stat
 
 from ..engine import copy as ccopy
 from ..engine.errors import MyDockerError
+from ..engine.lazyre import lazy_re
 from ..engine.validate import validate_name
 from .options import fail_option, wrap_option
 from .plan import Option, Plan, apply_steps, build_argument_spec
@@ -44,7 +44,7 @@ def argument_spec():
     return build_argument_spec(MODULE_OPTIONS)
 
 
-_MODE_RE = re.compile(r"^0?[0-7]{3,4}$|^0o[0-7]{1,4}$")
+_MODE_RE = lazy_re(r"^0?[0-7]{3,4}$|^0o[0-7]{1,4}$")
 
 
 def norm_mode(mode):

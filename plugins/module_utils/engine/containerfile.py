@@ -21,7 +21,7 @@ UNSUPPORTED = ("ONBUILD", "HEALTHCHECK", "SHELL", "MAINTAINER")
 JSON_FORMS = ("RUN", "ENTRYPOINT", "CMD", "COPY", "ADD", "VOLUME")
 FLAGS = {"COPY": ("chown", "chmod"), "ADD": ("chown", "chmod"), "FROM": (), "RUN": ()}
 _VAR_RE = lazy_re(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:[-+])?(?P<word>[^}]*)?\}"
-                     r"|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
+                  r"|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
 _NAME_RE = lazy_re(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 

@@ -183,10 +183,15 @@ def main(argv=None):
     args.root = Paths(args.root).root
     try:
         rc = args.fn(args)
+        sys.stdout.flush()
     except MyDockerError as e:
         err(e)
         rc = e.code or 1
     except KeyboardInterrupt:
         rc = 130
-    sys.stdout.flush()
+    except BrokenPipeError:  # `mydocker ps | head`: the reader left; quiet, as a tool killed by SIGPIPE
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # what is still buffered goes nowhere, not to a traceback
+        os.close(devnull)
+        rc = 141
     return rc

@@ -47,11 +47,18 @@ class DifferenceTracker:
         return {"before": before, "after": after}
 
 
-def new_module(argument_spec, **kwargs):
+def module_definition(argument_spec, **kwargs):
+    """A module's whole definition: its options with the common ones, and AnsibleModule's other
+    arguments (constraints, check mode). The module path (``new_module``) and the in-process path
+    of the action plugins (plugins/plugin_utils/in_process.py) are both made from it."""
     spec = common_argument_spec()
     spec.update(argument_spec)
     kwargs.setdefault("supports_check_mode", True)
-    return AnsibleModule(argument_spec=spec, **kwargs)
+    return dict(kwargs, argument_spec=spec)
+
+
+def new_module(module_definition):
+    return AnsibleModule(**module_definition)
 
 
 def run(module, fn):

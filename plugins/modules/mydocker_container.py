@@ -566,7 +566,7 @@ from ansible_collections.mydocker.runtime.plugins.module_utils.bytecode import c
 
 cache_bytecode()  # before the imports below: they are compiled from the module's zip otherwise
 
-from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import new_module, run
+from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import module_definition, new_module, run
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning import container as container_plan
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning.options import argument_spec
 
@@ -587,8 +587,12 @@ def task(module):
     return result
 
 
+def definition():
+    return module_definition(argument_spec())
+
+
 def main():
-    run(new_module(argument_spec()), task)
+    run(new_module(definition()), task)
 
 
 if __name__ == "__main__":

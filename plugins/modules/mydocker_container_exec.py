@@ -124,7 +124,7 @@ from ansible_collections.mydocker.runtime.plugins.module_utils.bytecode import c
 
 cache_bytecode()  # before the imports below: they are compiled from the module's zip otherwise
 
-from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import new_module, run
+from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import module_definition, new_module, run
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning.containerexec import exec_command
 
 
@@ -144,7 +144,7 @@ def task(module):
     return result
 
 
-def main():
+def definition():
     spec = dict(
         container=dict(type="str", required=True),
         argv=dict(type="list", elements="str"),
@@ -153,8 +153,12 @@ def main():
         env=dict(type="dict"),
         strip_empty_ends=dict(type="bool", default=True),
     )
-    run(new_module(spec, supports_check_mode=False, mutually_exclusive=[("argv", "command")],
-                   required_one_of=[("argv", "command")]), task)
+    return module_definition(spec, supports_check_mode=False, mutually_exclusive=[("argv", "command")],
+                             required_one_of=[("argv", "command")])
+
+
+def main():
+    run(new_module(definition()), task)
 
 
 if __name__ == "__main__":

@@ -112,7 +112,7 @@ from ansible_collections.mydocker.runtime.plugins.module_utils.bytecode import c
 
 cache_bytecode()  # before the imports below: they are compiled from the module's zip otherwise
 
-from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import new_module, run
+from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import module_definition, new_module, run
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning.info import (
     container_argument_spec,
     container_info,
@@ -124,8 +124,12 @@ def task(module):
     return dict(container_info(p["root"], p["name"], p["filters"]), changed=False)
 
 
+def definition():
+    return module_definition(container_argument_spec())
+
+
 def main():
-    run(new_module(container_argument_spec()), task)
+    run(new_module(definition()), task)
 
 
 if __name__ == "__main__":

@@ -168,7 +168,7 @@ from ansible_collections.mydocker.runtime.plugins.module_utils.bytecode import c
 
 cache_bytecode()  # before the imports below: they are compiled from the module's zip otherwise
 
-from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import new_module, run
+from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import module_definition, new_module, run
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning.host import argument_spec, host_info
 
 
@@ -179,8 +179,12 @@ def task(module):
     return dict(result, changed=False)
 
 
+def definition():
+    return module_definition(argument_spec())
+
+
 def main():
-    run(new_module(argument_spec()), task)
+    run(new_module(definition()), task)
 
 
 if __name__ == "__main__":

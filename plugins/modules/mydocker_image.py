@@ -314,7 +314,12 @@ from ansible_collections.mydocker.runtime.plugins.module_utils.bytecode import c
 
 cache_bytecode()  # before the imports below: they are compiled from the module's zip otherwise
 
-from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import DifferenceTracker, new_module, run
+from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import (
+    DifferenceTracker,
+    module_definition,
+    new_module,
+    run,
+)
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning.image import (
     apply,
     argument_spec,
@@ -347,9 +352,13 @@ def task(module):
     return result
 
 
+def definition():
+    return module_definition(argument_spec(), mutually_exclusive=[("source", "container", "busybox")],
+                             required_by={"output": "container"})
+
+
 def main():
-    run(new_module(argument_spec(), mutually_exclusive=[("source", "container", "busybox")],
-                   required_by={"output": "container"}), task)
+    run(new_module(definition()), task)
 
 
 if __name__ == "__main__":

@@ -93,7 +93,7 @@ from ansible_collections.mydocker.runtime.plugins.module_utils.bytecode import c
 
 cache_bytecode()  # before the imports below: they are compiled from the module's zip otherwise
 
-from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import new_module, run
+from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import module_definition, new_module, run
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning.imageview import image_info
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning.info import image_argument_spec
 
@@ -104,8 +104,12 @@ def task(module):
     return dict(changed=False, images=images, exists=exists)
 
 
+def definition():
+    return module_definition(image_argument_spec())
+
+
 def main():
-    run(new_module(image_argument_spec()), task)
+    run(new_module(definition()), task)
 
 
 if __name__ == "__main__":

@@ -108,7 +108,12 @@ from ansible_collections.mydocker.runtime.plugins.module_utils.bytecode import c
 
 cache_bytecode()  # before the imports below: they are compiled from the module's zip otherwise
 
-from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import DifferenceTracker, new_module, run
+from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import (
+    DifferenceTracker,
+    module_definition,
+    new_module,
+    run,
+)
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning.login import (
     apply,
     argument_spec,
@@ -131,8 +136,12 @@ def task(module):
     return result
 
 
+def definition():
+    return module_definition(argument_spec(), required_if=[("state", "present", ("username", "password"))])
+
+
 def main():
-    run(new_module(argument_spec(), required_if=[("state", "present", ("username", "password"))]), task)
+    run(new_module(definition()), task)
 
 
 if __name__ == "__main__":

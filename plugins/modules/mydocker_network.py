@@ -141,7 +141,12 @@ from ansible_collections.mydocker.runtime.plugins.module_utils.bytecode import c
 
 cache_bytecode()  # before the imports below: they are compiled from the module's zip otherwise
 
-from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import DifferenceTracker, new_module, run
+from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import (
+    DifferenceTracker,
+    module_definition,
+    new_module,
+    run,
+)
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning.network import (
     apply,
     argument_spec,
@@ -164,8 +169,12 @@ def task(module):
     return result
 
 
+def definition():
+    return module_definition(argument_spec())
+
+
 def main():
-    run(new_module(argument_spec()), task)
+    run(new_module(definition()), task)
 
 
 if __name__ == "__main__":

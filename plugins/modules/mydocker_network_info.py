@@ -120,7 +120,7 @@ from ansible_collections.mydocker.runtime.plugins.module_utils.bytecode import c
 
 cache_bytecode()  # before the imports below: they are compiled from the module's zip otherwise
 
-from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import new_module, run
+from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import module_definition, new_module, run
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning.info import network_argument_spec
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning.otherinfo import network_info
 
@@ -131,8 +131,12 @@ def task(module):
     return dict(changed=False, networks=networks, exists=exists)
 
 
+def definition():
+    return module_definition(network_argument_spec())
+
+
 def main():
-    run(new_module(network_argument_spec()), task)
+    run(new_module(definition()), task)
 
 
 if __name__ == "__main__":

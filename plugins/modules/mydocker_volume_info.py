@@ -72,7 +72,7 @@ from ansible_collections.mydocker.runtime.plugins.module_utils.bytecode import c
 
 cache_bytecode()  # before the imports below: they are compiled from the module's zip otherwise
 
-from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import new_module, run
+from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import module_definition, new_module, run
 from ansible_collections.mydocker.runtime.plugins.module_utils.planning.volume import info, info_argument_spec
 
 
@@ -82,8 +82,12 @@ def task(module):
     return dict(changed=False, exists=exists, volume=vol, volumes=vols)
 
 
+def definition():
+    return module_definition(info_argument_spec())
+
+
 def main():
-    run(new_module(info_argument_spec()), task)
+    run(new_module(definition()), task)
 
 
 if __name__ == "__main__":

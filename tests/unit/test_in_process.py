@@ -86,8 +86,11 @@ def test_errors_of_a_task():
     assert "KeyError" in res["exception"]
     res = ip.call_task("t", m, failed_with_rc)
     assert res["failed"] is True and res["rc"] == 3 and res["msg"] == "the command exited with status 3"
+    def interrupted(module):
+        raise KeyboardInterrupt()
+
     with pytest.raises(KeyboardInterrupt):
-        ip.call_task("t", m, lambda module: (_ for _ in ()).throw(KeyboardInterrupt()))
+        ip.call_task("t", m, interrupted)
 
 
 def action(transport="local", async_val=0, environment=None, become=False, become_user=None):

@@ -169,7 +169,8 @@ PLAYBOOK_MD = """\
 """
 
 # row 1's floor: the same shape (one task, then one loop item per container) with Ansible's ping,
-# the least a Python module task costs here; neither runtime's playbook can be faster than this
+# the least a Python module task costs here on the module path; our action plugins run the tasks of
+# a local play in Ansible's worker instead (plugins/plugin_utils/in_process.py), which is below it
 PLAYBOOK_FLOOR = """\
 - name: The shape of row 1 with ansible.builtin.ping
   hosts: localhost

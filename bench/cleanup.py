@@ -55,7 +55,8 @@ def _rm_cgroup_tree(path, problems):
 
 def _marker(rt):
     """A predicate: does an iptables line (or chain name) belong to runtime ``rt``'s networks?"""
-    words = list(rt.bridges) + list(rt.subnets) + (["NETAVARK"] if isinstance(rt, Podman) else [rt.ipt_tag])
+    # podman's global chains: netavark's, or the CNI plugins' (a podman 4.3 without netavark uses CNI)
+    words = list(rt.bridges) + list(rt.subnets) + (["NETAVARK", "CNI-"] if isinstance(rt, Podman) else [rt.ipt_tag])
     ports = [re.compile(r"--dport %d\b" % p) for p in rt.ports]
     return lambda text: any(w and w in text for w in words) or any(p.search(text) for p in ports)
 
@@ -63,7 +64,8 @@ def _marker(rt):
 def restore_network(net_before, runtimes, problems, notes):
     """Remove and then rule out every network trace of ours: iptables rules and chains (netavark
     leaves its global NETAVARK_FORWARD and NETAVARK-HOSTPORT-* chains and their jumps behind by
-    design: noted, not a finding; a leftover of mydocker is a finding), bridges, veths, routes,
+    design, the CNI plugins their CNI-* chains: noted, not a finding; a leftover of mydocker is a
+    finding), bridges, veths, routes,
     /run/netns entries. Finally iptables-save must equal the one from before, counters aside."""
     for rt in runtimes:
         done = []

@@ -86,6 +86,7 @@ def test_errors_of_a_task():
     assert "KeyError" in res["exception"]
     res = ip.call_task("t", m, failed_with_rc)
     assert res["failed"] is True and res["rc"] == 3 and res["msg"] == "the command exited with status 3"
+
     def interrupted(module):
         raise KeyboardInterrupt()
 

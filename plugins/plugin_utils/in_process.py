@@ -21,7 +21,6 @@ import importlib
 import importlib.util
 import json
 import os
-import traceback
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
@@ -33,11 +32,12 @@ SWITCH = "MYDOCKER_IN_PROCESS"
 LOCAL = ("local", "ansible.builtin.local")
 
 
-class ModuleExit(Exception):
-    """exit_json/fail_json of the in-process module: carries the result out of ``task``."""
+class ModuleExit(BaseException):
+    """exit_json/fail_json of the in-process module: carries the result out of ``task`` (a
+    BaseException, as AnsibleModule's SystemExit is, so ansible_glue.run's handlers let it pass)."""
 
     def __init__(self, result):
-        Exception.__init__(self, result.get("msg", ""))
+        BaseException.__init__(self, result.get("msg", ""))
         self.result = result
 
 
@@ -88,19 +88,14 @@ class InProcessModule:
 
 
 def call_task(name, module, task):
-    """``task(module)`` -> the result dict, as ansible_glue.run would have printed it."""
-    from ansible_collections.mydocker.runtime.plugins.module_utils.engine.errors import MyDockerError
+    """``task(module)`` -> the result dict: ansible_glue.run, as the module's main() calls it."""
+    from ansible_collections.mydocker.runtime.plugins.module_utils.ansible_glue import run
     try:
-        try:
-            module.exit_json(**task(module))
-        except (ModuleExit, KeyboardInterrupt):
-            raise
-        except MyDockerError as e:
-            module.fail_json(msg=str(e))
-        except BaseException as e:  # an engine bug (SystemExit too): keep the traceback for the user
-            module.fail_json(msg="mydocker internal error: %s" % e, exception=traceback.format_exc())
+        run(module, task)
     except ModuleExit as e:
         return e.result
+    except SystemExit as e:  # nothing of ours exits; on the module path it would have ended the module
+        return module.formatted(dict(failed=True, msg="mydocker internal error: exit %s" % (e.code,)))
     raise AssertionError("%s: exit_json returned" % name)  # pragma: no cover
 
 

@@ -63,6 +63,9 @@ def leftovers(root):
             for sub in os.listdir(os.path.join(dirpath, parent)):
                 if os.path.isdir(os.path.join(dirpath, parent, sub)):
                     found.append("cgroup %s/%s/%s" % (dirpath, parent, sub))
+    from ansible_collections.mydocker.runtime.plugins.module_utils.cli.service import running
+    if running(root) is not None:
+        found.append("service %s (mydocker system service)" % running(root))
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             try:

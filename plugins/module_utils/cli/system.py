@@ -1,6 +1,7 @@
 # Copyright (c) mydocker.runtime contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""``mydocker prune``: the commands about the whole state root rather than one object."""
+"""``mydocker prune``, ``mydocker system``: the commands about the whole state root rather than one
+object."""
 
 from .output import out, table
 
@@ -32,6 +33,30 @@ def cmd_df(a):
     return 0
 
 
+def cmd_service(a):
+    from . import service
+    if a.action == "stop":
+        out("stopped" if service.stop(a.root) else "no service runs for %s" % a.root)
+        return 0
+    if a.action == "status":
+        st = service.status(a.root)
+        if st is None:
+            out("no service runs for %s" % a.root)
+            return 1
+        import time
+        pid, since, count = st
+        up = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(since))
+        out("pid %d, up since %s, %d commands taken" % (pid, up, count))
+        return 0
+    if a.time < 0:
+        from ..engine.errors import MyDockerError
+        raise MyDockerError("--time must be 0 (never) or a number of seconds, not %g" % a.time)
+    if a.foreground:
+        return service.serve(a.root, a.time)
+    out("%d" % service.start(a.root, a.time))
+    return 0
+
+
 def _p_system(sub, name, help):
     s = sub.add_parser(name, help=help)
     ssub = s.add_subparsers(dest="syscmd", metavar="SUBCOMMAND")
@@ -40,6 +65,17 @@ def _p_system(sub, name, help):
     i.set_defaults(fn=cmd_df)
     i = ssub.add_parser("prune", help="remove leftovers of crashed runs")
     i.set_defaults(fn=cmd_prune)
+    i = ssub.add_parser("service", help="keep the command line loaded for this state root: commands start faster",
+                        description="Start (the default), stop or show the state root's service: a process with "
+                        "the command line loaded, which runs the commands of this state root for `mydocker` "
+                        "(each in a process of its own, with the caller's arguments, environment and streams). "
+                        "Without a service every command loads the command line itself; "
+                        "MYDOCKER_SERVICE=0 makes a command do so anyway.")
+    i.add_argument("action", nargs="?", choices=("start", "stop", "status"), default="start")
+    i.add_argument("--time", "-t", type=float, default=300.0, metavar="SECONDS",
+                   help="stop after this many seconds without a command; 0: never (default: %(default)g)")
+    i.add_argument("--foreground", action="store_true", help="serve in this process instead of in the background")
+    i.set_defaults(fn=cmd_service)
     return s
 
 

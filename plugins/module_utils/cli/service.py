@@ -1,0 +1,423 @@
+# Copyright (c) mydocker.runtime contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""``mydocker system service``: one process per state root with the command line and the engine
+already loaded, which runs commands for bin/mydocker (``service_client.py``).
+
+Every command a service takes runs in a process forked from it for that command alone (the
+"worker"), with the caller's arguments, environment, directory and standard streams (passed over
+the socket), so it behaves as the same command run directly: same output, same exit status, the
+caller's signals forwarded to it. What the service saves is a Python start and the imports: on
+this machine ~30-50 ms of every command.
+
+The service holds nothing a command needs: containers keep their own monitors, state stays in the
+state root's files under their locks. When the service is gone (stopped, idle for ``--time``
+seconds, killed), commands run in the calling process again, as they do without one. A service
+declines a command (and the caller runs it) when the caller's namespaces, credentials or limits
+differ from its own, and stops when a source file it loaded has changed since it started."""
+
+import fcntl
+import os
+import signal
+import socket
+import sys
+import time
+
+from ..engine.errors import MyDockerError
+from . import service_client as wire
+
+LOCK = "service.lock"     # held (flock) by the service for as long as it runs; holds its pid
+MAX_REQUEST = 4 << 20
+
+
+class _Stop(Exception):
+    """Raised from the service's signal handler to leave its loop."""
+
+
+def socket_path(root):
+    return os.path.join(root, wire.SOCKET)
+
+
+def _preload():
+    """Import every module a command may need, so that no worker imports anything."""
+    from . import main
+    for name in main.GROUP:
+        main.group(name)
+    main.build_parser()
+    engine = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "engine")
+    pkg = __package__.rsplit(".", 1)[0] + ".engine"
+    for sub in ("", "cgroups", "net"):
+        d = os.path.join(engine, sub)
+        for f in sorted(os.listdir(d)):
+            if f.endswith(".py") and f != "__init__.py":
+                name = ".".join(p for p in (pkg, sub, f[:-3]) if p)
+                try:
+                    __import__(name)
+                except ImportError:  # an optional dependency (pyroute2) that is missing: loaded when needed, if ever
+                    pass
+    import gc
+    gc.collect()
+    gc.freeze()  # what is loaded now is never scanned by a worker's collector (no copy-on-write of it)
+
+
+def _sources():
+    """(path, mtime_ns, size) of every loaded source file of this collection."""
+    top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    files = set()
+    for m in list(sys.modules.values()):
+        f = getattr(m, "__file__", None)
+        if f and os.path.abspath(f).startswith(top + os.sep):
+            files.add(os.path.abspath(f))
+    for extra in (os.path.join("bin", "mydocker"), os.path.join("scripts", "collection_path.py")):
+        files.add(os.path.join(top, extra))
+    return tuple(_stamp(f) for f in sorted(files))
+
+
+def _stamp(path):
+    try:
+        st = os.stat(path)
+        return path, st.st_mtime_ns, st.st_size
+    except OSError:
+        return path, None, None
+
+
+def _changed(sources):
+    return any(_stamp(path) != (path, mtime, size) for path, mtime, size in sources)
+
+
+def running(root):
+    """The pid of the service of ``root``, or None."""
+    try:
+        fd = os.open(os.path.join(root, LOCK), os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            data = os.pread(fd, 64, 0).split()
+            return int(data[0]) if data and data[0].isdigit() else -1
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def serve(root, idle, ready_fd=None):
+    """Serve ``root`` until stopped, or until ``idle`` seconds pass without a command (0: never).
+    ``ready_fd`` gets one line (``ready`` or the error) once commands can be taken."""
+    os.makedirs(root, 0o700, exist_ok=True)
+    lockfd = os.open(os.path.join(root, LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    lsock = None
+    path = socket_path(root)
+    try:
+        try:
+            fcntl.flock(lockfd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise MyDockerError("a service already runs for %s (pid %s)" % (root, running(root))) from None
+        _preload()
+        ctx = wire.context()
+        sources = _sources()
+        try:
+            os.unlink(path)  # a socket left by a service that was killed: the lock says none runs
+        except FileNotFoundError:
+            pass
+        lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        mask = os.umask(0o177)
+        try:
+            lsock.bind(path)
+        finally:
+            os.umask(mask)
+        lsock.listen(128)
+        ident = os.stat(path).st_ino
+        os.ftruncate(lockfd, 0)
+        os.pwrite(lockfd, b"%d %d\n" % (os.getpid(), int(time.time())), 0)
+    except BaseException as e:
+        if lsock is not None:
+            lsock.close()
+            _unlink_if(path, None)
+        os.close(lockfd)
+        _tell(ready_fd, str(e) if isinstance(e, MyDockerError) else "cannot start: %s" % (e,))
+        raise
+    _tell(ready_fd, "ready")
+
+    def stop(signum, frame):
+        raise _Stop()
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, stop)
+    served, started, last = 0, time.time(), time.monotonic()
+    try:
+        while True:
+            _reap()
+            wait = 1.0 if not idle else max(0.0, min(1.0, idle - (time.monotonic() - last)))
+            if idle and wait == 0.0:
+                break
+            lsock.settimeout(wait)
+            try:
+                conn, _addr = lsock.accept()
+            except socket.timeout:
+                continue
+            last = time.monotonic()
+            try:
+                served += _handle(conn, (lsock.fileno(), lockfd), ctx, sources, served, started)
+            except _Stop:
+                raise
+            except Exception:  # a caller that sent nothing sensible (or left): nothing was run for it
+                pass
+            finally:
+                conn.close()
+    except _Stop:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        lsock.close()
+        _unlink_if(path, ident)
+        os.close(lockfd)  # the lock goes with it: `running` says no service
+    return 0
+
+
+def _unlink_if(path, ident):
+    """Remove the socket, unless another service's is there now."""
+    try:
+        if ident is None or os.stat(path).st_ino == ident:
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+def _tell(fd, line):
+    if fd is not None:
+        try:
+            os.write(fd, (line.replace("\n", " ") + "\n").encode())
+        except OSError:
+            pass
+
+
+def _reap():
+    while True:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _receive(conn):
+    """The request's fields and the three descriptors sent with it (a caller sends it at once)."""
+    fds = []
+    conn.settimeout(2)
+    data, anc, _flags, _addr = conn.recvmsg(65536, socket.CMSG_SPACE(3 * 4))
+    for level, kind, payload in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds += [int.from_bytes(payload[i:i + 4], sys.byteorder, signed=True)
+                    for i in range(0, len(payload) - len(payload) % 4, 4)]
+    try:
+        if len(data) < 10 or not data[:10].isdigit():
+            raise ValueError("not a request")
+        size = int(data[:10])
+        if size > MAX_REQUEST:
+            raise ValueError("request too large")
+        while len(data) < 10 + size:
+            chunk = conn.recv(min(1 << 20, 10 + size - len(data)))
+            if not chunk:
+                raise ValueError("request cut short")
+            data += chunk
+        return wire.decode(data[10:]), fds
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+
+
+def _handle(conn, inherited, ctx, sources, served, started):
+    """Answer one caller: its status request, a decline, or a worker forked for its command.
+    Returns 1 when a command was taken."""
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+    uid = int.from_bytes(creds[4:8], sys.byteorder)
+    (argv, cwd, cctx, env), fds = _receive(conn)
+    try:
+        if argv[:3] == ["system", "service", "status"] and uid == os.geteuid():
+            conn.sendall(b"S%d %d %d\n" % (os.getpid(), started, served))
+            return 0
+        reason = _decline(uid, cctx, ctx, fds, sources)
+        if reason:
+            conn.sendall(b"F" + reason.encode() + b"\n")
+            if reason == CHANGED:
+                raise _Stop()  # its code is out of date: the next start loads the new one
+            return 0
+        pid = os.fork()
+        if pid == 0:
+            _worker(conn, inherited, fds, argv, cwd, env)
+        return 1
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def _worker(conn, inherited, fds, argv, cwd, env):
+    """Run one command in this forked process and exit with its status (never returns)."""
+    code = 1
+    told = False
+    try:
+        for s in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(s, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for fd in inherited:
+            os.close(fd)
+        try:
+            os.chdir(cwd)
+        except OSError:
+            conn.sendall(b"Fno such directory\n")
+            os._exit(0)
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        os.environ.clear()
+        os.environ.update(env)
+        if "tempfile" in sys.modules:
+            sys.modules["tempfile"].tempdir = None  # found again from the caller's $TMPDIR
+        _streams()
+        sys.argv = [sys.argv[0]] + argv
+        conn.sendall(b"P%d\n" % os.getpid())
+        told = True
+        from .main import main
+        try:
+            code = main(argv)
+        except SystemExit as e:  # argparse's usage errors and --help
+            code = e.code
+        code = _status(code)
+        _finish()
+    except BaseException:  # the command's own failure: its traceback goes to the caller's stderr
+        try:
+            import traceback
+            traceback.print_exc()
+            sys.stderr.flush()
+        except BaseException:  # nothing more can be said
+            pass
+        code = 1
+    finally:
+        if told:
+            try:
+                conn.sendall(b"X%d\n" % code)
+            except OSError:
+                pass
+        os._exit(code)
+
+
+CHANGED = "code changed"
+
+
+def _decline(uid, cctx, ctx, fds, sources):
+    """Why this service must not run the command (the caller then runs it), or None."""
+    if uid != os.geteuid():
+        return "another user"
+    if len(fds) != 3:
+        return "no standard streams"
+    if cctx != ctx:
+        return "another context (namespaces, credentials or limits)"
+    if _changed(sources):
+        return CHANGED
+    return None
+
+
+def _streams():
+    """New sys.stdin/stdout/stderr on the caller's descriptors (line-buffered on a terminal, as
+    Python makes them at start)."""
+    enc, errors = sys.stdout.encoding or "utf-8", sys.stdout.errors or "strict"
+    sys.stdin = sys.__stdin__ = open(0, closefd=False, encoding=enc, errors=errors)
+    sys.stdout = sys.__stdout__ = open(1, "w", closefd=False, encoding=enc, errors=errors,
+                                       buffering=1 if os.isatty(1) else -1)
+    sys.stderr = sys.__stderr__ = open(2, "w", closefd=False, encoding=enc, errors="backslashreplace", buffering=1)
+
+
+def _status(code):
+    """An exit status from what main returned or SystemExit carried (as the interpreter makes it)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    sys.stderr.write("%s\n" % (code,))
+    return 1
+
+
+def _finish():
+    """Flush what the command wrote and run its atexit handlers, as the end of a process does."""
+    import atexit
+    run_exitfuncs = getattr(atexit, "_run_exitfuncs", None)
+    if run_exitfuncs is not None:
+        run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def start(root, idle):
+    """Start the service of ``root`` in the background; returns its pid once it takes commands."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(r)
+            os.setsid()
+            if os.fork() != 0:
+                os._exit(0)
+            os.chdir("/")
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+            os.close(devnull)
+            code = serve(root, idle, ready_fd=w)
+        except BaseException:  # told through the pipe by serve
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(w)
+    os.waitpid(pid, 0)
+    with os.fdopen(r, "rb") as f:
+        line = f.readline().decode().strip()
+    if line != "ready":
+        raise MyDockerError(line or "the service did not start")
+    return running(root)
+
+
+def stop(root, timeout=10.0):
+    """Stop the service of ``root``; True if one ran."""
+    pid = running(root)
+    if pid is None:
+        return False
+    if pid > 0:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    while running(root) is not None:
+        if time.monotonic() > deadline:
+            raise MyDockerError("the service of %s (pid %s) did not stop in %gs" % (root, pid, timeout))
+        time.sleep(0.02)
+    return True
+
+
+def status(root):
+    """(pid, start time, commands served) of the running service, or None."""
+    if running(root) is None:
+        return None
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.settimeout(5)
+        s.connect(socket_path(root))
+        fds = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in (0, 1, 2))
+        data = wire.encode(["system", "service", "status"], "/", b"", {})
+        s.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+        line = s.makefile("rb").readline()
+    except OSError as e:
+        raise MyDockerError("the service of %s does not answer: %s" % (root, e)) from None
+    finally:
+        s.close()
+    if not line.startswith(b"S"):
+        raise MyDockerError("the service of %s gave no status" % root)
+    pid, since, count = (int(x) for x in line[1:].split())
+    return pid, since, count

@@ -156,6 +156,14 @@ def restore_host(before, problems):
 
 
 def cleanup(base, runtimes, host_before, net_before, problems, notes):
+    # first of all, mydocker's service (--service) if it still runs (a failure, an interruption):
+    # the commands below must run in their own processes, and it would be a process left behind
+    for rt in runtimes:
+        if isinstance(rt, MyDocker):
+            try:
+                rt.cleanup_service(problems)
+            except (BenchError, OSError) as e:
+                problems.append("%s service clean-up: %s" % (rt.name, e))
     for rt in runtimes:
         try:
             rt.cleanup(problems, notes)

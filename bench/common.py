@@ -92,13 +92,13 @@ def run_cmd(argv, env=None, timeout=300, check=True, capture=True):
     return dt, p.returncode, so, se
 
 
-def procs_mentioning(text):
-    """PIDs (not ours) whose command line mentions ``text``."""
+def procs_mentioning(text, exclude=()):
+    """PIDs (not ours, none of ``exclude``) whose command line mentions ``text``."""
     me = os.getpid()
     found = []
     needle = text.encode()
     for d in os.listdir("/proc"):
-        if not d.isdigit() or int(d) == me:
+        if not d.isdigit() or int(d) == me or int(d) in exclude:
             continue
         try:
             with open("/proc/%s/cmdline" % d, "rb") as f:
@@ -136,12 +136,13 @@ def reap():
             return
 
 
-def quiesce(text, timeout=15.0):
-    """Wait until no process mentions ``text`` (monitors, conmon, cleanup helpers of the last run)."""
+def quiesce(text, timeout=15.0, exclude=()):
+    """Wait until no process mentions ``text`` (monitors, conmon, cleanup helpers of the last run),
+    apart from those of ``exclude`` (processes meant to stay, such as mydocker's service)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         reap()
-        if not procs_mentioning(text):
+        if not procs_mentioning(text, exclude):
             return True
         time.sleep(0.01)
     return False

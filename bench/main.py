@@ -51,10 +51,15 @@ def main():
     ap.add_argument("--no-ipam", action="store_true", help="skip the IP allocation measurements")
     ap.add_argument("--python", default=sys.executable, help="interpreter for bin/mydocker (default: this one)")
     ap.add_argument("--no-json", action="store_true", help="do not write bench/results/*.json")
+    ap.add_argument("--service", action="store_true",
+                    help="run mydocker's commands through `mydocker system service` (started for its state root "
+                    "before the timed cases, stopped before the clean-up)")
     ansible_rows.add_args(ap)
     a = ap.parse_args()
     if os.geteuid() != 0:
         ap.error("run as root")
+    if a.ansible and a.service:
+        ap.error("--service is for the start-up cases, not --ansible")
     if a.ansible:  # only the Ansible-side rows (bench/ansible_rows.py), not the start-up cases
         if shutil.which("podman") is None:
             ap.error("podman is not installed (apt-get install podman)")
@@ -84,13 +89,18 @@ def main():
     res = None
     rc = 0
     try:
-        md = MyDocker(base, a.python)
+        md = MyDocker(base, a.python, service=a.service)
         runtimes.append(md)
         pd = Podman(base)
         runtimes.append(pd)
         log("temporary directory %s" % base)
         log("building images (busybox rootfs from the host's busybox, plus %d MB of random data)" % a.big_mb)
-        small = build_small(base, md)
+        small = build_small(base, md)  # its `image busybox` makes mydocker's state root
+        service = None
+        if a.service:
+            log("starting mydocker's service: %s" % " ".join(md.cmd("system", "service", "start", "--time", "0")))
+            service = md.start_service()
+            log("mydocker's service runs: pid %d" % service["pid"])
         big = build_big(base, small, a.big_mb)
         imp = {}
         for name, tar in (("busybox", small), ("busybox-big", big)):
@@ -110,8 +120,14 @@ def main():
             cases.append((("net_run", "net_rm"), "busybox", "net"))
             labels += [("net_run", "`run -d --net NET -p PORT:80 busybox httpd -f -p 80` (returns)"),
                        ("net_rm", "`rm -f` of that container (returns)")]
-        log("timing %d runs (+%d warm-up) of %d cases on 2 runtimes" % (a.runs, a.warmup, len(cases)))
+        log("timing %d runs (+%d warm-up) of %d cases on 2 runtimes%s" % (
+            a.runs, a.warmup, len(cases), " (mydocker through its service)" if a.service else ""))
         samples = time_cases(runtimes, cases, a.runs, a.warmup, base, nets)
+        if service is not None:
+            st = md.check_service("the end of the timed cases")
+            service.update(status_after_timed_cases=st["line"], commands_taken=st["commands_taken"],
+                           issued_servable=st["issued_servable"])
+            log("mydocker's service after the timed cases: %s" % st["line"])
         floor = [run_cmd([a.python, "-c", "pass"])[0] for dummy in range(a.runs)]
         log("measuring helper memory")
         mem = measure_memory(runtimes, max(1, a.mem_containers))
@@ -121,6 +137,9 @@ def main():
             ps_res = measure_ps(runtimes, a.ps_containers, a.runs)
             ps_res = {"count": a.ps_containers, "samples_s": ps_res,
                       "timing": {rt: {k: stats(v) for k, v in per.items()} for rt, per in ps_res.items()}}
+        if service is not None:  # mydocker's last command of the run; the clean-up's run without it
+            service.update(md.stop_service())
+            log("stopped mydocker's service (%s)" % service["status_at_stop"])
         ipam_res = None
         if not a.no_ipam:
             log("measuring IP allocation on a /16 (engine only, %d runs per configuration)" % a.ipam_runs)
@@ -142,6 +161,9 @@ def main():
             "ipam": ipam_res,
             "ps": ps_res,
         }
+        if service is not None:
+            res["service"] = True
+            res["service_status"] = service
     except KeyboardInterrupt:
         log("interrupted: cleaning up")
         rc = 130

@@ -4,28 +4,45 @@
 its own state root) and podman (its own root, runroot and configuration in the temporary
 directory)."""
 
+import collections
+import fcntl
 import hashlib
+import importlib.util
 import json
 import os
 import platform
+import re
 import resource
 import shutil
+import signal
 import subprocess
 import time
 
-from .common import MYDOCKER, REPO, BenchError, run_cmd
+from .common import MYDOCKER, REPO, BenchError, log, run_cmd
+
+# `mydocker system service` (plugins/module_utils/cli/service.py): the flock'ed file that holds the
+# service's pid while it runs, and the line `system service status` prints
+SERVICE_LOCK = "service.lock"
+SERVICE_STATUS = re.compile(r"^pid (\d+), up since (.+), (\d+) commands? taken$")
 
 
 class MyDocker:
     name = "mydocker"
 
-    def __init__(self, base, python):
+    def __init__(self, base, python, service=False):
         self.root = os.path.join(base, "mydocker")
         self.python = python
         env = dict(os.environ)
         env.pop("MYDOCKER_ROOT", None)
         env.pop("MYDOCKER_CGROUP_PARENT", None)
+        if service:
+            env.pop("MYDOCKER_SERVICE", None)  # a caller's MYDOCKER_SERVICE=0 would bypass the service
         self.env = env
+        # --service: this root's `mydocker system service` runs the commands (start_service)
+        self.service = service
+        self.service_asked = False   # set before the start: from then on the clean-up stops it
+        self.service_pid = None
+        self.issued = collections.Counter()  # command words run since the service started
         # the cgroup parent mydocker uses for a non-default root (state.cgroup_parent)
         self.cgroup_parent = "mydocker-" + hashlib.sha1(self.root.encode()).hexdigest()[:10]
         # the same hash tags our iptables chains and rule comments (iptables.root_tag)
@@ -40,7 +57,136 @@ class MyDocker:
         return [self.python, MYDOCKER, "--root", self.root] + list(args)
 
     def call(self, *args, **kw):
+        if self.service_pid:
+            self.issued[args[0]] += 1
         return run_cmd(self.cmd(*args), env=self.env, **kw)
+
+    # ------------------------------------------------------------ --service: `mydocker system service`
+
+    def resident_pids(self):
+        """Processes meant to run through the timed cases (their command line names the root)."""
+        return {self.service_pid} if self.service_pid else set()
+
+    def start_service(self):
+        """``system service start --time 0`` (no idle stop) for this state root, checked with
+        ``status``; returns what the JSON records about the start."""
+        self.service_asked = True
+        dt, dummy, out, dummy = self.call("system", "service", "start", "--time", "0")
+        try:
+            self.service_pid = int(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            raise BenchError("mydocker system service start printed no pid: %r" % out) from None
+        st = self.service_status()
+        if st is None or st["pid"] != self.service_pid:
+            raise BenchError("mydocker's service (pid %d) does not run after its start: %s"
+                             % (self.service_pid, st and st["line"]))
+        self.issued.clear()
+        return {"start_s": dt, "pid": self.service_pid, "status_at_start": st["line"]}
+
+    def service_status(self):
+        """``system service status`` parsed ({"line", "pid", "since", "commands_taken"}), or None when
+        no service runs for the root."""
+        dummy, rc, out, err = self.call("system", "service", "status", check=False)
+        line = out.strip()
+        if rc == 1 and line.startswith("no service runs"):
+            return None
+        m = SERVICE_STATUS.match(line)
+        if rc != 0 or not m:
+            raise BenchError("mydocker system service status (exit %d): %s" % (rc, (out + err).strip()))
+        return {"line": line, "pid": int(m.group(1)), "since": m.group(2), "commands_taken": int(m.group(3))}
+
+    def check_service(self, stage):
+        """The service's status at ``stage``: it must still be the one started, and have taken
+        commands (else mydocker's samples ran without it, or partly so)."""
+        st = self.service_status()
+        if st is None or st["pid"] != self.service_pid:
+            # it stops itself (and the command it declines runs in the calling process) when a source
+            # file of the collection it loaded has changed: the checkout was edited during the run
+            raise BenchError("mydocker's service (pid %d) no longer ran at %s (%s): some of mydocker's commands "
+                             "ran without it (the service stops when a source file it loaded changes)"
+                             % (self.service_pid, stage, st["line"] if st else "no service runs"))
+        if st["commands_taken"] == 0:
+            raise BenchError("mydocker's service (pid %d) took no command by %s: mydocker's commands ran "
+                             "without it" % (self.service_pid, stage))
+        st["issued_servable"] = self._servable_issued()
+        if st["issued_servable"] is not None and st["commands_taken"] < st["issued_servable"]:
+            log("warning: mydocker's service took %d commands, but %d commands it serves were run since it "
+                "started: it declined (or missed) some" % (st["commands_taken"], st["issued_servable"]))
+        return st
+
+    def _servable_issued(self):
+        """How many of the commands run since the start a service runs (service_client.SERVED:
+        not `image import` or `system ...`), or None when that list cannot be read."""
+        path = os.path.join(REPO, "plugins", "module_utils", "cli", "service_client.py")
+        try:
+            spec = importlib.util.spec_from_file_location("bench_service_client", path)
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            served = mod.SERVED
+        except (OSError, ImportError, AttributeError, SyntaxError):
+            return None
+        return sum(n for word, n in self.issued.items() if word in served)
+
+    def stop_service(self):
+        """The last status, then ``system service stop`` (it returns once the service is gone)."""
+        st = self.check_service("the end of the measurements")
+        dt, dummy, out, dummy = self.call("system", "service", "stop")
+        if self.service_lock_pid() is not None:
+            raise BenchError("mydocker system service stop said %r, but the service still runs" % out.strip())
+        self.service_pid = None
+        return {"status_at_stop": st["line"], "commands_taken_at_stop": st["commands_taken"],
+                "issued_servable_at_stop": st["issued_servable"], "stop_s": dt}
+
+    def service_lock_pid(self):
+        """The pid of the service that holds this root's lock (-1 if unreadable), or None (as
+        service.running does)."""
+        try:
+            fd = os.open(os.path.join(self.root, SERVICE_LOCK), os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                data = os.pread(fd, 64, 0).split()
+                return int(data[0]) if data and data[0].isdigit() else -1
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
+
+    def cleanup_service(self, problems):
+        """First step of the clean-up: stop a service still running for this root (after a
+        failure or an interruption). Only a service that cannot be stopped with `system service
+        stop` is a finding (it is then sent SIGTERM, and SIGKILL)."""
+        if not (self.service or self.service_asked) or self.service_lock_pid() is None:
+            return
+        pid = self.service_lock_pid()
+        try:
+            dummy, rc, out, err = self.call("system", "service", "stop", check=False, timeout=60)
+            said = (out + err).strip()
+        except BenchError as e:  # timed out
+            rc, said = -1, str(e)
+        self.service_pid = None
+        if rc == 0 and self.service_lock_pid() is None:
+            log("stopped mydocker's service (pid %s), which still ran when the clean-up began" % pid)
+            return
+        problems.append("mydocker system service stop could not stop the service (pid %s; exit %d: %s)"
+                        % (pid, rc, said))
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            pid = self.service_lock_pid()
+            if pid is None or pid <= 0:
+                break
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                break
+            deadline = time.monotonic() + 10
+            while self.service_lock_pid() is not None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if self.service_lock_pid() is None:
+                problems.append("mydocker's service (pid %d) stopped with %s" % (pid, signal.Signals(sig).name))
+                break
 
     def version(self):
         try:
@@ -262,6 +408,9 @@ class Podman:
 
     def list_all(self):
         return self.call("ps", "-a")[0]
+
+    def resident_pids(self):
+        return set()
 
     def populate(self, image, count, parallel=4):
         """``count`` created (never started) containers: podman keeps them in its database."""

@@ -134,14 +134,27 @@ def test_changed_code_stops_the_service(svc):
     assert "no service runs" in svc("system", "service", "status", check=False).out
 
 
+def _children(pid):
+    try:
+        return [int(c) for c in open("/proc/%d/task/%d/children" % (pid, pid)).read().split()]
+    except OSError:
+        return []
+
+
 def test_a_killed_service_leaves_commands_working(md):
     pid = int(md("system", "service", "start", "--time", "0").out)
     try:
+        spares = _children(pid)
+        assert len(spares) == 1   # the process that takes the next caller
         os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 10
         while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert os.path.exists(os.path.join(md.root, "service.sock"))   # what it left
+        deadline = time.monotonic() + 10
+        while os.path.exists("/proc/%d" % spares[0]) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not os.path.exists("/proc/%d" % spares[0])   # the spare went with it
         p = md("run", "--rm", "busybox", "echo", "still here")
         assert p.out == "still here\n"
         assert md("system", "service", "status", check=False).returncode == 1
@@ -165,7 +178,12 @@ def test_a_killed_worker_is_reported(svc, tmp_path):
     deadline = time.monotonic() + 20
     while worker is None and time.monotonic() < deadline:
         for c in open("/proc/%d/task/%d/children" % (pid, pid)).read().split():
-            worker = int(c)
+            try:
+                stat = open("/proc/%s/stat" % c).read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[2]) == int(c):  # a command's process leads a process group; the spare does not
+                worker = int(c)
         time.sleep(0.05)
     assert worker is not None
     while len(svc.ids()) == 0 and time.monotonic() < deadline:
@@ -191,3 +209,20 @@ def test_second_start_and_bad_time(svc):
     assert p.returncode == 1 and "--time" in p.err
     assert svc("system", "service", "stop").out.strip() == "stopped"
     assert "no service runs" in svc("system", "service", "stop").out
+
+
+def test_stopping_the_service_leaves_running_commands_alone(md):
+    pid = int(md("system", "service", "start", "--time", "0").out)
+    try:
+        p = subprocess.Popen([sys.executable, CLI, "run", "--rm", "busybox", "sh", "-c", "sleep 2; echo done"],
+                             env=md.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 20
+        while _taken(md)[1] != 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _taken(md)[1] == 1
+        assert md("system", "service", "stop").out.strip() == "stopped"
+        assert _gone(md, pid)
+        out, err = p.communicate(timeout=60)
+        assert (p.returncode, out, err) == (0, b"done\n", b"")
+    finally:
+        md("system", "service", "stop", check=False)

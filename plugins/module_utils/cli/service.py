@@ -17,6 +17,7 @@ differ from its own, and stops when a source file it loaded has changed since it
 
 import fcntl
 import os
+import select
 import signal
 import socket
 import sys
@@ -138,41 +139,99 @@ def serve(root, idle, ready_fd=None):
         os.close(lockfd)
         _tell(ready_fd, str(e) if isinstance(e, MyDockerError) else "cannot start: %s" % (e,))
         raise
-    _tell(ready_fd, "ready")
 
     def stop(signum, frame):
         raise _Stop()
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, stop)
     served, started, last = 0, time.time(), time.monotonic()
+    spare = None  # (pid, the read end of its pipe): the process that takes the next caller
     try:
+        spare = _fork_spare(lsock, lockfd, ctx, sources, served, started)
+        _tell(ready_fd, "ready")
         while True:
             _reap()
+            if spare is None:
+                spare = _fork_spare(lsock, lockfd, ctx, sources, served, started)
+                if spare is None:
+                    time.sleep(1.0)
+                    continue
             wait = 1.0 if not idle else max(0.0, min(1.0, idle - (time.monotonic() - last)))
             if idle and wait == 0.0:
                 break
-            lsock.settimeout(wait)
-            try:
-                conn, _addr = lsock.accept()
-            except socket.timeout:
+            if not select.select([spare[1]], [], [], wait)[0]:
                 continue
+            outcome = os.read(spare[1], 1)
+            os.close(spare[1])
+            spare = None  # it runs the caller's command now, or has exited
             last = time.monotonic()
-            try:
-                served += _handle(conn, (lsock.fileno(), lockfd), ctx, sources, served, started)
-            except _Stop:
-                raise
-            except Exception:  # a caller that sent nothing sensible (or left): nothing was run for it
-                pass
-            finally:
-                conn.close()
+            if outcome == TAKEN:
+                served += 1
+            elif outcome == STALE:
+                break  # its code is out of date: the next start loads the new one
     except _Stop:
         pass
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if spare is not None:
+            took = select.select([spare[1]], [], [], 0)[0] and os.read(spare[1], 1)
+            os.close(spare[1])
+            if not took:  # still waiting in accept() (or reading a request its caller will run itself)
+                try:
+                    os.kill(spare[0], signal.SIGKILL)
+                    os.waitpid(spare[0], 0)
+                except OSError:
+                    pass
         lsock.close()
         _unlink_if(path, ident)
         os.close(lockfd)  # the lock goes with it: `running` says no service
     return 0
+
+
+# what a spare tells the service about the caller it took (one byte on its pipe)
+TAKEN, DECLINED, STALE, ANSWERED = b"T", b"D", b"C", b"S"
+
+
+def _fork_spare(lsock, lockfd, ctx, sources, served, started):
+    """Fork the process that waits for the next caller, so that no fork is on a command's clock.
+    Returns (pid, read end of its pipe), or None when fork failed (tried again in a second)."""
+    r, w = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(r)
+        os.close(w)
+        return None
+    if pid == 0:
+        code = 0
+        try:
+            os.close(r)
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            from ..engine.syscalls import PR_SET_PDEATHSIG, SYS
+            SYS.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # no spare outlives a killed service
+            if os.getppid() == 1:
+                os._exit(0)
+            lsock.settimeout(None)
+            conn, _addr = lsock.accept()
+            lsock.close()
+            os.close(lockfd)
+            _handle(conn, w, ctx, sources, served, started)
+        except BaseException:  # a caller that sent nothing sensible (or left): nothing was run for it
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(w)
+    return pid, r
+
+
+def _tell_service(w, outcome):
+    try:
+        os.write(w, outcome)
+    except OSError:
+        pass
+    os.close(w)
 
 
 def _unlink_if(path, ident):
@@ -229,41 +288,37 @@ def _receive(conn):
         raise
 
 
-def _handle(conn, inherited, ctx, sources, served, started):
-    """Answer one caller: its status request, a decline, or a worker forked for its command.
-    Returns 1 when a command was taken."""
+def _handle(conn, w, ctx, sources, served, started):
+    """Answer the caller on ``conn`` (in the spare): its status request, a decline, or its command,
+    run in this process (then this never returns). The service hears the outcome on ``w``."""
     creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
     uid = int.from_bytes(creds[4:8], sys.byteorder)
-    (argv, cwd, cctx, env), fds = _receive(conn)
     try:
-        if argv[:3] == ["system", "service", "status"] and uid == os.geteuid():
-            conn.sendall(b"S%d %d %d\n" % (os.getpid(), started, served))
-            return 0
-        reason = _decline(uid, cctx, ctx, fds, sources)
-        if reason:
-            conn.sendall(b"F" + reason.encode() + b"\n")
-            if reason == CHANGED:
-                raise _Stop()  # its code is out of date: the next start loads the new one
-            return 0
-        pid = os.fork()
-        if pid == 0:
-            _worker(conn, inherited, fds, argv, cwd, env)
-        return 1
-    finally:
-        for fd in fds:
-            os.close(fd)
+        (argv, cwd, cctx, env), fds = _receive(conn)
+    except BaseException:
+        _tell_service(w, DECLINED)
+        raise
+    if argv[:3] == ["system", "service", "status"] and uid == os.geteuid():
+        _tell_service(w, ANSWERED)
+        conn.sendall(b"S%d %d %d\n" % (os.getppid(), started, served))
+        return
+    reason = _decline(uid, cctx, ctx, fds, sources)
+    if reason:
+        _tell_service(w, STALE if reason == CHANGED else DECLINED)
+        conn.sendall(b"F" + reason.encode() + b"\n")
+        return
+    _tell_service(w, TAKEN)
+    _worker(conn, fds, argv, cwd, env)
 
 
-def _worker(conn, inherited, fds, argv, cwd, env):
-    """Run one command in this forked process and exit with its status (never returns)."""
+def _worker(conn, fds, argv, cwd, env):
+    """Run one command in this process and exit with its status (never returns)."""
     code = 1
     told = False
     try:
-        for s in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(s, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        for fd in inherited:
-            os.close(fd)
+        from ..engine.syscalls import PR_SET_PDEATHSIG, SYS
+        SYS.prctl(PR_SET_PDEATHSIG, 0)  # the command goes on if the service goes
+        os.setpgid(0, 0)  # and a Ctrl-C meant for a service in the foreground is not meant for it
         try:
             os.chdir(cwd)
         except OSError:

@@ -55,19 +55,29 @@ def _preload():
                     __import__(name)
                 except ImportError:  # an optional dependency (pyroute2) that is missing: loaded when needed, if ever
                     pass
+    from ..engine import monitor, seccomp
+    monitor.pin_source_key()  # the service stops when a source changes (_changed)
+    try:
+        seccomp.libseccomp()  # dlopen'ed here once, not in every container's monitor
+    except MyDockerError:  # not installed: a container with seccomp says so when it starts
+        pass
     import gc
     gc.collect()
     gc.freeze()  # what is loaded now is never scanned by a worker's collector (no copy-on-write of it)
 
 
 def _sources():
-    """(path, mtime_ns, size) of every loaded source file of this collection."""
+    """(path, mtime_ns, size) of every loaded source file of this collection and of every file of
+    its module_utils (what the engine copy of a container's monitor is made from)."""
     top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     files = set()
     for m in list(sys.modules.values()):
         f = getattr(m, "__file__", None)
         if f and os.path.abspath(f).startswith(top + os.sep):
             files.add(os.path.abspath(f))
+    for d, dirs, names in os.walk(os.path.join(top, "plugins", "module_utils")):
+        dirs[:] = [x for x in dirs if x != "__pycache__"]
+        files.update(os.path.join(d, n) for n in names if n.endswith(".py"))
     for extra in (os.path.join("bin", "mydocker"), os.path.join("scripts", "collection_path.py")):
         files.add(os.path.join(top, extra))
     return tuple(_stamp(f) for f in sorted(files))

@@ -92,9 +92,19 @@ def run_cmd(argv, env=None, timeout=300, check=True, capture=True):
     return dt, p.returncode, so, se
 
 
+def _pgid(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[2])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def procs_mentioning(text, exclude=()):
-    """PIDs (not ours, none of ``exclude``) whose command line mentions ``text``."""
+    """PIDs (not ours, none of ``exclude`` nor in their process groups: mydocker's service and the
+    spare it keeps forked for the next command) whose command line mentions ``text``."""
     me = os.getpid()
+    groups = {g for g in (_pgid(p) for p in exclude) if g is not None}
     found = []
     needle = text.encode()
     for d in os.listdir("/proc"):
@@ -105,7 +115,7 @@ def procs_mentioning(text, exclude=()):
                 cmd = f.read()
         except OSError:
             continue
-        if needle in cmd:
+        if needle in cmd and (not groups or _pgid(int(d)) not in groups):
             found.append(int(d))
     return found
 

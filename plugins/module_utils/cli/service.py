@@ -223,6 +223,7 @@ def _fork_spare(lsock, lockfd, ctx, sources, served, started):
             SYS.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # no spare outlives a killed service
             if os.getppid() == 1:
                 os._exit(0)
+            _copy_pages_ahead(lsock)
             lsock.settimeout(None)
             conn, _addr = lsock.accept()
             lsock.close()
@@ -234,6 +235,44 @@ def _fork_spare(lsock, lockfd, ctx, sources, served, started):
             os._exit(code)
     os.close(w)
     return pid, r
+
+
+MADV_POPULATE_WRITE = 23  # Linux 5.14
+CHUNK = 1 << 20
+
+
+def _copy_pages_ahead(lsock):
+    """Break copy-on-write now for this process's private writable memory (madvise
+    MADV_POPULATE_WRITE), at idle priority while no caller waits: a forked process copies each page
+    it first writes to (Python writes reference counts everywhere), ~7 ms of a ``run`` otherwise.
+    Stops at once when a caller connects; does nothing on a kernel without it."""
+    import ctypes
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        pass
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        madvise = libc.madvise
+        madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        with open("/proc/self/maps") as f:
+            ranges = [line.split()[0] for line in f if line.split()[1][1:4:2] == "wp"]
+        for r in ranges:
+            lo, hi = (int(x, 16) for x in r.split("-"))
+            for start in range(lo, hi, CHUNK):
+                if select.select([lsock], [], [], 0)[0]:
+                    return  # a caller: serve it now
+                if madvise(start, min(CHUNK, hi - start), MADV_POPULATE_WRITE) != 0:
+                    if ctypes.get_errno() in (22, 38):  # EINVAL: an older kernel; ENOSYS
+                        return
+                    break  # a range it cannot populate (a guard page): the next one
+    except (OSError, ValueError, AttributeError):
+        pass
+    finally:
+        try:
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+        except (AttributeError, OSError):
+            pass
 
 
 def _tell_service(w, outcome):

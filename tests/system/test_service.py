@@ -59,7 +59,12 @@ def test_served_commands_match_direct_ones(svc):
     assert pid is not None and before == 0
     cases = [
         ("run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3"),
-        ("run", "--bogus", "busybox"),                 # argparse's usage error
+        ("run", "--bogus", "busybox"),                 # argparse's usage errors
+        ("run", "-d"),
+        ("rm",),
+        ("ps", "--bogus"),
+        ("network", "create"),
+        ("network", "nosuch"),
         ("inspect", "no-such-container"),              # an engine error
         ("ps", "-a"),
         ("images",),

@@ -41,9 +41,7 @@ def socket_path(root):
 def _preload():
     """Import every module a command may need, so that no worker imports anything."""
     from . import main
-    for name in main.GROUP:
-        main.group(name)
-    main.build_parser()
+    main.keep_parsers()  # every group imported, every parser built
     engine = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "engine")
     pkg = __package__.rsplit(".", 1)[0] + ".engine"
     for sub in ("", "cgroups", "net"):

@@ -113,3 +113,28 @@ def test_parse_security_opt(tmp_path):
     path.write_text(json.dumps({"defaultAction": "SCMP_ACT_FOO"}))
     with pytest.raises(MyDockerError, match="unknown action.*p.json"):
         S.parse_security_opt(["seccomp=%s" % path])
+
+
+def test_kept_default_program(tmp_path, monkeypatch):
+    """keep_default (the service's): later starts with the default profile and that cache get the
+    same program without building it; other caps, settings or caches are prepared as before."""
+    pytest.importorskip("ctypes")
+    try:
+        S.libseccomp()
+    except MyDockerError:
+        pytest.skip("libseccomp is not installed")
+    cache = str(tmp_path / "seccomp")
+    monkeypatch.setattr(S, "_KEPT", {})
+    S.keep_default(cache)
+    kept = S._KEPT[(cache, None)]
+    calls = []
+    real = S.compile_profile
+    monkeypatch.setattr(S, "compile_profile", lambda *a, **k: calls.append(a) or real(*a, **k))
+    assert S.prepare(None, cache=cache) is kept
+    assert S.prepare(S.DEFAULT, cache=cache) is kept
+    assert calls == []
+    other = S.prepare(None, caps=["CAP_CHOWN"], cache=cache)   # other caps: built as before
+    assert other is not kept and other.data != kept.data
+    assert S.prepare(None, cache=str(tmp_path / "other")) is not kept
+    assert len(calls) == 2
+    assert S.prepare(S.UNCONFINED, cache=cache) is None

@@ -38,7 +38,7 @@ def socket_path(root):
     return os.path.join(root, wire.SOCKET)
 
 
-def _preload():
+def _preload(root):
     """Import every module a command may need, so that no worker imports anything."""
     from . import main
     main.keep_parsers()  # every group imported, every parser built
@@ -55,8 +55,9 @@ def _preload():
                     pass
     from ..engine import monitor, seccomp
     monitor.pin_source_key()  # the service stops when a source changes (_changed)
-    try:
-        seccomp.libseccomp()  # dlopen'ed here once, not in every container's monitor
+    from ..engine.lifecycle import SECCOMP_CACHE
+    try:  # libseccomp loaded and the default profile's program made here once, not in every monitor
+        seccomp.keep_default(os.path.join(root, SECCOMP_CACHE))
     except MyDockerError:  # not installed: a container with seccomp says so when it starts
         pass
     import gc
@@ -123,7 +124,7 @@ def serve(root, idle, ready_fd=None):
             fcntl.flock(lockfd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise MyDockerError("a service already runs for %s (pid %s)" % (root, running(root))) from None
-        _preload()
+        _preload(root)
         ctx = wire.context()
         sources = _sources()
         try:

@@ -32,6 +32,9 @@ teardown_on_error() {
 trap 'rm -f "$OUT"' EXIT
 trap 'teardown_on_error' ERR
 
+ROOT_WAS_THERE=0
+[ -e "$ROOT" ] && ROOT_WAS_THERE=1
+
 echo "== 1. ansible-playbook playbooks/site.yml"
 playbook playbooks/site.yml | tee "$OUT"
 
@@ -70,5 +73,9 @@ mydocker rm -f demo-cli >/dev/null 2>&1 || true
 
 echo "== 5. ansible-playbook playbooks/teardown.yml"
 playbook playbooks/teardown.yml | tee "$OUT"
+if [ "$ROOT_WAS_THERE" = 0 ] && [ -e "$ROOT" ]; then  # the demo made the state root: it must be gone
+    echo "demo: FAILED, the teardown left the state root $ROOT that the demo made" >&2
+    exit 1
+fi
 trap - ERR
 echo "demo: OK (the rerun: $(tr -s " " <<<"$RERUN"))"

@@ -54,7 +54,8 @@ class MyDocker:
         self.ports = []
 
     def cmd(self, *args):
-        return [self.python, MYDOCKER, "--root", self.root] + list(args)
+        # -S: as the installed launcher starts it (scripts/install.sh; bin/mydocker adds the venv's site-packages)
+        return [self.python, "-S", MYDOCKER, "--root", self.root] + list(args)
 
     def call(self, *args, **kw):
         if self.service_pid:

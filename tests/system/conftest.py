@@ -11,6 +11,8 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLI = os.path.join(REPO, "bin", "mydocker")
+# how the installed launcher starts it (scripts/install.sh): python -S from the venv
+PYTHON = [sys.executable, "-S"] if sys.prefix != sys.base_prefix else [sys.executable]
 
 
 def _need_root():
@@ -26,7 +28,7 @@ class MyDocker:
         self.env = dict(os.environ, MYDOCKER_ROOT=root)
 
     def __call__(self, *args, check=True, timeout=60, input=None, env=None):
-        p = subprocess.run([sys.executable, CLI] + [str(a) for a in args], env=env or self.env,
+        p = subprocess.run(PYTHON + [CLI] + [str(a) for a in args], env=env or self.env,
                            capture_output=True, timeout=timeout,
                            input=input, check=False)
         p.out = p.stdout.decode("utf-8", "replace")

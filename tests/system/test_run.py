@@ -103,10 +103,9 @@ def test_rm_flag_removes_the_container_after_exit(md):
 
 def _cli(md, *args):
     import subprocess
-    import sys
 
-    from conftest import CLI
-    return subprocess.Popen([sys.executable, CLI] + list(args), env=md.env, stdout=subprocess.PIPE,
+    from conftest import CLI, PYTHON
+    return subprocess.Popen(PYTHON + [CLI] + list(args), env=md.env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
 
 
@@ -192,10 +191,9 @@ def test_prune_removes_unused_engine_copies(md):
 
 def test_concurrent_runs_get_distinct_ids_and_valid_state(md):
     import subprocess
-    import sys
 
-    from conftest import CLI
-    procs = [subprocess.Popen([sys.executable, CLI, "run", "-d", "--name", "c%d" % i, "busybox", "sleep", "30"],
+    from conftest import CLI, PYTHON
+    procs = [subprocess.Popen(PYTHON + [CLI, "run", "-d", "--name", "c%d" % i, "busybox", "sleep", "30"],
                               env=md.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(8)]
     ids = []
     for p in procs:
@@ -207,7 +205,7 @@ def test_concurrent_runs_get_distinct_ids_and_valid_state(md):
     assert names == sorted("c%d" % i for i in range(8))
     for i in ids:
         json.load(open(os.path.join(md.root, "containers", i, "config.json")))
-    procs = [subprocess.Popen([sys.executable, CLI, "rm", "-f", i], env=md.env, stdout=subprocess.PIPE,
+    procs = [subprocess.Popen(PYTHON + [CLI, "rm", "-f", i], env=md.env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE) for i in ids]
     for p in procs:
         p.communicate(timeout=60)

@@ -144,3 +144,19 @@ def test_bin_mydocker_compiles_once_outside_the_checkout(tmp_path):
         found += [f for f in files if f.startswith("containers.") and f.endswith(".pyc")]
     assert found
     assert (sorted(os.listdir(in_checkout)) if os.path.isdir(in_checkout) else []) == before
+
+
+def test_venv_site_under_python_minus_s():
+    """``python -S`` (the launcher's start): venv_site puts the venv's site-packages on the path,
+    so pyroute2 imports; without -S it changes nothing (site.py did it)."""
+    probe = ("import runpy, sys\nh = runpy.run_path(%r)\nadded = h['venv_site']()\n"
+             "import pyroute2\nprint(added, sys.flags.no_site, added in sys.path if added else None)"
+             % os.path.join(REPO, "scripts", "collection_path.py"))
+    if sys.prefix == sys.base_prefix:
+        pytest.skip("not run from a venv (make unit uses /opt/mydocker/venv)")
+    p = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True, check=False)
+    assert p.returncode == 0, p.stderr
+    added, no_site, on_path = p.stdout.split()
+    assert (no_site, on_path) == ("1", "True") and added.endswith("site-packages")
+    p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    assert (p.returncode, p.stdout.split()) == (0, ["None", "0", "None"]), p.stderr

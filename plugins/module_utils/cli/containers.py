@@ -5,7 +5,6 @@
 ``PARSERS`` maps each command name to the function that adds its sub-parser; ``main`` builds only
 the one that was asked for."""
 
-import argparse
 import json
 import os
 import signal
@@ -22,17 +21,22 @@ from .procopts import RUN_FLAGS as PROC_FLAGS
 from .procopts import filtered, run_kwargs
 
 
-class _Networks(argparse.Action):
-    """``--network`` repeatable: the first in ``network`` (as always), the others in
-    ``more_networks``."""
+def _networks_action():
+    """argparse's action ``networks`` (``RUN_FLAGS``): ``--network`` repeatable, the first in
+    ``network`` (as always), the others in ``more_networks``. fastparse.NETWORKS does the same."""
+    import argparse
 
-    def __call__(self, parser, namespace, values, option_string=None):
-        if getattr(namespace, self.dest, None) is None:
-            setattr(namespace, self.dest, values)
-        else:
-            namespace.more_networks = list(getattr(namespace, "more_networks", None) or []) + [values]
+    class Networks(argparse.Action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            if getattr(namespace, self.dest, None) is None:
+                setattr(namespace, self.dest, values)
+            else:
+                namespace.more_networks = list(getattr(namespace, "more_networks", None) or []) + [values]
+    return Networks
 
 
+# the run sub-parser's options: argparse's add_argument arguments, read by fastparse as well (only
+# the keys and actions it knows: fastparse.KEYS, fastparse.KINDS)
 RUN_FLAGS = [
     (("-i", "--interactive"), dict(action="store_true", help="keep stdin open")),
     (("-t", "--tty"), dict(action="store_true", help="allocate a pseudo-terminal")),
@@ -46,7 +50,7 @@ RUN_FLAGS = [
                                    help="publish every exposed port (the image's too) on a free host port")),
     (("--expose",), dict(action="append", default=[], metavar="PORT[-END][/proto]",
                          help="expose a port or a range (published by -P)")),
-    (("-net", "--net", "--network"), dict(dest="network", action=_Networks,
+    (("-net", "--net", "--network"), dict(dest="network", action="networks",
                                           help="network to connect to (repeatable), or none, host, container:NAME")),
     (("--network-alias", "--net-alias"), dict(dest="network_alias", action="append", default=[], metavar="ALIAS",
                                               help="another name of the container on its (first) network")),
@@ -290,13 +294,17 @@ def cmd_inspect(a):
 
 # ------------------------------------------------------------------ parsers
 
+RUN_POSITIONALS = (("image", None), ("command", "..."))  # "...": argparse.REMAINDER
+
+
 def _p_run(sub, name, help):
     s = sub.add_parser(name, help=help, allow_abbrev=False, add_help=False)
+    s.register("action", "networks", _networks_action())
     s.add_argument("--help", action="help", help="show this help")
     for flags, kw in RUN_FLAGS:
         s.add_argument(*flags, **kw)
-    s.add_argument("image")
-    s.add_argument("command", nargs=argparse.REMAINDER)
+    for dest, nargs in RUN_POSITIONALS:
+        s.add_argument(dest, nargs=nargs)
     s.set_defaults(fn=cmd_run)
     return s
 
@@ -330,7 +338,7 @@ def _p_exec(sub, name, help):
     s.add_argument("-w", "--workdir")
     s.add_argument("-u", "--user", default=None, help="user[:group] (default: the container's)")
     s.add_argument("container")
-    s.add_argument("command", nargs=argparse.REMAINDER)
+    s.add_argument("command", nargs="...")  # argparse.REMAINDER
     s.set_defaults(fn=cmd_exec)
     return s
 
@@ -398,4 +406,9 @@ PARSERS = {
     "rm": _p_rm,
     "commit": _p_commit,
     "inspect": _p_inspect,
+}
+
+# the command lines main.parse_args gives to fastparse first: (flags, positionals, sub-parser defaults)
+FAST = {
+    "run": (RUN_FLAGS, RUN_POSITIONALS, {"fn": cmd_run}),
 }

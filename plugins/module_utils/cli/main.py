@@ -7,126 +7,24 @@ It finds the command word after the global options, imports only that command's 
 command's sub-parser. Listing the commands (``mydocker --help``, ``mydocker help``, a bad command
 word) needs no group at all: the names and one-line helps are the static ``COMMANDS`` table."""
 
-import argparse
 import os
 import sys
 
 from ..engine.errors import MyDockerError
+from .commands import COMMANDS, EPILOG, GROUP, NESTED, group  # noqa: F401 (re-exported)
 from .output import err
-
-# (command, module of this package that defines it in its PARSERS, one-line help), in the order
-# `mydocker --help` lists them
-COMMANDS = (
-    ("run", "containers", "run a command in a new container"),
-    ("ps", "containers", "list containers"),
-    ("logs", "containers", "show a detached container's output"),
-    ("exec", "containers", "run a command in a running container"),
-    ("stop", "containers", "stop containers (SIGTERM, then SIGKILL)"),
-    ("restart", "containers", "restart containers"),
-    ("start", "containers", "start stopped containers"),
-    ("rm", "containers", "remove containers"),
-    ("commit", "containers", "save a container's filesystem as an image or a tar file"),
-    ("inspect", "containers", "show container records as JSON"),
-    ("port", "containers", "list a container's published ports"),
-    ("images", "images", "list images"),
-    ("rmi", "images", "remove images (a tag; the image with its last tag)"),
-    ("tag", "images", "give an image another reference (name:tag)"),
-    ("image", "images", "manage images"),
-    ("pull", "registry", "pull an image from a registry"),
-    ("push", "registry", "push an image to a registry"),
-    ("login", "registry", "log in to a registry"),
-    ("logout", "registry", "log out from a registry"),
-    ("build", "build", "build an image from a Containerfile"),
-    ("save", "build", "write images to a docker or OCI archive"),
-    ("load", "build", "load every image of a docker or OCI archive"),
-    ("prune", "system", "remove leftovers of crashed runs"),
-    ("system", "system", "state root information (df)"),
-    ("network", "network", "manage bridge networks"),
-    ("volume", "volume", "manage named volumes"),
-)
-GROUP = {name: module for name, module, helptext in COMMANDS}
-NESTED = ("image", "network", "system", "volume")   # commands with subcommands of their own: `mydocker help image ls`
-
-EPILOG = "'mydocker help COMMAND' or 'mydocker COMMAND --help' shows a command's options."
-
-
-def _columns():
-    """The terminal's width as shutil.get_terminal_size works it out ($COLUMNS, stdout's
-    terminal, else 80)."""
-    try:
-        cols = int(os.environ.get("COLUMNS", 0))
-    except ValueError:
-        cols = 0
-    if cols <= 0:
-        try:
-            cols = os.get_terminal_size(sys.__stdout__.fileno()).columns
-        except (AttributeError, ValueError, OSError):
-            cols = 0
-    return cols or 80
-
-
-class _Formatter(argparse.HelpFormatter):
-    """argparse's formatter, told its width: left to itself it imports shutil (and so bz2 and lzma,
-    ~5 ms), and argparse makes one for every add_argument of every command line."""
-
-    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
-        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
-
-
-class _Parser(argparse.ArgumentParser):
-    """ArgumentParser with :class:`_Formatter`; its sub-parsers are of this class too."""
-
-    def __init__(self, *args, **kw):
-        kw.setdefault("formatter_class", _Formatter)
-        super().__init__(*args, **kw)
-
-
-class _ListingParser(_Parser):
-    """The top-level parser with every command as a stub; on an error it can show the full help
-    (the command list) instead of the usage line (``mydocker`` alone)."""
-
-    full_help_on_error = False
-
-    def error(self, message):
-        if not self.full_help_on_error:
-            super().error(message)
-        self.print_help(sys.stderr)
-        self.exit(2, "%s: error: %s\n" % (self.prog, message))
-
-
-def _top(cls=_Parser, **kw):
-    p = cls(prog="mydocker", allow_abbrev=False, description="A small Docker-like container runtime.", **kw)
-    p.add_argument("--root", default=None,
-                   help="state root (default: $MYDOCKER_ROOT or /var/lib/mydocker)")
-    sub = p.add_subparsers(dest="cmd", metavar="COMMAND", parser_class=_Parser)
-    sub.required = True
-    return p, sub
-
-
-def group(name):
-    """The module of this package that defines command ``name`` (``__import__``: importlib itself
-    is a few ms of start-up)."""
-    return __import__("%s.%s" % (__package__, GROUP[name]), fromlist=("PARSERS",))
 
 
 def build_parser(command=None):
-    """The parser for ``command``, with only that command's sub-parser built (its group imported);
-    with ``command=None``, every command's (every group imported)."""
-    p, sub = _top()
-    for name, module, helptext in COMMANDS:
-        if command is None or name == command:
-            group(name).PARSERS[name](sub, name, helptext)
-    return p
+    """The argparse parser for ``command`` (``parsers.build_parser``)."""
+    from .parsers import build_parser as build
+    return build(command)
 
 
 def listing_parser():
-    """The parser that lists every command from the static table, importing no group; each
-    command is a stub that takes whatever follows it (``main`` parses again with the real one)."""
-    p, sub = _top(_ListingParser, epilog=EPILOG)
-    for name, module, helptext in COMMANDS:
-        s = sub.add_parser(name, help=helptext, add_help=False)
-        s.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    return p
+    """The parser that lists every command (``parsers.listing_parser``)."""
+    from .parsers import listing_parser as listing
+    return listing()
 
 
 def command_index(argv):
@@ -169,11 +67,32 @@ def keep_parsers():
     _KEPT = build_parser()
 
 
+_SPECS = {}  # command -> fastparse.Spec, compiled once per process
+
+
+def _fast(argv, i, word):
+    """``argv`` parsed by fastparse when ``word`` is a command its group lists in ``FAST`` and the
+    command line is of a form it takes; else None (argparse parses)."""
+    if word not in GROUP or i is None or i < 0:
+        return None
+    fast = getattr(group(word), "FAST", {}).get(word)
+    if fast is None:
+        return None
+    from . import fastparse
+    spec = _SPECS.get(word)
+    if spec is None:
+        spec = _SPECS[word] = fastparse.Spec(*fast)
+    return fastparse.parse(argv, i, word, spec)
+
+
 def parse_args(argv):
     """The parsed arguments of a mydocker command line (``args.fn`` runs it); exits on a usage error
     or after printing help, as argparse does."""
     i = command_index(argv)
     word = argv[i] if i is not None and i >= 0 else None
+    fast = _fast(argv, i, word)
+    if fast is not None:
+        return fast
     if word not in GROUP:
         # no command, a bad one, or an option first: the listing parser prints the help or the
         # error (and exits); what it parses is parsed again below with the real sub-parser

@@ -103,7 +103,7 @@ def venv_site():
             continue
     else:
         return None
-    keys = dict((k.strip().lower(), v.strip().lower()) for k, _, v in (ln.partition("=") for ln in lines))
+    keys = dict((k.strip().lower(), v.strip().lower()) for k, sep, v in (ln.partition("=") for ln in lines) if sep)
     d = os.path.join(os.path.dirname(cfg), "lib", "python%d.%d" % sys.version_info[:2], "site-packages")
     if keys.get("include-system-site-packages") == "true" or not os.path.isdir(d):
         import site

@@ -84,7 +84,7 @@ def _words(rng, spec):
     if rng.random() < 0.3:
         argv += rng.choice([["--root", "/tmp/r"], ["--root=/tmp/r"], ["--root=", "--root", "/s"]])
     argv.append("run")
-    for _ in range(rng.randrange(0, 8)):
+    for _opt in range(rng.randrange(0, 8)):
         o = rng.choice(opts)
         dest, kind = spec.options[o]
         if kind == fastparse.STORE_TRUE:
@@ -95,7 +95,7 @@ def _words(rng, spec):
             argv += [o] + ([rng.choice(values)] if rng.random() < 0.97 else [])
     if rng.random() < 0.9:
         argv.append(rng.choice(["busybox", "", "img:1"]))
-        for _ in range(rng.randrange(0, 4)):
+        for _word in range(rng.randrange(0, 4)):
             argv.append(rng.choice(values + opts[:5]))
     if rng.random() < 0.05:
         argv.insert(rng.randrange(1, len(argv) + 1), rng.choice(["--", "-it", "--help", "-"]))
@@ -106,7 +106,7 @@ def test_generated_command_lines_match_argparse(capsys):
     spec = fastparse.Spec(*cc.FAST["run"])
     rng = random.Random(13)
     taken = 0
-    for _ in range(1500):
+    for _line in range(1500):
         argv = _words(rng, spec)
         fast = by_fast(argv)
         if fast is None:

@@ -11,7 +11,7 @@ import os
 import sys
 
 from ..engine.errors import MyDockerError
-from .commands import COMMANDS, EPILOG, GROUP, NESTED, group  # noqa: F401 (re-exported)
+from .commands import COMMANDS, EPILOG, GROUP, NESTED, group  # noqa: F401 (re-exported) pylint: disable=unused-import
 from .output import err
 
 

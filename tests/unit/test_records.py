@@ -227,3 +227,36 @@ def test_network_reads_records_through_records(paths):
     got = networks._container_records(paths)
     assert list(got) == ["3000000001"] and got["3000000001"].port_specs == ["8080:80", "127.0.0.1:5353:53/udp"]
     assert ports.format_publish is records.format_port
+
+
+def _write_raw(paths, cid, text):
+    os.makedirs(paths.container_dir(cid), exist_ok=True)
+    with open(paths.container_config(cid), "w") as f:
+        f.write(text)
+
+
+def test_with_name_parses_only_what_holds_the_name(paths, monkeypatch):
+    records.save(paths, ours("1111111111", name="web"))
+    records.save(paths, ours("2222222222", name="db", hostname="web"))   # "web" in another field
+    _write_raw(paths, "3333333333", '{"id": "3333333333", "name": "go-web"}')  # a Go-style record
+    _write_raw(paths, "4444444444", "not json")  # corrupt, and without the name: not read as JSON
+    parsed = []
+    real = records.json.loads
+    monkeypatch.setattr(records.json, "loads", lambda s: parsed.append(s) or real(s))
+    assert [r.id for r in records.with_name(paths, "web")] == ["1111111111"]
+    assert len(parsed) == 2   # the two files that hold "web"; not "db"'s name nor the corrupt one
+    assert [r.id for r in records.with_name(paths, "go-web")] == ["3333333333"]
+    assert records.find(paths, "go-web").id == "3333333333"
+    assert list(records.with_name(paths, "nosuch")) == []
+    with pytest.raises(NotFound):
+        records.find(paths, "nosuch")
+    _write_raw(paths, "5555555555", '{"name": "web", ')  # corrupt and holding the name: as iter_records
+    with pytest.raises(MyDockerError, match="corrupt state file"):
+        list(records.with_name(paths, "web"))
+
+
+def test_with_name_of_a_name_json_may_escape(paths):
+    # the Go tool checked no names: one with characters a JSON writer escapes is compared parsed
+    _write_raw(paths, "6666666666", json.dumps({"id": "6666666666", "name": "caf\u00e9 <1>"}))
+    assert [r.id for r in records.with_name(paths, "caf\u00e9 <1>")] == ["6666666666"]
+    assert records.find(paths, "caf\u00e9 <1>").id == "6666666666"

@@ -119,8 +119,10 @@ def create(root: str | None, image: str, command: list[str] | None = None, name:
     with state_lock(paths):
         cid = _new_id(paths)
         name = name or cid
-        others = list(records.iter_records(paths))  # one pass over the records for both checks
-        for other in others:
+        # with networks, one pass over every record for both checks; else only the records that
+        # hold the name in their bytes are parsed (records.with_name)
+        others = list(records.iter_records(paths)) if atts else None
+        for other in (others if others is not None else records.with_name(paths, name)):
             if other.get("name") == name:
                 raise MyDockerError("the container name %s is already in use by container %s"
                                     % (name, other.id))

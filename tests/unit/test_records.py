@@ -241,10 +241,10 @@ def test_with_name_parses_only_what_holds_the_name(paths, monkeypatch):
     _write_raw(paths, "3333333333", '{"id": "3333333333", "name": "go-web"}')  # a Go-style record
     _write_raw(paths, "4444444444", "not json")  # corrupt, and without the name: not read as JSON
     parsed = []
-    real = records.json.loads
-    monkeypatch.setattr(records.json, "loads", lambda s: parsed.append(s) or real(s))
+    real = records._record
+    monkeypatch.setattr(records, "_record", lambda p, cid, data: parsed.append(cid) or real(p, cid, data))
     assert [r.id for r in records.with_name(paths, "web")] == ["1111111111"]
-    assert len(parsed) == 2   # the two files that hold "web"; not "db"'s name nor the corrupt one
+    assert parsed == ["1111111111", "2222222222"]   # the files that hold "web"; not the Go one, nor the corrupt one
     assert [r.id for r in records.with_name(paths, "go-web")] == ["3333333333"]
     assert records.find(paths, "go-web").id == "3333333333"
     assert list(records.with_name(paths, "nosuch")) == []

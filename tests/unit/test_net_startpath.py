@@ -240,6 +240,44 @@ def test_the_start_path_loads_no_pyroute2():
     assert out.decode().split("\n")[:2] == ["[]", "[]"]
 
 
+def test_link_and_address_reads_answer_as_pyroute2_for_every_host_link():
+    """rtnl's two reads (one link by name, one link's IPv4 addresses) against pyroute2's
+    IPRoute on this host's own links (read only); then netlink.link_infos, which drift uses."""
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine.net import netlink
+    ipr = rtnl.pyroute2_module("pyroute2.iproute.linux").IPRoute()
+    try:
+        want = {}
+        for link in ipr.get_links():
+            li = link.get_attr("IFLA_LINKINFO")
+            idx = link["index"]
+            want[link.get_attr("IFLA_IFNAME")] = {
+                "index": idx, "kind": li.get_attr("IFLA_INFO_KIND") if li is not None else None,
+                "up": bool(link["flags"] & 1), "master": link.get_attr("IFLA_MASTER"),
+                "addresses": ["%s/%d" % (a.get_attr("IFA_ADDRESS"), a["prefixlen"])
+                              for a in ipr.get_addr(family=socket.AF_INET, index=idx)]}
+    finally:
+        ipr.close()
+    assert "lo" in want and "127.0.0.1/8" in want["lo"]["addresses"]
+    with rtnl.Channel() as ch:
+        for name, info in want.items():
+            got = ch.link(name)
+            got["addresses"] = ch.addresses(got["index"])
+            assert got == info, name
+        assert ch.link("nosuchlink0") is None
+    names = sorted(want) + ["nosuchlink0", "x" * 16, ""]
+    assert netlink.link_infos(names) == [want.get(n) for n in names]
+    assert netlink.link_info("lo") == want["lo"]
+
+
+def test_a_refused_query_is_a_netlink_error():
+    ch = _channel(code=1)
+    with pytest.raises(rtnl.NetlinkError) as e:
+        ch.link("lo")
+    assert e.value.code == 1
+    hdr = struct.unpack_from("=IHHII", ch.sock.sent[0])
+    assert hdr[1] == rtnl.RTM_GETLINK and hdr[2] == rtnl.NLM_F_REQUEST  # a GET without an ACK asked
+
+
 # ------------------------------------------------------------------ iptables: reading rules fast
 
 def test_split_rule_is_shlex_split():

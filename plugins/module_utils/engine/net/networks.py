@@ -336,7 +336,9 @@ def drift(root: str | None, name: str) -> list[str]:
     net = _load(paths, name)
     nl = _netlink()
     problems = []
-    info = nl.link_info(net.bridge)
+    members = [(cid, cname) for cid, cname, dummy in attached(paths, net)]
+    infos = nl.link_infos([net.bridge] + [veth_name(cid) for cid, dummy in members])
+    info = infos[0]
     if info is None:
         problems.append("bridge %s is missing" % net.bridge)
     else:
@@ -358,8 +360,7 @@ def drift(root: str | None, name: str) -> list[str]:
         if not ipt.jump_present(chains, table, builtin, match, chain):
             problems.append("jump from %s to %s missing (-t %s)" % (builtin, chain, table))
     if info is not None:
-        for cid, cname, dummy in attached(paths, net):
-            veth = nl.link_info(veth_name(cid))
+        for (cid, cname), veth in zip(members, infos[1:]):
             if veth is not None and veth["master"] != info["index"]:
                 problems.append("veth %s of container %s is not on bridge %s" % (veth_name(cid), cname, net.bridge))
     if nl.get_sysctl(IP_FORWARD) != "1":

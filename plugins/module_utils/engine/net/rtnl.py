@@ -9,11 +9,15 @@ address, set links up, add the default route, delete a link), five fixed layouts
 message classes cost its import (``pyroute2.common``, ``pyroute2.config``: logging,
 multiprocessing, pickle, platform, the ``ifinfmsg`` plugins: ~50 ms of every networked start);
 the unit tests pack each request with pyroute2 as well and require the same bytes,
-and decode ours back with pyroute2. Everything that reads the kernel's tables (dumps), creates
+and decode ours back with pyroute2. Two reads are here too, for the checks a no-change run
+makes (``mydocker_network``'s drift): one link by name (:meth:`Channel.link`) and the IPv4
+addresses of one link (:meth:`Channel.addresses`); the unit tests compare both with pyroute2's
+answers for every link of the host. Everything else that reads the kernel's tables, creates
 bridges or repairs them stays with pyroute2's ``IPRoute`` in :mod:`netlink`.
 An error is :class:`NetlinkError` with the kernel's errno (``code``), as pyroute2 raises it.
 """
 
+import errno
 import os
 import socket
 import struct
@@ -21,13 +25,17 @@ import struct
 NETLINK_ROUTE = 0
 RTM_NEWLINK = 16
 RTM_DELLINK = 17
+RTM_GETLINK = 18
 RTM_NEWADDR = 20
+RTM_GETADDR = 22
 RTM_NEWROUTE = 24
 NLM_F_REQUEST = 0x1
 NLM_F_ACK = 0x4
 NLM_F_EXCL = 0x200
 NLM_F_CREATE = 0x400
+NLM_F_DUMP = 0x300
 NLMSG_ERROR = 0x2
+NLMSG_DONE = 0x3
 IFF_UP = 0x1
 RT_TABLE_MAIN = 254
 RTPROT_BOOT = 3
@@ -144,9 +152,27 @@ def rtmsg(table, proto, scope, rtype, attrs=()):
     return struct.pack("=BBBBBBBBI", AF_INET, 0, 0, 0, table, proto, scope, rtype, 0) + b"".join(attrs)
 
 
-def message(body, mtype, flags, seq):
-    """``struct nlmsghdr`` + ``body``: a request that asks for an ACK."""
-    return struct.pack("=IHHII", 16 + len(body), mtype, NLM_F_REQUEST | NLM_F_ACK | flags, seq, 0) + body
+def message(body, mtype, flags, seq, ack=True):
+    """``struct nlmsghdr`` + ``body``: a request that asks for an ACK (unless ``ack`` is false)."""
+    flags |= NLM_F_REQUEST | (NLM_F_ACK if ack else 0)
+    return struct.pack("=IHHII", 16 + len(body), mtype, flags, seq, 0) + body
+
+
+def attrs_of(data, off, end):
+    """{type: payload} of the attributes in ``data[off:end]`` (the nested flag bit cleared; the
+    first of a repeated type)."""
+    out = {}
+    while off + 4 <= end:
+        length, kind = struct.unpack_from("=HH", data, off)
+        if length < 4:
+            break
+        out.setdefault(kind & 0x3FFF, data[off + 4:off + length])
+        off += (length + 3) & ~3
+    return out
+
+
+def _u32(payload):
+    return struct.unpack("=I", payload[:4])[0] if payload is not None and len(payload) >= 4 else None
 
 
 class Channel:
@@ -188,6 +214,62 @@ class Channel:
                 if length < 16:
                     break
                 off += (length + 3) & ~3
+
+    def query(self, body, mtype, dump=False):
+        """The kernel's answer to a GET (``dump``: every message up to NLMSG_DONE) as a list of
+        (type, data, offset of the body, end) tuples; raises :class:`NetlinkError` when refused."""
+        self.seq += 1
+        self.sock.send(message(body, mtype, NLM_F_DUMP if dump else 0, self.seq, ack=False))
+        out = []
+        while True:
+            data = self.sock.recv(1 << 16)
+            off = 0
+            while off + 16 <= len(data):
+                length, typ, _fl, seq, _pid = struct.unpack_from("=IHHII", data, off)
+                if length < 16:
+                    break
+                if seq == self.seq:
+                    if typ == NLMSG_ERROR:
+                        code = -struct.unpack_from("=i", data, off + 16)[0]
+                        if code:
+                            raise NetlinkError(code)
+                        return out
+                    if typ == NLMSG_DONE:
+                        return out
+                    out.append((typ, data, off + 16, off + length))
+                    if not dump:
+                        return out
+                off += (length + 3) & ~3
+
+    def link(self, name):
+        """{"index", "kind", "up", "master"} of the link ``name`` (IFLA_INFO_KIND, IFF_UP,
+        IFLA_MASTER), or None when this namespace has no such link."""
+        try:
+            msgs = self.query(ifinfomsg(attrs=[attr_str(IFLA_IFNAME, name)]), RTM_GETLINK)
+        except NetlinkError as e:
+            if e.code == errno.ENODEV:
+                return None
+            raise
+        for dummy, data, off, end in msgs:
+            index, flags = struct.unpack_from("=iI", data, off + 4)
+            attrs = attrs_of(data, off + 16, end)
+            info = attrs.get(IFLA_LINKINFO)
+            kind = attrs_of(info, 0, len(info)).get(IFLA_INFO_KIND) if info is not None else None
+            return {"index": index, "kind": kind.rstrip(b"\0").decode() if kind is not None else None,
+                    "up": bool(flags & IFF_UP), "master": _u32(attrs.get(IFLA_MASTER))}
+        return None
+
+    def addresses(self, index):
+        """The IPv4 addresses of link ``index`` as "a.b.c.d/n", in the kernel's order."""
+        out = []
+        for dummy, data, off, end in self.query(struct.pack("=BBBBI", AF_INET, 0, 0, 0, 0), RTM_GETADDR, dump=True):
+            family, prefixlen, dummy_flags, dummy_scope, idx = struct.unpack_from("=BBBBI", data, off)
+            if family != AF_INET or idx != index:
+                continue
+            addr = attrs_of(data, off + 8, end).get(IFA_ADDRESS)
+            if addr is not None and len(addr) == 4:
+                out.append("%s/%d" % (socket.inet_ntoa(addr), prefixlen))
+        return out
 
     # ---- the requests of a start
 

@@ -40,7 +40,7 @@ def cache_dir():
     return os.path.join(base, "mydocker.runtime", "bytecode", sys.implementation.cache_tag)
 
 
-def _usable(path, create):
+def usable(path, create):
     """The directory exists (made when ``create``), is ours and writable by nobody else."""
     try:
         if create and not os.path.isdir(path):
@@ -51,7 +51,7 @@ def _usable(path, create):
     return stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o077
 
 
-class _Cache:
+class Cache:
     def __init__(self, path, write):
         self.path = path
         self.write = write
@@ -144,7 +144,7 @@ def cache_bytecode():
         return False  # not run from a zip, or a Python whose zipimport has another shape
     archive = loader.archive
     path = cache_dir()
-    cache = _Cache(path, not sys.dont_write_bytecode) if path and _usable(path, not sys.dont_write_bytecode) \
+    cache = Cache(path, not sys.dont_write_bytecode) if path and usable(path, not sys.dont_write_bytecode) \
         else None
     for importer in list(sys.path_importer_cache.values()):
         if isinstance(importer, zipimport.zipimporter) and importer.archive == archive:

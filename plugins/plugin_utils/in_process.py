@@ -12,6 +12,13 @@ own argument spec and constraints, and the result formed the way ``AnsibleModule
 ``fail_json`` form it (``invocation``, ``no_log`` values masked, JSON types). The planning code
 is the same code the module runs, check mode and diff included.
 
+Two things keep that worker's own cost low. The action plugin's class is loaded by Ansible's
+strategy in the controller's main process before the worker is forked for the task: defining it
+imports the module and the planning code it runs (:func:`preload`), so every worker of the
+playbook starts with them imported, where each used to import them again. And those imports
+go through a bytecode cache (:mod:`code_cache`) instead of Ansible's collection loader
+compiling every file's source each time.
+
 The ordinary module path is taken whenever the in-process run could differ from it: another
 connection, ``become`` to another user, ``async``, a task ``environment``, a controller Python
 without the collection's requirements (pyroute2), or ``MYDOCKER_IN_PROCESS=0`` in the
@@ -26,6 +33,8 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action.normal import ActionModule as NormalAction
+
+from ansible_collections.mydocker.runtime.plugins.plugin_utils import code_cache
 
 MODULES = "ansible_collections.mydocker.runtime.plugins.modules."
 SWITCH = "MYDOCKER_IN_PROCESS"
@@ -102,6 +111,7 @@ def call_task(name, module, task):
 def run_in_process(name, args, check_mode, diff, shown=None):
     """Import module ``name`` of this collection and run its task here -> result dict (``shown``:
     the module's name in messages, the task's spelling of it)."""
+    code_cache.install()
     mod = importlib.import_module(MODULES + name)
     try:
         module = InProcessModule(shown or name, mod.definition(), args, check_mode=check_mode, diff=diff)
@@ -115,8 +125,28 @@ def requirements_met():
     return importlib.util.find_spec("pyroute2") is not None
 
 
+def preload(name):
+    """Import module ``name`` of this collection now (bytecode cached), so that the processes
+    forked from this one have it: called when an action plugin's class is defined, which Ansible
+    does in the controller's main process. Nothing when the in-process path is off or cannot
+    be taken here (``MYDOCKER_IN_PROCESS=0``, no pyroute2); a failure is left to the task, whose
+    own import then reports it. Returns whether the module is imported."""
+    if os.environ.get(SWITCH, "1") == "0" or not requirements_met():
+        return False
+    code_cache.install()
+    try:
+        importlib.import_module(MODULES + name)
+    except Exception:  # pylint: disable=broad-except (reported by the task's own import)
+        return False
+    return True
+
+
 class InProcessAction(NormalAction):
     """``ansible.builtin.normal`` (the module path) unless the task can run in this process."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        preload(cls.__module__.rsplit(".", 1)[-1])
 
     def module_name(self):
         return type(self).__module__.rsplit(".", 1)[-1]

@@ -131,3 +131,29 @@ def test_module_name_is_the_plugin_files_name():
     from ansible_collections.mydocker.runtime.plugins.action import mydocker_network_info as plugin
     a = plugin.ActionModule.__new__(plugin.ActionModule)
     assert a.module_name() == "mydocker_network_info"
+
+
+PRELOAD_CHECK = (
+    "import sys\n"
+    "m = 'ansible_collections.mydocker.runtime.plugins.modules.mydocker_volume'\n"
+    "from ansible_collections.mydocker.runtime.plugins.plugin_utils import in_process\n"
+    "before = m in sys.modules\n"
+    "from ansible_collections.mydocker.runtime.plugins.action import mydocker_volume\n"
+    "print(before, m in sys.modules)\n")
+
+
+def _preload_check(**env):
+    import subprocess
+    import sys
+    e = dict(os.environ, PYTHONPATH=":".join(sys.path), MYDOCKER_BYTECODE_CACHE="0")
+    e.pop(ip.SWITCH, None)
+    e.update(env)
+    return subprocess.run([sys.executable, "-c", PRELOAD_CHECK], env=e, capture_output=True, text=True,
+                          check=True).stdout.split()
+
+
+def test_defining_an_action_plugin_imports_its_module_for_the_workers_forked_after():
+    """Ansible's strategy loads the action class in the main process before it forks the task's
+    worker: the module is imported then (and every worker has it), not in each worker."""
+    assert _preload_check() == ["False", "True"]
+    assert _preload_check(MYDOCKER_IN_PROCESS="0") == ["False", "False"]

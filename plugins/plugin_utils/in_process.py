@@ -136,7 +136,7 @@ def preload(name):
     code_cache.install()
     try:
         importlib.import_module(MODULES + name)
-    except Exception:  # pylint: disable=broad-except (reported by the task's own import)
+    except Exception:  # pylint: disable=broad-except  # the task's own import reports it
         return False
     return True
 

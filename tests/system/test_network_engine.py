@@ -223,7 +223,7 @@ def free_port():
 
 # =============================================================================================
 
-def test_create_network_host_effects(env):
+def test_create_network_host_effects(env, monkeypatch):
     network = network_mod()
     name, subnet = env.bridge_name(), env.subnet()
     rec = network.create_network(env.root, name, subnet)
@@ -245,6 +245,12 @@ def test_create_network_host_effects(env):
     assert open("/proc/sys/net/ipv4/ip_forward").read().strip() == "1"
     assert open("/proc/sys/net/ipv4/conf/%s/route_localnet" % name).read().strip() == "1"
     assert network.drift(env.root, name) == []
+    # every rule and jump is found in the one iptables-save as it prints them: no -C asked
+    asked = []
+    real_run = network.ipt.run
+    monkeypatch.setattr(network.ipt, "run", lambda args, **kw: asked.append(args) or real_run(args, **kw))
+    assert network.drift(env.root, name) == [] and asked == []
+    monkeypatch.undo()
     # a list/inspect view
     assert [n["Name"] for n in network.list_networks(env.root)] == [name]
     # removal leaves nothing, not even the uncommented POSTROUTING rule the Go tool would add

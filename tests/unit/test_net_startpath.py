@@ -278,6 +278,23 @@ def test_a_refused_query_is_a_netlink_error():
     assert hdr[1] == rtnl.RTM_GETLINK and hdr[2] == rtnl.NLM_F_REQUEST  # a GET without an ACK asked
 
 
+def test_presence_is_read_from_the_snapshot_and_asked_of_iptables_only_when_missing(monkeypatch):
+    snap = _snap(False)
+    asked = []
+    monkeypatch.setattr(ipt, "run", lambda args, **kw: asked.append(args) or (1, "", ""))
+    assert ipt.rule_present(C, "filter", C.fwd, ["-i", "br9", "-j", "ACCEPT"], "net", "n1", snap)
+    assert ipt.jump_present(C, "filter", "FORWARD", [], C.fwd, snap)
+    assert asked == []
+    # not as printed in the snapshot: iptables -C has the last word (here: absent)
+    assert not ipt.rule_present(C, "filter", C.fwd, ["-o", "br9", "-j", "ACCEPT"], "net", "n1", snap)
+    assert not ipt.jump_present(C, "nat", "POSTROUTING", [], C.post, snap)
+    assert [a[:4] for a in asked] == [["-t", "filter", "-C", C.fwd], ["-t", "nat", "-C", "POSTROUTING"]]
+    # without a snapshot (iptables-save unreadable): -C, as before, and its answer
+    monkeypatch.setattr(ipt, "run", lambda args, **kw: asked.append(args) or (0, "", ""))
+    assert ipt.rule_present(C, "filter", C.fwd, ["-i", "br9", "-j", "ACCEPT"], "net", "n1")
+    assert len(asked) == 3
+
+
 # ------------------------------------------------------------------ iptables: reading rules fast
 
 def test_split_rule_is_shlex_split():

@@ -488,12 +488,21 @@ def add_network_rules(chains, bridge, subnet, name):
     return rs
 
 
-def rule_present(chains, table, chain, spec, scope, ident):
-    head, target = _target_split(spec)
-    full = head + ["-m", "comment", "--comment", chains.comment(scope, ident)] + target
+def _present(table, chain, full, snap):
+    """Whether ``chain`` of ``table`` holds the rule ``full``: found as printed in ``snap`` (a
+    :func:`snapshot`: that rule is there), else asked of ``iptables -C`` (which also matches a
+    rule printed in another spelling)."""
+    if snap is not None and full in snap.get(table, {}).get(chain, ()):
+        return True
     return run(["-t", table, "-C", chain] + full, check=False)[0] == 0
 
 
-def jump_present(chains, table, builtin, match, chain):
+def rule_present(chains, table, chain, spec, scope, ident, snap=None):
+    head, target = _target_split(spec)
+    full = head + ["-m", "comment", "--comment", chains.comment(scope, ident)] + target
+    return _present(table, chain, full, snap)
+
+
+def jump_present(chains, table, builtin, match, chain, snap=None):
     spec = match + ["-m", "comment", "--comment", chains.comment("jump", chain), "-j", chain]
-    return run(["-t", table, "-C", builtin] + spec, check=False)[0] == 0
+    return _present(table, builtin, spec, snap)

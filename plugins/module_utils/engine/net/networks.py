@@ -350,14 +350,15 @@ def drift(root: str | None, name: str) -> list[str]:
         if want not in info["addresses"]:
             problems.append("bridge %s lacks its gateway address %s" % (net.bridge, want))
     chains = ipt.Chains(paths.root)
+    snap = ipt.snapshot()  # one iptables-save for every check below (-C only for what it lacks)
     for table, chain, spec in ipt.network_rules(chains, net.bridge, net.subnet):
-        if not ipt.rule_present(chains, table, chain, spec, "net", name):
+        if not ipt.rule_present(chains, table, chain, spec, "net", name, snap):
             what = {"MASQUERADE": "MASQUERADE rule", "DROP": "loopback DROP rule"}.get(spec[-1], "FORWARD rule")
             problems.append("%s missing: -t %s -A %s %s" % (what, table, chain, " ".join(spec)))
     for table, builtin, match, chain in chains.jumps():
         if chain == chains.dnat:
             continue  # only needed once a port is published
-        if not ipt.jump_present(chains, table, builtin, match, chain):
+        if not ipt.jump_present(chains, table, builtin, match, chain, snap):
             problems.append("jump from %s to %s missing (-t %s)" % (builtin, chain, table))
     if info is not None:
         for (cid, cname), veth in zip(members, infos[1:]):

@@ -18,10 +18,10 @@ Every rule, jumps included, carries ``-m comment --comment mydocker<tag>:<scope>
 ``jump:<chain>`` for the jumps.  Rules are found again with ``iptables -t T -S CHAIN`` and
 deleted by the exact spec printed there; a chain left empty is deleted with its jumps.
 
-Speed: every ``iptables`` call is a process that reads the whole ruleset: hot paths read once
-and write once. :func:`delete_rules`, :func:`gc_chains` (and ``ports.publish``) read every table
-with one ``iptables-save`` and write in one ``iptables-restore --noflush`` (exact specs as
-printed; if it is refused, the rule-by-rule path runs). :func:`ensure_chain` reads once (``-S``).
+Speed: every ``iptables`` call is a process reading the whole ruleset: :func:`delete_rules`,
+:func:`gc_chains`, ``ports.publish`` read every table with one ``iptables-save`` and write in one
+``iptables-restore --noflush`` (exact specs as printed; if refused, rule by rule); a network's
+drift reads one ``iptables-save``. :func:`ensure_chain` reads once (``-S``).
 
 A network (bridge BR, subnet S)::
 
@@ -41,9 +41,9 @@ A published port ``[HIP:]HP:CP/proto`` of a container at CIP::
     -t nat    -A MYDOCKER-DNAT [-d HIP] -p proto -m proto --dport HP -j DNAT --to-destination CIP:CP
     -t filter -A MYDOCKER-FWD -d CIP -o BR -p proto -m proto --dport CP -j ACCEPT
 
-A range (``5000-5010:5000-5010``) is one such pair per port (added in one ``iptables-restore``
-per table, :func:`add_rules`), so deletion stays exact rule by rule; a host port the engine
-chose (a bare ``9001``, ``-P``) is a rule like any other once chosen.
+A range (``5000-5010:5000-5010``) is one such pair per port (added in one ``iptables-restore`` per
+table, :func:`add_rules`): deletion stays exact rule by rule; a host port the engine chose (a bare
+``9001``, ``-P``) is a rule like any other.
 """
 
 from ..errors import MyDockerError
@@ -342,19 +342,16 @@ class RuleSet:
         gc_chains(self.chains)
 
 
-def _target_split(spec):
-    """Move ``-j TARGET [target options]`` to the end so the comment goes before it."""
-    if "-j" not in spec:
-        return list(spec), []
-    i = spec.index("-j")
-    return list(spec[:i]), list(spec[i:])
+def commented(chains, spec, scope, ident):
+    """``spec`` with our comment before its ``-j TARGET [target options]`` (at the end without one)."""
+    i = spec.index("-j") if "-j" in spec else len(spec)
+    return list(spec[:i]) + ["-m", "comment", "--comment", chains.comment(scope, ident)] + list(spec[i:])
 
 
 def add_rule(ruleset, table, chain, spec, scope, ident):
     """Append ``spec`` (match args then ``-j TARGET ...``) with our comment."""
-    head, target = _target_split(spec)
     ensure_chain(ruleset.chains, table, chain)
-    full = head + ["-m", "comment", "--comment", ruleset.chains.comment(scope, ident)] + target
+    full = commented(ruleset.chains, spec, scope, ident)
     run(["-t", table, "-A", chain] + full)
     ruleset.added.append((table, chain, full))
 
@@ -375,11 +372,7 @@ def add_rules(ruleset, rules, scope, ident):
     for table, chain, spec in rules:
         by_table.setdefault(table, []).append((chain, spec))
     for table, specs in by_table.items():  # one transaction per table: what is added is known
-        added = []
-        for chain, spec in specs:
-            head, target = _target_split(spec)
-            added.append((table, chain, head + ["-m", "comment", "--comment",
-                                                ruleset.chains.comment(scope, ident)] + target))
+        added = [(table, chain, commented(ruleset.chains, spec, scope, ident)) for chain, spec in specs]
         try:
             restore({table: [["-A", chain] + full for _t, chain, full in added]})
         except MyDockerError:
@@ -488,21 +481,15 @@ def add_network_rules(chains, bridge, subnet, name):
     return rs
 
 
-def _present(table, chain, full, snap):
-    """Whether ``chain`` of ``table`` holds the rule ``full``: found as printed in ``snap`` (a
-    :func:`snapshot`: that rule is there), else asked of ``iptables -C`` (which also matches a
-    rule printed in another spelling)."""
-    if snap is not None and full in snap.get(table, {}).get(chain, ()):
-        return True
-    return run(["-t", table, "-C", chain] + full, check=False)[0] == 0
-
-
 def rule_present(chains, table, chain, spec, scope, ident, snap=None):
-    head, target = _target_split(spec)
-    full = head + ["-m", "comment", "--comment", chains.comment(scope, ident)] + target
-    return _present(table, chain, full, snap)
+    """Whether the rule is there: as printed in ``snap`` (a :func:`snapshot`), else per ``-C``."""
+    return _present(table, chain, commented(chains, spec, scope, ident), snap)
 
 
 def jump_present(chains, table, builtin, match, chain, snap=None):
-    spec = match + ["-m", "comment", "--comment", chains.comment("jump", chain), "-j", chain]
-    return _present(table, builtin, spec, snap)
+    return _present(table, builtin, _jump_spec(chains, match, chain), snap)
+
+
+def _present(table, chain, full, snap):  # -C also finds a rule printed in another spelling
+    return full in (snap or {}).get(table, {}).get(chain, ()) or \
+        run(["-t", table, "-C", chain] + full, check=False)[0] == 0

@@ -233,8 +233,7 @@ def publish_ops(chains, snap, delete, rules, scope, ident):
                 jump = ipt._jump_spec(chains, match, chain)
                 if jt == table and target == chain and jump not in have.get(builtin, []):
                     cmds.append(["-I", builtin, "1"] + jump)
-        head, target = ipt._target_split(spec)
-        cmds.append(["-A", chain] + head + ["-m", "comment", "--comment", chains.comment(scope, ident)] + target)
+        cmds.append(["-A", chain] + ipt.commented(chains, spec, scope, ident))
     return ops
 
 

@@ -89,6 +89,20 @@ class Cache:
                     pass
 
 
+def cached_compile(cache, fullname, source, filename):
+    """The code of ``source`` (bytes) as file ``filename``: the one ``cache`` keeps for this very
+    source, else compiled and kept (``cache`` None: compiled only)."""
+    code = cache.load(fullname, source) if cache else None
+    if code is not None:
+        if _fix_co_filename is not None:
+            _fix_co_filename(code, filename)
+        return code
+    code = compile(source, filename, "exec", dont_inherit=True)
+    if cache:
+        cache.store(fullname, source, code)
+    return code
+
+
 def _source_path(importer, fullname):
     """(path of the source inside the archive, file name as zipimport gives it) or None."""
     try:
@@ -121,15 +135,7 @@ def _patch(importer, cache):
             source = None
         if source is None:  # no source in the archive (bytecode only): the importer's own way
             return own_code(fullname)
-        code = cache.load(fullname, source) if cache else None
-        if code is not None:
-            if _fix_co_filename is not None:
-                _fix_co_filename(code, found[1])
-            return code
-        code = compile(source, found[1], "exec", dont_inherit=True)
-        if cache:
-            cache.store(fullname, source, code)
-        return code
+        return cached_compile(cache, fullname, source, found[1])
 
     importer.get_filename, importer.get_code = get_filename, get_code
     importer._mydocker_bytecode = True

@@ -21,11 +21,6 @@ from ansible_collections.mydocker.runtime.plugins.module_utils import bytecode
 PREFIXES = ("ansible_collections.mydocker.runtime.plugins.modules.",
             "ansible_collections.mydocker.runtime.plugins.module_utils.")
 
-try:
-    from _imp import _fix_co_filename
-except ImportError:  # pragma: no cover (CPython has it)
-    _fix_co_filename = None
-
 
 def _cached_get_code(loader, cache):
     own = loader.get_code
@@ -40,14 +35,7 @@ def _cached_get_code(loader, cache):
             return own(fullname)  # a synthetic package: no code
         if isinstance(source, str):
             source = source.encode("utf-8")
-        code = cache.load(fullname, source)
-        if code is not None:
-            if _fix_co_filename is not None:
-                _fix_co_filename(code, filename)
-            return code
-        code = compile(source, filename, "exec", dont_inherit=True)
-        cache.store(fullname, source, code)
-        return code
+        return bytecode.cached_compile(cache, fullname, source, filename)
 
     return get_code
 

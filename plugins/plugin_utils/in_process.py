@@ -111,8 +111,7 @@ def call_task(name, module, task):
 def run_in_process(name, args, check_mode, diff, shown=None):
     """Import module ``name`` of this collection and run its task here -> result dict (``shown``:
     the module's name in messages, the task's spelling of it)."""
-    code_cache.install()
-    mod = importlib.import_module(MODULES + name)
+    mod = importlib.import_module(MODULES + name)  # usually imported already (preload)
     try:
         module = InProcessModule(shown or name, mod.definition(), args, check_mode=check_mode, diff=diff)
     except ModuleExit as e:

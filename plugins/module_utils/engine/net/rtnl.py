@@ -250,14 +250,15 @@ class Channel:
             if e.code == errno.ENODEV:
                 return None
             raise
-        for dummy, data, off, end in msgs:
-            index, flags = struct.unpack_from("=iI", data, off + 4)
-            attrs = attrs_of(data, off + 16, end)
-            info = attrs.get(IFLA_LINKINFO)
-            kind = attrs_of(info, 0, len(info)).get(IFLA_INFO_KIND) if info is not None else None
-            return {"index": index, "kind": kind.rstrip(b"\0").decode() if kind is not None else None,
-                    "up": bool(flags & IFF_UP), "master": _u32(attrs.get(IFLA_MASTER))}
-        return None
+        if not msgs:
+            return None
+        dummy, data, off, end = msgs[0]
+        index, flags = struct.unpack_from("=iI", data, off + 4)
+        attrs = attrs_of(data, off + 16, end)
+        info = attrs.get(IFLA_LINKINFO)
+        kind = attrs_of(info, 0, len(info)).get(IFLA_INFO_KIND) if info is not None else None
+        return {"index": index, "kind": kind.rstrip(b"\0").decode() if kind is not None else None,
+                "up": bool(flags & IFF_UP), "master": _u32(attrs.get(IFLA_MASTER))}
 
     def addresses(self, index):
         """The IPv4 addresses of link ``index`` as "a.b.c.d/n", in the kernel's order."""

@@ -16,7 +16,6 @@ same copy, and every interval one probe process (``health.py``) waited for throu
 """
 
 import os
-import re
 import time
 
 from . import health, logloop, records  # at the top: a monitor runs on after a module's zip is gone
@@ -24,7 +23,7 @@ from .errors import MyDockerError
 from .lazyre import lazy_re
 
 DRIVERS = ("json-file",)  # the engine's one driver, under Docker's name for it
-_SIZE = lazy_re(r"^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$", re.I)
+_SIZE = lazy_re(r"(?i)^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$")
 _MULT = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}
 
 
@@ -253,6 +252,7 @@ def parse_since(value, now=None):
     """``--since``: RFC 3339 ('2026-12-01T12:00:00Z', with an offset or fraction), a Unix
     time ('1733050000.5') or a duration ago ('10m', '1h30m') -> unix ns."""
     import datetime
+    import re
 
     now = time.time() if now is None else now
     text = str(value).strip()

@@ -13,8 +13,6 @@ A bind or volume mount becomes the record's volume entry (the ``volumes`` key, t
 functions, so check mode and a real run refuse the same input with the same words.
 """
 
-import re
-
 from .errors import MyDockerError
 from .lazyre import lazy_re
 from .validate import _normpath, check_volume_destination, validate_volume_name
@@ -25,6 +23,7 @@ TMPFS_FLAGS = ("ro", "rw", "exec", "noexec", "suid", "nosuid", "dev", "nodev")
 TMPFS_DEFAULT_FLAGS = ("noexec", "nosuid", "nodev")
 
 _SIZE_RE = lazy_re(r"^(\d+)\s*([kmgt]?)i?b?$")
+_MODE_RE = lazy_re(r"^0?[0-7]{1,4}$")
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 _TRUE = ("", "1", "true", "yes")
 _FALSE = ("0", "false", "no")
@@ -55,7 +54,7 @@ def parse_mode(value, what="tmpfs mode"):
     if isinstance(value, bool):
         raise MyDockerError("invalid %s %r: use an octal mode such as 1777" % (what, value))
     text = str(value).strip()  # an int as YAML reads 1777: its digits are meant as octal
-    if not re.match(r"^0?[0-7]{1,4}$", text):
+    if not _MODE_RE.match(text):
         raise MyDockerError("invalid %s %r: use an octal mode such as 1777" % (what, value))
     return int(text, 8)
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Iterable
 
 from . import memswap
@@ -57,6 +56,7 @@ _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 # "100", "100b", "100m", "100mb", "100MiB", "1.5g", "512 k"
 _MEMORY_RE = lazy_re(r"^(\d+(?:\.\d+)?|\.\d+)\s*(?:([kmgt])(?:i?b)?|(b))?$")
 _CPU_RANGE_RE = lazy_re(r"^(\d+)(?:-(\d+))?$")
+_INT_RE = lazy_re(r"^\s*-?\d+\s*$")
 
 
 def _page_size():
@@ -138,7 +138,7 @@ def _parse_int(value, option):
         if isinstance(value, float) and not value.is_integer():
             raise MyDockerError("invalid %s %r: must be an integer" % (option, value))
         return int(value)
-    if isinstance(value, str) and re.match(r"^\s*-?\d+\s*$", value):
+    if isinstance(value, str) and _INT_RE.match(value):
         return int(value)
     raise MyDockerError("invalid %s %r: must be an integer" % (option, value))
 

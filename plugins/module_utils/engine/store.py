@@ -18,11 +18,11 @@ from __future__ import annotations
 import _thread  # get_ident only: threading itself is ~3 ms of every command's start
 import errno
 import fcntl
-import json
 import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 
+from . import jsonio
 from .errors import MyDockerError
 from .validate import validate_name
 
@@ -185,7 +185,7 @@ def sync_dir(path: str) -> None:
 
 def write_json(path: str, obj: Any, sync_dir: bool = True) -> None:
     """``obj`` as compact JSON, atomically (:func:`write_atomic`; ``sync_dir``: the same)."""
-    write_atomic(path, json.dumps(obj, indent=None, separators=(",", ":"), sort_keys=False) + "\n",
+    write_atomic(path, jsonio.dumps(obj, separators=(",", ":")) + "\n",
                  sync_dir=sync_dir)
 
 
@@ -199,7 +199,7 @@ def read_json(path: str, default: Any = None) -> Any:
             return default
         raise
     try:
-        return json.loads(raw.decode("utf-8"))
+        return jsonio.loads(raw.decode("utf-8"))
     except ValueError:
         raise MyDockerError("corrupt state file %s" % path)
 

@@ -40,9 +40,9 @@ it once that container is gone (and its ``rm`` releases what its link names), ne
 of one address. An allocation is durable (fdatasync) before it returns.
 """
 
-import json
 import os
 
+from .. import jsonio
 from ..store import write_atomic
 
 
@@ -61,8 +61,8 @@ def encode(data):
     pos = 1
     at = {}
     for i, (k, v) in enumerate(data.items()):
-        head = ("," if i else "") + json.dumps(k) + ":"
-        body = json.dumps(v, indent=None, separators=(",", ":"), sort_keys=False)
+        head = ("," if i else "") + jsonio.dumps(k) + ":"
+        body = jsonio.dumps(v, separators=(",", ":"))
         if _is_bits(v):
             at[k] = [pos + len(head) + 1, len(v)]
         parts.append(head)
@@ -88,13 +88,13 @@ def write(paths, data):
 
 def _write_index(paths, idx):
     """Temp file and rename, no fsync: a lost or stale index only costs one slow call."""
-    write_atomic(index_file(paths), json.dumps(idx, separators=(",", ":")), fsync=False, sync_dir=False)
+    write_atomic(index_file(paths), jsonio.dumps(idx, separators=(",", ":")), fsync=False, sync_dir=False)
 
 
 def _read_index(paths):
     try:
         with open(index_file(paths), "rb") as f:
-            idx = json.loads(f.read().decode("utf-8"))
+            idx = jsonio.loads(f.read().decode("utf-8"))
     except (OSError, ValueError):
         return None
     return idx if isinstance(idx, dict) and isinstance(idx.get("at"), dict) else None
@@ -139,7 +139,7 @@ def open_slot(paths, key):
     if not (isinstance(place, list) and len(place) == 2 and all(isinstance(x, int) for x in place)):
         return None
     off, n = place[0], place[1]
-    head = (json.dumps(key) + ':"').encode("ascii")
+    head = (jsonio.dumps(key) + ':"').encode("ascii")
     start = off - len(head) - 1
     if start < 0 or n < 1:
         return None

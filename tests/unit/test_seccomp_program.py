@@ -49,7 +49,7 @@ def _errno_in_child(filt, nr):
 
 
 def _only_file(d):
-    names = os.listdir(d)
+    names = [n for n in os.listdir(d) if not n.endswith(S.QUICK_SUFFIX)]
     assert len(names) == 1 and names[0].endswith(".bpf"), names
     return os.path.join(d, names[0])
 
@@ -105,7 +105,54 @@ def test_each_profile_has_its_own_program(tmp_path):
                "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EACCES}]}
     default = S.prepare("default", cache=str(tmp_path))
     custom = S.prepare(profile, cache=str(tmp_path))
-    assert len(os.listdir(tmp_path)) == 2 and custom.data != default.data
+    assert len([n for n in os.listdir(tmp_path) if n.endswith(".bpf")]) == 2 and custom.data != default.data
     assert _errno_in_child(custom, SYS_GETCWD) == errno.EACCES
     assert _errno_in_child(custom, SYS_KEYCTL) != errno.EPERM
     assert S.prepare("unconfined", cache=str(tmp_path)) is None
+
+
+def test_the_default_program_is_found_without_libseccomp_or_the_profile(tmp_path, monkeypatch):
+    first = S.prepare("default", cache=str(tmp_path))
+    names = [n for n in os.listdir(tmp_path) if n.endswith(S.QUICK_SUFFIX)]
+    assert len(names) == 1
+    with open(os.path.join(tmp_path, names[0])) as f:
+        program, lib, ident = f.read().split("\n")[:3]
+    assert program == _only_file(tmp_path) and "libseccomp.so" in lib and ident == S._identity(lib)
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the slow way was taken")
+
+    with monkeypatch.context() as m:
+        m.setattr(S, "libseccomp", refused)
+        m.setattr(S, "compile_profile", refused)
+        again = S.prepare("default", cache=str(tmp_path))
+        assert again.data == first.data
+        assert _errno_in_child(again, SYS_KEYCTL) == errno.EPERM
+        with pytest.raises(AssertionError, match="slow way"):  # other capabilities: another program
+            S.prepare("default", caps=["CAP_SYS_ADMIN"], cache=str(tmp_path))
+
+
+def test_another_libseccomp_file_or_a_damaged_name_takes_the_slow_way(tmp_path, monkeypatch):
+    first = S.prepare("default", cache=str(tmp_path))
+    quick = os.path.join(tmp_path, [n for n in os.listdir(tmp_path) if n.endswith(S.QUICK_SUFFIX)][0])
+    with open(quick) as f:
+        program, lib, ident = f.read().split("\n")[:3]
+    compiled = []
+    real = S.compile_profile
+
+    def counting(*args, **kwargs):
+        compiled.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(S, "compile_profile", counting)
+    for text in ("%s\n%s\n1:2:3\n" % (program, lib),            # libseccomp replaced
+                 "/elsewhere/x.bpf\n%s\n%s\n" % (lib, ident),    # a program outside the cache
+                 "garbage"):
+        with open(quick, "w") as f:
+            f.write(text)
+        assert S.prepare("default", cache=str(tmp_path)).data == first.data
+        with open(quick) as f:
+            assert f.read() == "%s\n%s\n%s\n" % (program, lib, ident)  # written again
+    assert len(compiled) == 3
+    os.unlink(program)  # the program gone: generated again, the name still points at it
+    assert S.prepare("default", cache=str(tmp_path)).data == first.data and len(compiled) == 4

@@ -123,13 +123,14 @@ START_PATH = ("cli.main", "cli.containers", "cli.fastparse", "engine.containers"
               "engine.seccomp", "engine.rootfs", "engine.cgroups", "engine.net.ipamstore", "engine.imagestore")
 
 
-def test_the_start_path_imports_neither_json_nor_shlex():
-    """What ``run`` imports loads no json package and no shlex (fresh interpreter)."""
+def test_the_start_path_imports_neither_json_nor_re():
+    """What ``run`` imports loads no json package, no re and no shlex (fresh interpreter); a plain
+    run matches no pattern either (reference.py, validate.is_name)."""
     code = ("import importlib, sys\n"
             "sys.path[:0] = %r\n"
             "for m in %r:\n"
             "    importlib.import_module('ansible_collections.mydocker.runtime.plugins.module_utils.' + m)\n"
-            "print(sorted(m for m in ('json', 'json.decoder', 'shlex') if m in sys.modules))\n"
+            "print(sorted(m for m in ('json', 'json.decoder', 're', 'shlex') if m in sys.modules))\n"
             % ([p for p in sys.path if p], START_PATH))
     out = subprocess.run([sys.executable, "-S", "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]"

@@ -41,4 +41,4 @@ def test_the_engine_defines_no_compiled_pattern_at_module_level():
             if isinstance(value, LazyPattern):
                 found += 1
             assert not isinstance(value, re.Pattern), (name, value.pattern)
-    assert found >= 20
+    assert found >= 12  # the scan saw patterns (the start path matches a few more by hand)

@@ -9,11 +9,8 @@ import os
 from . import layers, records
 from . import reference as refs
 from .errors import MyDockerError, NotFound
-from .lazyre import lazy_re
 from .store import Paths, makedirs, read_json, state_lock, write_json
 from .validate import validate_name
-
-_KEY_RE = lazy_re(r"^[a-f0-9]{32,128}$")  # an image ID (the hex of its digest)
 
 
 def digest_ids(digest):
@@ -71,7 +68,7 @@ def _legacy(paths, name):
 
 
 def _stored(paths, key):
-    rec = read_json(_record_path(paths, key)) if key and _KEY_RE.match(key) else None
+    rec = read_json(_record_path(paths, key)) if key and refs.is_hex(key, 32, 128) else None
     if rec is not None:
         rec.setdefault("layers", [rec["layer"]] if rec.get("layer") else [])
     return rec

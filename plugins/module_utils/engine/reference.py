@@ -19,14 +19,60 @@ LEGACY_DOMAIN = "index.docker.io"
 OFFICIAL_REPO = "library"
 DEFAULT_TAG = "latest"
 
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_DOMAIN_LABEL = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN_RE = lazy_re(r"^%s(?:\.%s)*(?::[0-9]+)?$" % (_DOMAIN_LABEL, _DOMAIN_LABEL))
-_PATH_RE = lazy_re(r"^%s(?:/%s)*$" % (_COMPONENT, _COMPONENT))
-_TAG_RE = lazy_re(r"^[\w][\w.-]{0,127}$")
-_DIGEST_RE = lazy_re(r"^sha256:[0-9a-f]{64}$")
-_ID_RE = lazy_re(r"^(?:sha256:)?[0-9a-f]{12,64}$")
 NAME_TOTAL_MAX = 255
+
+# distribution/reference's grammar, matched by hand: the regular expressions of every image
+# reference a plain run resolves would cost the start ~2 ms of importing and compiling re
+# (tests/unit/test_reference_grammar.py compares these with the expressions, whole strings)
+_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_ALNUM = _LOWER | frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_LABEL = _ALNUM | frozenset("-")
+_TAG = _ALNUM | frozenset("_.-")
+_HEX = frozenset("0123456789abcdef")
+_DIGITS = frozenset("0123456789")
+_TAG_RE = lazy_re(r"[\w][\w.-]{0,127}")  # \w beyond ASCII
+
+
+def is_component(c):
+    """``[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*``: one component of a repository path."""
+    if not c or c[0] not in _LOWER or c[-1] not in _LOWER:
+        return False
+    sep = ""
+    for ch in c:
+        if ch in _LOWER:
+            if sep and sep not in (".", "_", "__") and sep.strip("-"):
+                return False
+            sep = ""
+        elif ch in "._-":
+            sep += ch
+        else:
+            return False
+    return True
+
+
+def is_path(path):
+    """Components joined by '/'."""
+    return all(is_component(c) for c in path.split("/"))
+
+
+def is_domain(domain):
+    r"""``label(?:\.label)*(?::[0-9]+)?``, a label of letters, digits and inner '-'."""
+    host, colon, port = domain.partition(":")
+    if colon and not (port and _DIGITS.issuperset(port)):
+        return False
+    return all(lb and lb[0] in _ALNUM and lb[-1] in _ALNUM and _LABEL.issuperset(lb) for lb in host.split("."))
+
+
+def is_tag(tag):
+    r"""``[\w][\w.-]{0,127}``."""
+    if not tag.isascii():
+        return bool(_TAG_RE.fullmatch(tag))
+    return 0 < len(tag) <= 128 and tag[0] in _TAG and tag[0] not in ".-" and _TAG.issuperset(tag)
+
+
+def is_hex(text, least, most):
+    """``[0-9a-f]{least,most}``."""
+    return least <= len(text) <= most and _HEX.issuperset(text)
 
 
 class Reference:
@@ -107,14 +153,14 @@ def parse(ref, default_tag=True):
     digest = None
     if "@" in rest:
         rest, digest = rest.split("@", 1)
-        if not _DIGEST_RE.match(digest):
+        if not (digest.startswith("sha256:") and is_hex(digest[7:], 64, 64)):
             raise _invalid(ref, "the digest must be sha256: and 64 lower-case hex digits")
     tag = None
     slash = rest.rfind("/")
     colon = rest.rfind(":")
     if colon > slash:
         rest, tag = rest[:colon], rest[colon + 1:]
-        if not _TAG_RE.match(tag):
+        if not is_tag(tag):
             raise _invalid(ref, "the tag must be letters, digits, '_', '.', '-' (max 128), not starting "
                                 "with '.' or '-'")
     if not rest:
@@ -122,7 +168,7 @@ def parse(ref, default_tag=True):
     first, sep, remainder = rest.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
         domain, path = first, remainder
-        if not _DOMAIN_RE.match(domain):
+        if not is_domain(domain):
             raise _invalid(ref, "bad registry %r" % domain)
         if domain == LEGACY_DOMAIN:
             domain = DEFAULT_DOMAIN
@@ -130,7 +176,7 @@ def parse(ref, default_tag=True):
         domain, path = DEFAULT_DOMAIN, rest
     if path != path.lower():
         raise _invalid(ref, "repository name must be lowercase")
-    if not _PATH_RE.match(path):
+    if not is_path(path):
         raise _invalid(ref, "the repository path must be lower-case letters, digits and separators "
                             "('.', '_', '__', '-') between '/'-separated components")
     if domain == DEFAULT_DOMAIN and "/" not in path:
@@ -170,7 +216,7 @@ def familiar(ref):
 
 def looks_like_id(ref):
     """True for what may be an image ID or its prefix (12 to 64 hex digits, maybe ``sha256:``)."""
-    return isinstance(ref, str) and bool(_ID_RE.match(ref))
+    return isinstance(ref, str) and is_hex(ref[7:] if ref.startswith("sha256:") else ref, 12, 64)
 
 
 def matches(pattern, ref):

@@ -55,7 +55,6 @@ MAX_CPU_INDEX = 8191
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 # "100", "100b", "100m", "100mb", "100MiB", "1.5g", "512 k"
 _MEMORY_RE = lazy_re(r"^(\d+(?:\.\d+)?|\.\d+)\s*(?:([kmgt])(?:i?b)?|(b))?$")
-_CPU_RANGE_RE = lazy_re(r"^(\d+)(?:-(\d+))?$")
 _INT_RE = lazy_re(r"^\s*-?\d+\s*$")
 
 
@@ -163,11 +162,11 @@ def cpu_list_to_set(text: str, option: str = "cpuset_cpus") -> set[int]:
     if not stripped:
         return cpus
     for part in stripped.split(","):
-        m = _CPU_RANGE_RE.match(part.strip())
-        if not m:
+        lo, dash, hi = part.strip().partition("-")  # (\d+)(?:-(\d+))?, without re
+        if not lo.isdecimal() or dash and not hi.isdecimal():
             raise MyDockerError("invalid %s %r: use a CPU list such as 0-1 or 0,2" % (option, text))
-        first = int(m.group(1))
-        last = int(m.group(2)) if m.group(2) is not None else first
+        first = int(lo)
+        last = int(hi) if dash else first
         if last < first:
             raise MyDockerError("invalid %s %r: range %s goes backwards" % (option, text, part.strip()))
         if last > MAX_CPU_INDEX:

@@ -17,7 +17,6 @@ import fcntl
 import os
 import signal
 import struct
-import termios
 import warnings  # noqa: F401  # pylint: disable=unused-import  # os.execvpe imports it after pivot_root
 
 from . import procopts, seccomp, users
@@ -51,6 +50,7 @@ def _stdio(fds, tty):
     """Install (stdin, stdout, stderr) as 0, 1, 2; with a tty make it the controlling one."""
     if tty:
         os.setsid()
+        import termios  # loaded before pivot_root (_load_console): here it only comes from sys.modules
         fcntl.ioctl(fds[0], termios.TIOCSCTTY, 0)
     for i, fd in enumerate(fds):
         if fd != i:
@@ -80,9 +80,10 @@ def new_console(console_fd):
 
 
 def _load_console():
-    """What ``new_console`` imports, loaded in the host's context (after pivot_root there is no
-    module to import): the socket module, only for a container with a terminal."""
+    """What ``new_console`` and ``_stdio`` import, loaded in the host's context (after pivot_root
+    there is no module to import): socket and termios, only for a container with a terminal."""
     import socket  # noqa: F401 (see above) pylint: disable=unused-import
+    import termios  # noqa: F401 (see above) pylint: disable=unused-import
 
 
 def recv_console(sock, timeout=10):

@@ -123,15 +123,29 @@ START_PATH = ("cli.main", "cli.containers", "cli.fastparse", "engine.containers"
               "engine.seccomp", "engine.rootfs", "engine.cgroups", "engine.net.ipamstore", "engine.imagestore")
 
 
-def test_the_start_path_imports_neither_json_nor_re():
-    """What ``run`` imports loads no json package, no re and no shlex (fresh interpreter); a plain
-    run matches no pattern either (reference.py, validate.is_name)."""
+NOT_LOADED = ("json", "json.decoder", "re", "shlex", "signal", "enum", "contextlib")
+
+
+def test_the_start_path_imports_no_json_re_signal_or_contextlib():
+    """What ``run`` imports loads no json package, no re, shlex, signal (its enums), contextlib
+    (fresh interpreter); a plain run matches no pattern either (reference.py, validate.is_name)."""
     code = ("import importlib, sys\n"
             "sys.path[:0] = %r\n"
             "for m in %r:\n"
             "    importlib.import_module('ansible_collections.mydocker.runtime.plugins.module_utils.' + m)\n"
-            "print(sorted(m for m in ('json', 'json.decoder', 're', 'shlex') if m in sys.modules))\n"
-            % ([p for p in sys.path if p], START_PATH))
+            "print(sorted(m for m in %r if m in sys.modules))\n"
+            % ([p for p in sys.path if p], START_PATH, NOT_LOADED))
     out = subprocess.run([sys.executable, "-S", "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]"
     assert math.isnan(jsonio.loads("NaN"))
+
+
+def test_signals_are_signal_s_numbers():
+    import signal
+
+    from ansible_collections.mydocker.runtime.plugins.module_utils.engine import signals
+    for name in ("SIGTERM", "SIGKILL", "SIGCHLD", "SIGRTMIN", "SIGCLD", "SIGUSR1"):
+        assert signals.number(name) == int(getattr(signal, name))
+    for name in ("SIG_DFL", "SIG_IGN", "TERM", "SIGNOPE", "SIGNALS"):
+        assert signals.number(name) is None
+    assert (signals.SIGTERM, signals.SIG_IGN) == (signal.SIGTERM, signal.SIG_IGN)

@@ -6,12 +6,11 @@
 the one that was asked for."""
 
 import os
-import signal
 import sys
 import time
 
 from ..engine import containers as C
-from ..engine import health, logs
+from ..engine import health, logs, signals
 from ..engine.errors import MyDockerError
 from ..engine.records import ACTIVE, EXITED
 from ..engine.validate import check_flag_value
@@ -120,8 +119,8 @@ def _forward_signals(pid):
             os.kill(pid, signum)
         except OSError:
             pass
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, forward)
+    for s in (signals.SIGINT, signals.SIGTERM, signals.SIGHUP):
+        signals.signal(s, forward)
 
 
 def _with_terminal(a, start):

@@ -12,11 +12,10 @@ container this monitor's own child again.
 """
 
 import os
-import signal
 import sys
 import time
 
-from . import lifecycle, logs, records
+from . import lifecycle, logs, records, signals
 from .errors import MyDockerError
 from .monitor import _daemonize, engine_copy
 from .syscalls import PR_SET_CHILD_SUBREAPER, SYS
@@ -78,8 +77,8 @@ def adopt(paths, cid):
             if os.read(go_r, 2) == b"go":
                 os.close(go_r)
                 SYS.prctl(PR_SET_CHILD_SUBREAPER, 1)  # a restart's container is our child
-                for s in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTERM):
-                    signal.signal(s, signal.SIG_IGN)
+                for s in (signals.SIGINT, signals.SIGHUP, signals.SIGPIPE, signals.SIGTERM):
+                    signals.signal(s, signals.SIG_IGN)
                 if relay or rec.get("healthcheck"):  # its output FIFO to read, its healthcheck to run
                     logs.precompile(engine)
                     os.execv(sys.executable, [sys.executable, "-S", "-E", "-s", "-c", logs.LOOP_CMD, engine,

@@ -12,8 +12,8 @@ combined with what ``run`` gives exactly as Docker does:
 Pure: standard library only.
 """
 
-import signal
 
+from . import signals
 from .errors import MyDockerError
 
 KEYS = ("Env", "Cmd", "Entrypoint", "WorkingDir", "User", "ExposedPorts", "Volumes", "StopSignal",
@@ -87,7 +87,7 @@ def resolved(img, cmd, entrypoint, env, workdir, user):
 def parse_signal(value):
     """A signal number from ``SIGTERM``, ``TERM``, ``15``; MyDockerError for anything else."""
     if value is None or value == "":
-        return signal.SIGTERM
+        return signals.SIGTERM
     s = str(value).strip().upper()
     if s.isdigit():
         n = int(s)
@@ -95,7 +95,7 @@ def parse_signal(value):
             return n
     else:
         name = s if s.startswith("SIG") else "SIG" + s
-        num = getattr(signal, name, None)
-        if isinstance(num, int) and name.isalnum():
-            return int(num)
+        num = signals.number(name)
+        if num is not None and name.isalnum():
+            return num
     raise MyDockerError("invalid stop signal %r" % (value,))

@@ -11,10 +11,9 @@ later one fails.
 
 import errno
 import os
-import signal
 import time
 
-from . import records
+from . import records, signals
 from .cgroups import Cgroup
 from .errors import MyDockerError, NotFound
 from .records import CREATED, EXITED, RESTARTING, RUNNING, Record, load, update  # noqa: F401 (re-exported) pylint: disable=unused-import
@@ -327,10 +326,10 @@ def wait_gone(rec, timeout):
     return not pid_alive(rec.pid, rec.pid_start)
 
 
-def kill_and_wait(rec, timeout, sig=signal.SIGTERM):
+def kill_and_wait(rec, timeout, sig=signals.SIGTERM):
     """``sig`` (SIGTERM, or the image's StopSignal), then SIGKILL after ``timeout`` seconds; True
     once the process is gone."""
     if timeout > 0 and signal_container(rec, sig) and wait_gone(rec, timeout):
         return True
-    signal_container(rec, signal.SIGKILL)
+    signal_container(rec, signals.SIGKILL)
     return wait_gone(rec, 10)

@@ -17,11 +17,10 @@ that holds the ``ATTACHED`` lock: that caller records the exit and removes the c
 """
 
 import os
-import signal
 import sys
 import time
 
-from . import lifecycle, logs, nativewait
+from . import lifecycle, logs, nativewait, signals
 from .errors import MyDockerError
 from .store import fast_hash, makedirs, write_atomic
 from .syscalls import PR_SET_CHILD_SUBREAPER, SYS
@@ -436,8 +435,8 @@ class Monitor:
     def run(self):
         """First start (in the forked monitor)."""
         SYS.prctl(PR_SET_CHILD_SUBREAPER, 1)  # kept across execve
-        for s in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTERM):
-            signal.signal(s, signal.SIG_IGN)  # SIG_IGN is kept across execve too
+        for s in (signals.SIGINT, signals.SIGHUP, signals.SIGPIPE, signals.SIGTERM):
+            signals.signal(s, signals.SIG_IGN)  # SIG_IGN is kept across execve too
         self.start(first=True, delay=FIRST_DELAY)
 
     def start(self, first, delay):

@@ -15,11 +15,10 @@ whether the command really started.
 
 import fcntl
 import os
-import signal
 import struct
 import warnings  # noqa: F401  # pylint: disable=unused-import  # os.execvpe imports it after pivot_root
 
-from . import procopts, seccomp, users
+from . import procopts, seccomp, signals, users
 from .errors import MyDockerError
 from .rootfs import setup_rootfs
 from .syscalls import (
@@ -157,8 +156,8 @@ def _wait_for_go(gor):
 def _init(spec, stdio, console, gor, errw, filt=None, syscalls=SYS):
     """Body of the container's PID 1 (runs in the new namespaces)."""
     try:
-        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE, signal.SIGCHLD):
-            signal.signal(s, signal.SIG_DFL)
+        for s in (signals.SIGINT, signals.SIGTERM, signals.SIGHUP, signals.SIGPIPE, signals.SIGCHLD):
+            signals.signal(s, signals.SIG_DFL)
         early = not spec.get("sysctls")  # set up while the caller records us and adds the network
         if not early:
             _wait_for_go(gor)
@@ -258,7 +257,7 @@ class Spawned:
             os.close(self._gow)
             self._gow = None
         try:
-            os.kill(self.pid, signal.SIGKILL)
+            os.kill(self.pid, signals.SIGKILL)
         except OSError:
             pass
         self._joined()  # the init is our child once the one that forked it is gone
@@ -387,8 +386,8 @@ def enter(pid, cgroup, spec, argv, stdio, console=None, env=None, workdir=None, 
                 e.update(env or {})
                 _exec(argv, e, errw, filt)
             os.close(errw)
-            for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-                signal.signal(s, lambda signum, frame, p=inner: os.kill(p, signum))
+            for s in (signals.SIGINT, signals.SIGTERM, signals.SIGHUP):
+                signals.signal(s, lambda signum, frame, p=inner: os.kill(p, signum))
             os._exit(wait(inner))
         except BaseException as e:
             _report_and_exit(errw, "cannot enter the container: %s" % e, 126)

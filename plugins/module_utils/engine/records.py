@@ -19,7 +19,6 @@ Every write is atomic (temp file, rename) under the state lock.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
 
 from . import jsonio
 from .errors import MyDockerError, NotFound
@@ -27,6 +26,7 @@ from .store import Paths, read_json, remove_tree, state_lock, write_json
 
 TYPE_CHECKING = False  # typing is ~5 ms of every command's start: annotations only (postponed)
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator  # noqa: F401
     from typing import Any, Union
 
 # The statuses a record holds (also what ``ps`` shows, after lifecycle.true_status).

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
 
 from . import memswap
 from .errors import MyDockerError
@@ -35,6 +34,7 @@ from .validate import check_pids_limit
 
 TYPE_CHECKING = False  # typing is ~5 ms of every command's start: annotations only (postponed)
 if TYPE_CHECKING:
+    from collections.abc import Iterable  # noqa: F401
     from typing import Any
 
 RESOURCE_KEYS = ("memory", "cpus", "cpu_shares", "cpuset_cpus", "pids_limit")

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Iterable
 
 TYPE_CHECKING = False  # typing is ~5 ms of every command's start: annotations only (postponed)
 if TYPE_CHECKING:
+    from collections.abc import Iterable  # noqa: F401
     from typing import Union
 
     StrPath = Union[str, bytes]

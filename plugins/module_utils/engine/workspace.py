@@ -10,7 +10,6 @@ creator died half-way (the record still names its creator, see ``lifecycle.half_
 import errno
 import fcntl
 import os
-from contextlib import contextmanager
 
 from . import records
 from .cgroups import Cgroup
@@ -88,21 +87,37 @@ def complete(paths, rec):
     return records.update(paths, rec.id, creatorPid="", creatorStart=None)
 
 
-@contextmanager
 def start_lock(paths, rec):
     """The container's own lock, held by ``start`` until the container runs (or failed) and by
     ``rm`` while it removes the container, so the two never interleave. Never creates the
     container's directory again: NotFound when it is gone."""
-    path = os.path.join(paths.container_dir(rec.id), ".start.lock")
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    except FileNotFoundError:
-        raise NotFound("no such container: %s" % rec.name)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
+    return _StartLock(os.path.join(paths.container_dir(rec.id), ".start.lock"), rec.name)
+
+
+class _StartLock:
+    """``start_lock``'s context manager (a class: contextlib is ~2 ms of every command's start)."""
+
+    __slots__ = ("path", "name", "fd")
+
+    def __init__(self, path, name):
+        self.path, self.name, self.fd = path, name, None
+
+    def __enter__(self):
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except FileNotFoundError:
+            raise NotFound("no such container: %s" % self.name) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        self.fd = fd
+
+    def __exit__(self, *exc):
+        fd, self.fd = self.fd, None
         os.close(fd)
+        return False
 
 
 def find_again(paths, rec):

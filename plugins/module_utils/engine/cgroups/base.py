@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import time
 
+from .. import signals
 from ..errors import MyDockerError
 from ..resources import ALL_RESOURCE_KEYS, MEMORY_KEYS, RESOURCE_KEYS, normalize_resources
 from ..resources import cpu_list_to_set as _cpu_list_to_set
@@ -435,7 +435,7 @@ class CgroupManager:
             pids.update(int(p) for p in text.split())
         return sorted(pids)
 
-    def kill_all(self, sig: int = signal.SIGKILL) -> list[int]:
+    def kill_all(self, sig: int = signals.SIGKILL) -> list[int]:
         """Send ``sig`` to every process in the cgroup; return the PIDs signalled."""
         sent = []
         for pid in self.procs():
@@ -458,7 +458,7 @@ class CgroupManager:
         leaves = [d for d in self.leaf_dirs() if os.path.isdir(d)]
         while leaves:
             if self.procs():
-                self.kill_all(signal.SIGKILL)
+                self.kill_all(signals.SIGKILL)
             for leaf in list(leaves):
                 try:
                     _rmdir(leaf)

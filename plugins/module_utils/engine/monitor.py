@@ -274,13 +274,19 @@ def source_key(here=None):
     here = here or os.path.dirname(os.path.abspath(__file__))
     h = fast_hash("sha256", WAITER.encode() + RESUME.encode())
     if os.path.isdir(here):
-        for d, dirs, files in os.walk(here):
-            dirs[:] = sorted(x for x in dirs if x != "__pycache__")
-            for n in sorted(files):
-                if n.endswith(".py"):
-                    st = os.stat(os.path.join(d, n))
-                    rel = os.path.relpath(d, here)
-                    h.update(("%s\0%s\0%d\0%d\0" % (rel, n, st.st_size, st.st_mtime_ns)).encode())
+        parts = []
+        todo = [("", here)]  # one scandir per directory, a stat per .py (os.walk: twice the time)
+        while todo:
+            rel, d = todo.pop()
+            with os.scandir(d) as it:
+                entries = sorted(it, key=lambda e: e.name)
+            for e in entries:
+                if e.name.endswith(".py"):
+                    st = e.stat()
+                    parts.append("%s/%s\0%d\0%d\0" % (rel, e.name, st.st_size, st.st_mtime_ns))
+                elif e.name != "__pycache__" and e.is_dir(follow_symlinks=False):
+                    todo.append((rel + "/" + e.name if rel else e.name, e.path))
+        h.update("".join(parts).encode())
     else:
         import zipfile
         archive = __loader__.archive  # zipimport

@@ -16,7 +16,7 @@ ALPHABET = "azAZ09 _-./:@%+=,'\"\\\n\t\x00\x1f\x7f\u00e9\u20ac\U0001f600\ud800"
 
 
 def _text(rng, n=8):
-    return "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, n)))
+    return "".join(rng.choice(ALPHABET) for _i in range(rng.randint(0, n)))
 
 
 def _value(rng, depth=0):
@@ -34,8 +34,8 @@ def _value(rng, depth=0):
     if kind == "none":
         return None
     if kind == "list":
-        return [_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
-    keys = [_text(rng, 5) for _ in range(rng.randint(0, 4))]
+        return [_value(rng, depth + 1) for _i in range(rng.randint(0, 4))]
+    keys = [_text(rng, 5) for _i in range(rng.randint(0, 4))]
     return dict((k, _value(rng, depth + 1)) for k in keys)
 
 
@@ -46,7 +46,7 @@ FORMS = [dict(), dict(separators=(",", ":")), dict(sort_keys=True), dict(separat
 @pytest.mark.parametrize("seed", range(4))
 def test_dumps_and_loads_are_json_s(seed):
     rng = random.Random(seed)
-    for _ in range(500):
+    for _i in range(500):
         obj = _value(rng)
         for form in FORMS:
             text = jsonio.dumps(obj, **form)
@@ -113,8 +113,8 @@ def test_without_the_accelerator_json_does_it(monkeypatch):
 @pytest.mark.parametrize("seed", range(3))
 def test_shell_join_is_shlex_join(seed):
     rng = random.Random(seed)
-    for _ in range(2000):
-        argv = [_text(rng, 6).replace("\ud800", "") for _ in range(rng.randint(0, 4))]
+    for _i in range(2000):
+        argv = [_text(rng, 6).replace("\ud800", "") for _i in range(rng.randint(0, 4))]
         assert shell_join(argv) == shlex.join(argv), argv
 
 

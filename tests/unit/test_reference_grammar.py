@@ -30,8 +30,8 @@ ALPHABETS = {
 
 
 def _strings(rng, alphabet, n):
-    for _ in range(n):
-        yield "".join(rng.choice(alphabet) for _ in range(rng.choice([0, 1, 2, 3, 5, 8, 13, 40])))
+    for _i in range(n):
+        yield "".join(rng.choice(alphabet) for _i in range(rng.choice([0, 1, 2, 3, 5, 8, 13, 40])))
 
 
 @pytest.mark.parametrize("kind", sorted(EXPRESSIONS))

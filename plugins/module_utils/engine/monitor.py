@@ -59,9 +59,7 @@ def start_monitor(paths, cid, stdio=None, console=None, attached=False):
     yields ``exited <code>`` when the container is done. Raises MyDockerError on failure.
     """
     engine = engine_copy(paths)
-    # the start loads process.py: loaded here, the monitor does not fault in the pages of an import
-    # made after the fork (copy-on-write: ~1 ms more there)
-    from . import process  # noqa: F401 pylint: disable=unused-import
+    from . import process  # noqa: F401 pylint: disable=unused-import  # in the fork: ~1 ms of faults more
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -279,13 +277,12 @@ def source_key(here=None):
         while todo:
             rel, d = todo.pop()
             with os.scandir(d) as it:
-                entries = sorted(it, key=lambda e: e.name)
-            for e in entries:
-                if e.name.endswith(".py"):
-                    st = e.stat()
-                    parts.append("%s/%s\0%d\0%d\0" % (rel, e.name, st.st_size, st.st_mtime_ns))
-                elif e.name != "__pycache__" and e.is_dir(follow_symlinks=False):
-                    todo.append((rel + "/" + e.name if rel else e.name, e.path))
+                for e in sorted(it, key=lambda e: e.name):
+                    if e.name.endswith(".py"):
+                        st = e.stat()
+                        parts.append("%s/%s\0%d\0%d\0" % (rel, e.name, st.st_size, st.st_mtime_ns))
+                    elif e.name != "__pycache__" and e.is_dir(follow_symlinks=False):
+                        todo.append((rel + "/" + e.name if rel else e.name, e.path))
         h.update("".join(parts).encode())
     else:
         import zipfile

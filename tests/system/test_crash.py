@@ -418,6 +418,30 @@ def test_half_made_container_is_pruned_or_completed_by_start(crash):
             assert crash.leaks({cid}) == []
 
 
+def test_start_makes_again_the_etc_files_a_power_cut_left_empty(crash):
+    """/etc/hostname, /etc/hosts and /etc/resolv.conf are written without fsync (they are made
+    from the record): a start that finds one empty or missing, as a power cut can leave it, makes
+    it again, and the container sees its own name in both."""
+    cid = containers.create(crash.root, "busybox", ["cat", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"],
+                            name="etc-again", hostname="etc-again-host").id
+    cdir = crash.paths.container_dir(cid)
+    for name, gone in (("hostname", False), ("hosts", True), ("resolv.conf", False)):
+        path = os.path.join(cdir, name)
+        if gone:
+            os.unlink(path)
+        else:
+            open(path, "w").close()  # what a power cut can leave of a new file written without fsync
+    code, out, err = containers.start_and_wait(crash.root, cid)
+    assert code == 0, err
+    text = out.decode()
+    assert text.startswith("etc-again-host\n"), text
+    assert "127.0.1.1\tetc-again-host" in text, text
+    for name in ("hostname", "hosts", "resolv.conf"):
+        assert os.path.getsize(os.path.join(cdir, name)) > 0, name
+    crash.md("rm", "-f", cid)
+    assert crash.leaks({cid}) == []
+
+
 def test_start_of_a_container_being_created_says_so(crash):
     md = crash.md
     cid = containers.create(crash.root, "busybox", ["true"], name="busy").id

@@ -123,6 +123,10 @@ def _network():
 def launch(paths, cid, stdio, monitor_pid, console=None):
     """Start the container's process once. Returns its host PID."""
     rec = load(paths, cid)
+    from .workspace import missing_etc_files, write_etc_files  # loaded already by the start that forked us
+    missing = missing_etc_files(paths, cid)
+    if missing:  # written without fsync: what a power cut can leave, made again from the record
+        write_etc_files(paths, rec, missing)
     mounted = mount_rootfs(paths, cid, rec)
     cg = cgroup_of(paths, rec)
     sp = None

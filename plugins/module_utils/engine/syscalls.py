@@ -15,7 +15,6 @@ Every primitive raises OSError with the errno, as the os module does.
 
 from __future__ import annotations
 
-import ctypes
 import os
 
 TYPE_CHECKING = False  # typing is ~5 ms of every command's start: annotations only (postponed)
@@ -63,13 +62,24 @@ DEFAULT_CAPS = {
 }
 
 
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+_CAP_TYPES = []
 
 
-class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                ("inheritable", ctypes.c_uint32)]
+def _cap_types():
+    """capset(2)'s header and data structures, made on first use: ctypes (~3.5 ms to import) is
+    loaded only by what makes a container's process, never by ps, inspect, stop or rm."""
+    if not _CAP_TYPES:
+        import ctypes
+
+        class CapHeader(ctypes.Structure):
+            _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+        class CapData(ctypes.Structure):
+            _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                        ("inheritable", ctypes.c_uint32)]
+
+        _CAP_TYPES.extend((CapHeader, CapData))
+    return _CAP_TYPES
 
 
 class Syscalls:
@@ -155,13 +165,16 @@ class Syscalls:
 
 
 class LinuxSyscalls(Syscalls):
-    """Thin ctypes wrappers that raise OSError with errno, like the os module does."""
+    """Thin ctypes wrappers that raise OSError with errno, like the os module does. Each method
+    imports ctypes itself (a look-up in sys.modules after the first): ps, inspect, stop and rm
+    import this module but make no system call through it."""
 
     def __init__(self) -> None:
         self._libc = None
 
     @property
     def libc(self):
+        import ctypes
         if self._libc is None:
             try:  # glibc's soname first: find_library runs `ldconfig -p` (a process per command)
                 self._libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -172,6 +185,7 @@ class LinuxSyscalls(Syscalls):
 
     def _check(self, ret: int, what: str) -> int:
         if ret < 0:
+            import ctypes
             err = ctypes.get_errno()
             raise OSError(err, "%s: %s" % (what, os.strerror(err)))
         return ret
@@ -183,31 +197,38 @@ class LinuxSyscalls(Syscalls):
         return s.encode("utf-8") if isinstance(s, str) else s
 
     def unshare(self, flags):
+        import ctypes
         self._check(self.libc.unshare(ctypes.c_int(flags)), "unshare")
 
     def setns(self, fd, nstype=0):
+        import ctypes
         self._check(self.libc.setns(ctypes.c_int(fd), ctypes.c_int(nstype)), "setns")
 
     def mount(self, source, target, fstype, flags=0, data=None):
+        import ctypes
         ret = self.libc.mount(self._b(source), self._b(target), self._b(fstype),
                               ctypes.c_ulong(flags), self._b(data))
         self._check(ret, "mount %s" % target)
 
     def umount2(self, target, flags=0):
+        import ctypes
         self._check(self.libc.umount2(self._b(target), ctypes.c_int(flags)), "umount %s" % target)
 
     def pivot_root(self, new_root, put_old):
+        import ctypes
         # glibc has no wrapper; syscall 155 on x86_64, 41 on aarch64.
         nr = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine, 155)
         ret = self.libc.syscall(ctypes.c_long(nr), self._b(new_root), self._b(put_old))
         self._check(ret, "pivot_root")
 
     def prctl(self, option, arg2=0, arg3=0, arg4=0, arg5=0):
+        import ctypes
         ret = self.libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg2), ctypes.c_ulong(arg3),
                               ctypes.c_ulong(arg4), ctypes.c_ulong(arg5))
         return self._check(ret, "prctl(%d)" % option)
 
     def sethostname(self, name):
+        import ctypes
         b = self._b(name)
         self._check(self.libc.sethostname(b, ctypes.c_size_t(len(b))), "sethostname")
 
@@ -226,8 +247,10 @@ class LinuxSyscalls(Syscalls):
 
     def capset(self, mask):
         """Set effective, permitted and inheritable capability sets to ``mask``."""
-        hdr = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
-        data = (_CapData * 2)()
+        import ctypes
+        header_type, data_type = _cap_types()
+        hdr = header_type(_LINUX_CAPABILITY_VERSION_3, 0)
+        data = (data_type * 2)()
         for i in range(2):
             part = (mask >> (32 * i)) & 0xFFFFFFFF
             data[i].effective = part

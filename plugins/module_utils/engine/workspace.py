@@ -15,7 +15,7 @@ from . import records
 from .cgroups import Cgroup
 from .devices import cgroup_rules
 from .errors import MyDockerError, NotFound
-from .store import cgroup_parent, makedirs, sync_dir, write_atomic
+from .store import cgroup_parent, makedirs, write_atomic
 
 
 def _resolv_conf():
@@ -45,17 +45,42 @@ def etc_texts(rec):
     return names.etc_texts(rec)
 
 
+ETC_FILES = ("hostname", "hosts", "resolv.conf")
+
+
+def write_etc_files(paths, rec, only=ETC_FILES):
+    """The container's /etc/hostname, /etc/hosts and /etc/resolv.conf (those in ``only``), made from
+    its record: atomic (temp file, rename), not synced. They are derived from the record, not state:
+    after a power cut one may be empty or missing, and ``missing_etc_files`` at the next start finds
+    it and has it made again (no container runs across a power cut)."""
+    cdir = paths.container_dir(rec.id)
+    hosts, resolv = etc_texts(rec)
+    texts = {"hostname": rec.hostname + "\n", "hosts": hosts, "resolv.conf": resolv}
+    for name in only:
+        write_atomic(os.path.join(cdir, name), texts[name], sync_dir=False, fsync=False)
+
+
+def missing_etc_files(paths, cid):
+    """The names of the container's /etc files that are missing or empty (none of them is empty
+    when it is made): what a power cut can leave of a file written without fsync."""
+    cdir = paths.container_dir(cid)
+    out = []
+    for name in ETC_FILES:
+        try:
+            if os.stat(os.path.join(cdir, name)).st_size:
+                continue
+        except FileNotFoundError:
+            pass
+        out.append(name)
+    return out
+
+
 def make_files(paths, rec, layer_path):
     """The container's files beside its record: /etc files, overlay directories, the link to the
     image layer, volume host directories, the cgroup. Safe to repeat (``start`` completes a
     container whose creator died half-way)."""
     cid = rec.id
-    cdir = paths.container_dir(cid)
-    write_atomic(os.path.join(cdir, "hostname"), rec.hostname + "\n", sync_dir=False)
-    hosts, resolv = etc_texts(rec)
-    write_atomic(os.path.join(cdir, "hosts"), hosts, sync_dir=False)
-    write_atomic(os.path.join(cdir, "resolv.conf"), resolv, sync_dir=False)
-    sync_dir(cdir)  # one directory fsync for the three renames
+    write_etc_files(paths, rec)
     ov = paths.overlay_dir(cid)
     for d in ("upper", "work", "merged"):
         makedirs(os.path.join(ov, d))

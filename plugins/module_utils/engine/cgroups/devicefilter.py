@@ -25,7 +25,6 @@ program alive; removing the cgroup detaches and frees it.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import struct
@@ -113,9 +112,10 @@ def assemble(instructions) -> bytes:
 
 
 # ---------------------------------------------------------------------------------------------
-# bpf(2) through ctypes
+# bpf(2) through ctypes (imported here: only a cgroup v2 host's start loads a program)
 
 def _bpf(cmd, attr):
+    import ctypes
     nr = _SYS_BPF.get(os.uname().machine)
     if nr is None:
         raise MyDockerError("cgroup v2 device filter: bpf(2) syscall number unknown on %s" % os.uname().machine)
@@ -130,6 +130,7 @@ def _bpf(cmd, attr):
 
 def load(code: bytes) -> int:
     """BPF_PROG_LOAD a cgroup device program; returns its fd. The verifier's complaint on failure."""
+    import ctypes
     insns = ctypes.create_string_buffer(code, len(code))
     gpl = ctypes.create_string_buffer(b"GPL")
     log = ctypes.create_string_buffer(1 << 16)

@@ -54,6 +54,9 @@ def add_args(ap):
                    help="containers the 20-task play runs in at once, per runtime (default 2)")
     g.add_argument("--forks", type=int, default=5, help="ansible forks, both sides (default 5)")
     g.add_argument("--ansible-rows", default="1,2,3", help="which rows, e.g. 1,3 (default 1,2,3)")
+    g.add_argument("--stop-timeout", type=int, default=0,
+                   help="row 1's stop_timeout, both sides (default 0: podman's recreate on apply kills at once; "
+                        "10 is podman's default, as the issue measured it)")
     g.add_argument("--ansible-venv", default=VENV, help="venv with the full ansible package (default %s)" % VENV)
 
 
@@ -162,7 +165,7 @@ PLAYBOOK_MD = """\
         published_ports: ["127.0.0.1:{{ item.port }}:80"]
         memory: "{{ mem }}"
         env: "{{ item.env }}"
-        stop_timeout: 0
+        stop_timeout: "{{ stop_timeout }}"
       loop: "{{ containers }}"
       loop_control:
         label: "{{ item.name }}"
@@ -205,7 +208,7 @@ PLAYBOOK_PD = """\
         memory: "{{ mem }}"
         env: "{{ item.env }}"
         ulimit: "{{ ulimits }}"
-        stop_timeout: 0
+        stop_timeout: "{{ stop_timeout }}"
         state: started
       loop: "{{ containers }}"
       loop_control:
@@ -357,7 +360,7 @@ def remove_containers(rt, names, net=None):
             rt.call("network", "rm", "-f", net, check=False)
 
 
-def row_playbook(ans, md, pd, base, rng, runs, count, ulimits):
+def row_playbook(ans, md, pd, base, rng, runs, count, ulimits, stop_timeout=0):
     """(1) first run, rerun, --check with a memory change, applying it; removed after each round."""
     subnets = pick_subnets(2, rng)
     ports = pick_ports(2 * count, "\n".join(netfilter_lines(netfilter_dump())))
@@ -371,7 +374,8 @@ def row_playbook(ans, md, pd, base, rng, runs, count, ulimits):
         rt.ports.extend(mine)
         cts = [{"name": "ab%s-%02d" % (tag, j), "port": p,
                 "env": {"BENCH_INDEX": str(j), "BENCH_RUNTIME": rt.name}} for j, p in enumerate(mine)]
-        row_vars = {"net": net, "subnet": subnets[i], "containers": cts, "ulimits": ulimits}
+        row_vars = {"net": net, "subnet": subnets[i], "containers": cts, "ulimits": ulimits,
+                    "stop_timeout": stop_timeout}
         varsf = ans.vars_file("row1-%s.json" % rt.name, row_vars)
         setup[rt.name] = {"book": ans.file("row1-%s.yml" % rt.name, book), "vars": varsf, "net": net,
                           "names": [c["name"] for c in cts], "ports": mine, "subnet": subnets[i]}
@@ -420,7 +424,8 @@ def row_playbook(ans, md, pd, base, rng, runs, count, ulimits):
     info = {rt: {"network": setup[rt]["net"], "subnet": setup[rt]["subnet"],
                  "ports": "%d..%d (%d)" % (min(setup[rt]["ports"]), max(setup[rt]["ports"]), count)}
             for rt in setup}
-    return {"samples": samples, "changed": counts, "verify_fetch": verify, "setup": info, "containers": count}
+    return {"samples": samples, "changed": counts, "verify_fetch": verify, "setup": info, "containers": count,
+            "stop_timeout": stop_timeout}
 
 
 def start_sleepers(md, pd, names, image):
@@ -533,6 +538,12 @@ def report(res):
              % (v.get("ansible-core"), v.get("ansible"), v.get("containers.podman"), MD_PYTHON,
                 v.get("module interpreter"), res["forks"]))
     L.append("")
+    r1 = res["rows"].get("playbook")
+    if r1:
+        L.append("Row 1's containers have `stop_timeout: %d` on both sides%s." % (
+            r1.get("stop_timeout", 0), " (podman's recreate on apply kills at once)" if not r1.get("stop_timeout")
+            else " (podman's recreate on apply waits that long for each container, as its default does)"))
+        L.append("")
     L.append("changed: row 1 counts changed items (the network, each container), row 3 changed tasks "
              "(all hosts); row 1's `--check` must report the change and make none (the apply after it "
              "changes the same items).")
@@ -596,6 +607,9 @@ def run(a):
         if getattr(a, n) < 1:
             sys.stderr.write("--%s must be at least 1\n" % n.replace("_", "-"))
             return 1
+    if a.stop_timeout < 0:
+        sys.stderr.write("--stop-timeout must be 0 or more\n")
+        return 1
 
     def _interrupt(signum, frame):
         raise KeyboardInterrupt
@@ -638,7 +652,8 @@ def run(a):
         rows = set(a.ansible_rows.replace(" ", "").split(","))
         if "1" in rows:
             log("row 1: a network and %d containers, %d rounds" % (a.containers, a.ansible_runs))
-            res["rows"]["playbook"] = row_playbook(ans, md, pd, base, rng, a.ansible_runs, a.containers, ulimits)
+            res["rows"]["playbook"] = row_playbook(ans, md, pd, base, rng, a.ansible_runs, a.containers, ulimits,
+                                                       a.stop_timeout)
         if "2" in rows:
             log("row 2: ad hoc container info, %d rounds" % a.adhoc_runs)
             res["rows"]["adhoc"] = row_adhoc(ans, md, pd, base, rng, a.adhoc_runs)

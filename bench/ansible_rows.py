@@ -529,6 +529,11 @@ ROW1_LABELS = [("first", "first run (creates the network and the containers)"),
                ("apply", "applying the memory change")]
 
 
+def _ratio(x):
+    """Two decimals; two significant digits below 0.1 (against podman's apply with its 10 s stop, ~0.003)."""
+    return "%.2f" % x if x >= 0.1 else "%.2g" % x if x >= 0.001 else "%.1e" % x
+
+
 def report(res):
     L = []
     v = res["versions"]
@@ -556,9 +561,10 @@ def report(res):
         for key, label in ROW1_LABELS:
             m = stats(r1["samples"][key]["mydocker"])
             p = stats(r1["samples"][key]["podman"])
-            L.append("| (1) %d containers: %s, %d runs | %s | %s | %s | %s | %.2f | %s / %s |" % (
+            L.append("| (1) %d containers: %s, %d runs | %s | %s | %s | %s | %s | %s / %s |" % (
                 r1["containers"], label, m["n"], _s(m["median"]), _s(m["p90"]), _s(p["median"]), _s(p["p90"]),
-                m["median"] / p["median"], _set(r1["changed"][key]["mydocker"]), _set(r1["changed"][key]["podman"])))
+                _ratio(m["median"] / p["median"]), _set(r1["changed"][key]["mydocker"]),
+                _set(r1["changed"][key]["podman"])))
         if r1["samples"].get("floor"):
             f = stats(r1["samples"]["floor"]["local"])
             cells = (r1["containers"], f["n"], _s(f["median"]), _s(f["p90"]), _s(f["median"]), _s(f["p90"]))

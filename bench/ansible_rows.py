@@ -658,8 +658,8 @@ def run(a):
         rows = set(a.ansible_rows.replace(" ", "").split(","))
         if "1" in rows:
             log("row 1: a network and %d containers, %d rounds" % (a.containers, a.ansible_runs))
-            res["rows"]["playbook"] = row_playbook(ans, md, pd, base, rng, a.ansible_runs, a.containers, ulimits,
-                                                       a.stop_timeout)
+            res["rows"]["playbook"] = row_playbook(ans, md, pd, base, rng, a.ansible_runs, a.containers,
+                                                   ulimits, a.stop_timeout)
         if "2" in rows:
             log("row 2: ad hoc container info, %d rounds" % a.adhoc_runs)
             res["rows"]["adhoc"] = row_adhoc(ans, md, pd, base, rng, a.adhoc_runs)

@@ -16,9 +16,10 @@ export ANSIBLE_PYTHON_INTERPRETER="$VENV/bin/python"
 
 bash "$REPO/scripts/install.sh"
 # what only the tests use: a real registry (CNCF distribution), skopeo and podman to read what we
-# write, tini for --init, openssl and htpasswd for the TLS and basic-auth registry
+# write (runc: the tests run podman with --runtime runc, and Debian's podman brings only crun), tini for --init,
+# openssl and htpasswd for the TLS and basic-auth registry
 test_need=()
-for pkg in docker-registry skopeo podman buildah tini openssl apache2-utils; do
+for pkg in docker-registry skopeo podman runc buildah tini openssl apache2-utils; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || test_need+=("$pkg")
 done
 if [ "${#test_need[@]}" -gt 0 ]; then

@@ -146,7 +146,7 @@ def test_init_wraps_the_command(tmp_path):
 
 def test_normalize_gives_the_record_keys(monkeypatch):
     monkeypatch.setattr(procopts.caps, "bounding_set", lambda status_file=None: set(range(41)))
-    monkeypatch.setattr(procopts.init, "tini_path", lambda: "/usr/bin/tini-static")
+    monkeypatch.setattr(init, "tini_path", lambda: "/usr/bin/tini-static")
     got = procopts.normalize(["net_admin"], ["chown"], False, ["net.ipv4.ip_forward=1"], ["nofile=10:20"], True,
                              "usr1", ["tty", 1234], "500", ["a=b"])
     assert got == {"capAdd": ["CAP_NET_ADMIN"], "capDrop": ["CAP_CHOWN"], "privileged": False,
@@ -177,7 +177,7 @@ def test_bad_input_is_one_line_naming_the_flag(kw, start):
 
 
 def test_spec_of_an_old_record_is_unchanged_and_a_new_one_carries_the_options(tmp_path, monkeypatch):
-    monkeypatch.setattr(procopts.init, "tini_path", lambda: "/usr/bin/tini-static")
+    monkeypatch.setattr(init, "tini_path", lambda: "/usr/bin/tini-static")
     old = {"id": "1234567890", "name": "x", "cmd": ["sleep", "1"], "env": {}, "hostname": "h", "workdir": "/",
            "volumes": [], "user": ""}
     paths = Paths(str(tmp_path))

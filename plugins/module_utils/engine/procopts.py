@@ -13,7 +13,7 @@
 """
 
 
-from . import caps, devices, filters, imageconfig, init, sysctl, ulimits
+from . import caps, devices, imageconfig, ulimits  # ulimits and caps: used in the init after its pivot_root
 from .errors import MyDockerError
 from .lazyre import lazy_re
 from .syscalls import PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAPBSET_DROP
@@ -62,6 +62,18 @@ def parse_oom_score_adj(value, option="--oom-score-adj"):
     return n
 
 
+def _sysctl():
+    from . import sysctl  # only with --sysctl (a plain start loads neither it nor filters, init)
+    return sysctl
+
+
+def _labels(labels, label_files):
+    if not labels and not label_files:
+        return {}  # what filters.parse_labels makes of them
+    from . import filters
+    return filters.parse_labels(labels, label_files)
+
+
 def normalize(cap_add=None, cap_drop=None, privileged=False, sysctls=None, ulimits_=None, init_=False,
               stop_signal=None, group_add=None, oom_score_adj=None, labels=None, label_files=None, devices_=None):
     """The record keys for these options; MyDockerError (one line naming the option) for bad input."""
@@ -69,15 +81,16 @@ def normalize(cap_add=None, cap_drop=None, privileged=False, sysctls=None, ulimi
         "capAdd": caps.parse_caps(cap_add, "--cap-add"),
         "capDrop": caps.parse_caps(cap_drop, "--cap-drop"),
         "privileged": bool(privileged),
-        "sysctls": sysctl.parse_sysctls(sysctls),
+        "sysctls": {} if sysctls in (None, [], {}) else _sysctl().parse_sysctls(sysctls),
         "ulimits": ulimits.parse_ulimits(ulimits_),
         "init": bool(init_),
         "groupAdd": parse_groups(group_add),
         "oomScoreAdj": parse_oom_score_adj(oom_score_adj),
-        "labels": filters.parse_labels(labels, label_files),
+        "labels": _labels(labels, label_files),
         "devices": devices.parse_devices(devices_),
     }
     if out["init"]:
+        from . import init
         init.tini_path()
     have = caps.bounding_set()
     missing = [c for c in out["capAdd"] if c != caps.ALL and have is not None and caps.CAP_NUMBERS[c] not in have]
@@ -106,6 +119,7 @@ def extend_spec(spec, rec):
             if rec.get("privileged") else []
         spec["devices"] = host + explicit
     if rec.get("init"):
+        from . import init
         spec = init.wrap(spec)
     return spec
 
@@ -119,7 +133,7 @@ def before_rootfs(spec, proc_sys="/proc/sys"):
     """In the container's namespaces, before its root: the sysctls (the host's /proc is still
     writable here; what it shows of net.* and the IPC parameters is the container's)."""
     if spec.get("sysctls"):
-        sysctl.apply(spec["sysctls"], proc_sys)
+        _sysctl().apply(spec["sysctls"], proc_sys)  # before the init's pivot_root: it can still import
 
 
 def before_caps(spec, setrlimit=None, oom_file="/proc/self/oom_score_adj"):

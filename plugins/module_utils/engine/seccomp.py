@@ -20,7 +20,6 @@ import os
 
 from . import jsonio
 from .errors import MyDockerError
-from .seccomp_profile import DEFAULT_PROFILE
 from .syscalls import DEFAULT_CAPS
 
 ACTIONS = {
@@ -374,6 +373,7 @@ def prepare(setting, caps=None, cache=None):
             data = _read_quick(quick)
             if data is not None:
                 return Program(data)
+        from .seccomp_profile import DEFAULT_PROFILE  # only to compile it: a quick name spares that
         setting = DEFAULT_PROFILE
     plan = compile_profile(setting, caps)
     if cache is None:
@@ -407,10 +407,11 @@ QUICK_SUFFIX = ".default"
 
 
 def _quick_name(cache, caps):
-    from . import seccomp_profile, syscalls
+    from . import syscalls
     from .store import fast_hash
+    profile = os.path.join(os.path.dirname(__file__), "seccomp_profile.py")  # the file, not imported
     try:
-        stats = [os.stat(f) for f in (__file__, seccomp_profile.__file__, syscalls.__file__)]
+        stats = [os.stat(f) for f in (__file__, profile, syscalls.__file__)]
     except OSError:
         return None
     u = os.uname()

@@ -531,7 +531,7 @@ ROW1_LABELS = [("first", "first run (creates the network and the containers)"),
 
 def _ratio(x):
     """Two decimals; two significant digits below 0.1 (against podman's apply with its 10 s stop, ~0.003)."""
-    return "%.2f" % x if x >= 0.1 else "%.2g" % x if x >= 0.001 else "%.1e" % x
+    return "%.2f" % x if x >= 0.1 else "%.2g" % x
 
 
 def report(res):

@@ -66,7 +66,7 @@ _CAP_TYPES = []
 
 
 def _cap_types():
-    """capset(2)'s header and data structures, made on first use: ctypes (~3.5 ms to import) is
+    """capset(2)'s header and data structures, made on first use: ctypes (~2.5 ms to import) is
     loaded only by what makes a container's process, never by ps, inspect, stop or rm."""
     if not _CAP_TYPES:
         import ctypes

@@ -18,26 +18,6 @@ from .errors import MyDockerError, NotFound
 from .store import cgroup_parent, makedirs, write_atomic
 
 
-def _resolv_conf():
-    try:
-        with open("/etc/resolv.conf") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        lines = []
-    keep = [ln for ln in lines if not (ln.startswith("nameserver") and
-                                       (" 127." in ln or " ::1" in ln))]
-    return "\n".join(keep) + "\n"
-
-
-def write_hosts(paths, cid, hostname, ip=None):
-    lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
-    if ip:
-        lines.append("%s\t%s" % (ip, hostname))
-    else:
-        lines.append("127.0.1.1\t%s" % hostname)
-    write_atomic(os.path.join(paths.container_dir(cid), "hosts"), "\n".join(lines) + "\n")
-
-
 def etc_texts(rec):
     """(hosts, resolv.conf) of a new container: its own name, --add-host, --dns, --dns-search
     (net/names.py; the hosts of its peers come when it starts)."""
